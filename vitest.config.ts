@@ -1,0 +1,26 @@
+import { defineConfig } from 'vitest/config';
+
+// Two projects: pure unit tests run in parallel; tests that touch the kernel's
+// single audit daemon slot and rule list run one file at a time (fileParallelism: false)
+// and each also takes the kernel lock (test/helpers/kernel.ts).
+export default defineConfig({
+  test: {
+    projects: [
+      {
+        test: {
+          name: 'unit',
+          include: ['test/unit/**/*.test.ts'],
+        },
+      },
+      {
+        test: {
+          name: 'kernel',
+          include: ['test/kernel/**/*.test.ts'],
+          fileParallelism: false,
+          testTimeout: 60_000,
+          hookTimeout: 360_000,
+        },
+      },
+    ],
+  },
+});
