@@ -107,9 +107,15 @@ AuditSocket::AuditSocket(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Audi
                                            [this](Napi::Env finalizeEnv) {
                                              Napi::HandleScope scope(finalizeEnv);
                                              Napi::FunctionReference on_closed = std::move(on_closed_);
-                                             // Last use of `this`: the wrapper may be collected now.
-                                             Napi::ObjectWrap<AuditSocket>::Unref();
-                                             on_closed.Call({});
+                                             // During environment teardown (process exit with the
+                                             // socket unref'd) JavaScript can no longer run; the
+                                             // calls fail and there is nobody left to tell.
+                                             try {
+                                               // Last use of `this`: the wrapper may be collected now.
+                                               Napi::ObjectWrap<AuditSocket>::Unref();
+                                               on_closed.Call({});
+                                             } catch (const Napi::Error&) {
+                                             }
                                            });
   // The reader thread and queued deliveries use `this`, so the wrapper stays alive
   // until close() has run and the last batch was delivered (the finalizer above).

@@ -1,0 +1,16 @@
+// Exit codes of every auditflow command; documented in the README's "Exit codes" table.
+export const ExitCode = {
+  ok: 0,
+  /** An unexpected failure; the message says what happened. */
+  failure: 1,
+  /** Bad command line. */
+  usage: 2,
+  /** Not root and without CAP_AUDIT_CONTROL / CAP_AUDIT_READ. */
+  permission: 3,
+  /** No usable kernel audit: CONFIG_AUDIT off, or not in the initial namespaces. */
+  noAudit: 4,
+  /** Another live process is the kernel's audit daemon. */
+  slotTaken: 5,
+} as const;
+
+export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode];

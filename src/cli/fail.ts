@@ -1,0 +1,31 @@
+// Turns an error that ends a command into one line a person can act on and an exit code.
+import { AuditRequestError, AuditSlotTakenError } from '../audit/errors.js';
+import { ExitCode, type ExitCodeValue } from './exit-codes.js';
+
+export interface Failure {
+  code: ExitCodeValue;
+  message: string;
+}
+
+export function describeFailure(error: unknown): Failure {
+  if (error instanceof AuditSlotTakenError) return { code: ExitCode.slotTaken, message: error.message };
+  const code = error instanceof AuditRequestError ? error.code : (error as NodeJS.ErrnoException | undefined)?.code;
+  switch (code) {
+    case 'EPERM':
+    case 'EACCES':
+      return {
+        code: ExitCode.permission,
+        message: `the kernel refused (${code}): run as root, or with CAP_AUDIT_CONTROL (and CAP_AUDIT_READ for --mode multicast)`,
+      };
+    case 'EPROTONOSUPPORT':
+    case 'EAFNOSUPPORT':
+      return { code: ExitCode.noAudit, message: `this kernel has no audit support (${code}): it needs CONFIG_AUDIT=y and CONFIG_AUDITSYSCALL=y` };
+    case 'ECONNREFUSED':
+      return {
+        code: ExitCode.noAudit,
+        message: 'the kernel refused the audit socket (ECONNREFUSED): kernel audit works only from the initial user and network namespaces',
+      };
+    default:
+      return { code: ExitCode.failure, message: error instanceof Error ? error.message : String(error) };
+  }
+}

@@ -1,0 +1,72 @@
+// Rule -> one line of text, the way auditctl -l prints it (print_rule in audit-userspace
+// src/auditctl-listing.c): "-a action,list", then the arch, then the syscalls, then the other
+// fields in rule order; a rule that only watches a path is printed as "-w path -p perms -k key".
+import { archByValue, archInfo, type Machine } from './arch.js';
+import { AUDIT_KEY_SEPARATOR } from './kernel.js';
+import { formatNumericValue, formatPerm } from './fields.js';
+import type { Rule, RuleField } from './rule.js';
+import { comparePair } from './tables.js';
+
+export interface FormatOptions {
+  // The machine whose conventions "b64"/"b32" and rules without an arch refer to.
+  readonly machine: Machine;
+}
+
+// auditctl's is_watch(): syscalls all, on a syscall list, and only path/dir, perm and key fields.
+export function isWatch(rule: Rule): boolean {
+  const onlyWatchFields = rule.fields.every(
+    (f) => (f.kind === 'string' && (f.field === 'path' || f.field === 'dir' || f.field === 'key')) || (f.kind === 'number' && f.field === 'perm'),
+  );
+  const hasPerm = rule.fields.some((f) => f.kind === 'number' && f.field === 'perm');
+  return onlyWatchFields && hasPerm && rule.syscalls === 'all' && takesSyscalls(rule);
+}
+
+// user, task and exclude rules never show -S (the mask auditctl sends for them is meaningless);
+// auditflow also hides it on the filesystem list, whose rules carry no syscalls.
+function takesSyscalls(rule: Rule): boolean {
+  return rule.list === 'exit';
+}
+
+export function formatRule(rule: Rule, options: FormatOptions): string {
+  const watch = isWatch(rule);
+  const parts: string[] = [];
+  let tableArch = archInfo(options.machine);
+  if (!watch) {
+    parts.push(`${rule.prepend ? '-A' : '-a'} ${rule.action},${rule.list}`);
+    const arch = rule.fields.find((f) => f.kind === 'number' && f.field === 'arch');
+    if (arch && arch.kind === 'number') {
+      parts.push(`-F arch${arch.op}${formatNumericValue('arch', arch.value, options.machine)}`);
+      tableArch = archByValue(arch.value) ?? tableArch;
+    }
+    if (takesSyscalls(rule) && rule.syscalls.length !== 0) parts.push(formatSyscalls(rule.syscalls, tableArch.table.byNumber));
+  }
+  for (const field of rule.fields) {
+    if (field.kind === 'number' && field.field === 'arch') continue;
+    parts.push(...formatField(field, watch, options.machine));
+  }
+  return parts.join(' ');
+}
+
+function formatSyscalls(syscalls: Rule['syscalls'], names: ReadonlyMap<number, string>): string {
+  if (syscalls === 'all') return '-S all';
+  return `-S ${syscalls.map((nr) => names.get(nr) ?? String(nr)).join(',')}`;
+}
+
+function formatField(field: RuleField, watch: boolean, machine: Machine): string[] {
+  switch (field.kind) {
+    case 'unknown':
+      return [`-F f${field.id}${field.op}${field.value | 0}`];
+    case 'compare': {
+      const pair = comparePair(field.value);
+      return [pair ? `-C ${pair[0]}${field.op}${pair[1]}` : `-C ${field.value}`];
+    }
+    case 'string':
+      if (field.field === 'key') return field.value.split(AUDIT_KEY_SEPARATOR).map((key) => (watch ? `-k ${key}` : `-F key=${key}`));
+      if (watch && field.field === 'path') return [`-w ${field.value}`];
+      if (watch && field.field === 'dir') return [`-w ${field.value}/`];
+      return [`-F ${field.field}${field.op}${field.value}`];
+    case 'number':
+      if (watch && field.field === 'perm') return [`-p ${formatPerm(field.value)}`];
+      return [`-F ${field.field}${field.op}${formatNumericValue(field.field, field.value, machine)}`];
+  }
+}
