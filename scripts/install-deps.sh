@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Installs the Debian/Ubuntu packages auditflow needs to build and test, only those that
+# are missing: a C++ toolchain and python3 for node-gyp, util-linux for flock/setpriv,
+# redis-server for the Redis sink. Node.js >= 20 itself must already be installed.
+set -euo pipefail
+
+packages=(build-essential python3 util-linux redis-server)
+missing=()
+for package in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'install ok installed' || missing+=("$package")
+done
+if ((${#missing[@]} > 0)); then
+  echo "installing: ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+if ! command -v node >/dev/null; then
+  echo "auditflow needs Node.js >= 20 (not installed); see https://nodejs.org/en/download/package-manager" >&2
+  exit 1
+fi
+major=$(node -p 'process.versions.node.split(".")[0]')
+if ((major < 20)); then
+  echo "auditflow needs Node.js >= 20, found $(node --version)" >&2
+  exit 1
+fi
