@@ -5,6 +5,9 @@ import { defineConfig } from 'vitest/config';
 // and each also takes the kernel lock (test/helpers/kernel.ts).
 export default defineConfig({
   test: {
+    // The JSON report lets .ci/run print a plain "N passed, N failed" closing line.
+    reporters: ['default', 'json'],
+    outputFile: { json: 'test-results/vitest.json' },
     projects: [
       {
         test: {
