@@ -2,13 +2,13 @@
 // handle_request() (src/auditctl.c) and audit_rule_fieldpair_data() (lib/libaudit.c):
 // order matters (-F arch before -S, a list before -F, a syscall or watch before -k).
 import { archInfo, formatArch, mismatchTable, resolveArch, type ArchInfo, type Machine } from './arch.js';
+import { checkIdsKey, checkKeyLength, setListAction, unsigned, type Fail } from './checks.js';
 import { RuleSyntaxError, quote, type SourcePosition } from './errors.js';
 import { fieldByName, fieldUseProblem, isStringField, parseNumericValue, parsePerm, stringLimit } from './fields.js';
 import {
   AUDIT_BITMASK_SIZE,
   AUDIT_KEY_SEPARATOR,
   AUDIT_MAX_FIELDS,
-  AUDIT_MAX_KEY_LEN,
   MAX_AUDIT_MESSAGE_LENGTH,
   NAME_MAX,
   PATH_MAX,
@@ -38,7 +38,6 @@ export interface LineResult {
 // auditctl refuses a field once a rule has AUDIT_MAX_FIELDS - 1 (libaudit's EAU_FIELDTOOMANY check).
 const MAX_RULE_FIELDS = AUDIT_MAX_FIELDS - 1;
 const NLMSG_HDRLEN = 16;
-const LISTS: readonly ListName[] = ['exit', 'task', 'user', 'exclude', 'filesystem'];
 
 interface RuleBuilder {
   mode: 'add' | 'delete' | undefined;
@@ -156,29 +155,7 @@ export function compileOptions(options: readonly Option[], position: SourcePosit
   return { commands, warnings };
 }
 
-type Fail = (reason: string, token?: string) => never;
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
-
-function setListAction(b: RuleBuilder, text: string, fail: Fail, token: string): void {
-  const parts = text.split(',');
-  if (parts.length !== 2) fail(`${quote(text)} must be list,action (for example always,exit)`, token);
-  for (const part of parts) {
-    if (part === 'always' || part === 'never') {
-      if (b.action !== undefined) fail(`${quote(text)} names two actions`, token);
-      b.action = part;
-    } else if ((LISTS as readonly string[]).includes(part)) {
-      if (b.list !== undefined) fail(`${quote(text)} names two lists`, token);
-      b.list = part as ListName;
-    } else if (part === 'possible') {
-      fail('the action "possible" is deprecated and refused by the kernel', token);
-    } else if (part === 'entry') {
-      fail('the entry list is deprecated: use exit', token);
-    } else {
-      fail(`unknown list or action ${quote(part)}`, token);
-    }
-  }
-  if (b.list === undefined || b.action === undefined) fail(`${quote(text)} must name a list and an action`, token);
-}
 
 function addSyscalls(b: RuleBuilder, text: string, ctx: CompileContext, position: SourcePosition, warnings: RuleWarning[], fail: Fail, token: string): void {
   if (b.list === 'task' || b.list === 'user' || b.list === 'exclude' || b.list === 'filesystem') fail(`syscalls cannot be audited on the ${b.list} list`, token);
@@ -297,28 +274,6 @@ function setPerm(b: RuleBuilder, value: number): void {
   if (at >= 0) b.fields[at] = { kind: 'number', field: 'perm', op: '=', value };
   else b.fields.push({ kind: 'number', field: 'perm', op: '=', value });
   b.keyAllowed = true;
-}
-
-function checkKeyLength(key: string, fail: Fail, token: string): void {
-  if (Buffer.byteLength(key) > AUDIT_MAX_KEY_LEN) fail(`key is longer than ${AUDIT_MAX_KEY_LEN} bytes (AUDIT_MAX_KEY_LEN)`, token);
-}
-
-// auditctl checks keys that start with "ids-" against the audit IDS plugin's format:
-// ids-<sys|file|exec|mkexe>-<inf|low|med|hi...>.
-function checkIdsKey(key: string, fail: Fail, token: string): void {
-  if (!key.startsWith('ids-')) return;
-  const [, kind, severity] = /^ids-([^-]*)-(.*)$/.exec(key) ?? [];
-  if (!kind || !severity) fail(`ids key ${quote(key)} must look like ids-<type>-<severity>`, token);
-  if (!['sys', 'file', 'exec', 'mkexe'].includes(kind as string)) fail(`ids key type ${quote(kind as string)} is not sys, file, exec or mkexe`, token);
-  if (!/^(inf|low|med|hi)/.test(severity as string)) fail(`ids key severity ${quote(severity as string)} is not info, low, med or hi`, token);
-}
-
-function unsigned(text: string, what: string, fail: Fail, token: string): number {
-  if (!/^[0-9]/.test(text)) fail(`${what} must be a number, not ${quote(text)}`, token);
-  const match = /^(0x[0-9a-f]+|[0-9]+)$/i.exec(text);
-  const value = match ? Number(text) : NaN;
-  if (!(value >= 0 && value <= 0xffffffff)) fail(`${what} ${quote(text)} is not a 32-bit unsigned number`, token);
-  return value;
 }
 
 function finishRule(b: RuleBuilder, fail: Fail): DistributiveOmit<Command, 'source'> {
