@@ -83,6 +83,27 @@ describe('the audit daemon socket on the real kernel', () => {
     expect((await kernel.control.listRules()).some((listed) => listed.equals(rule))).toBe(false);
   });
 
+  it('reads AUDIT_SIGNAL_INFO: the pid and uid that last signalled the registered daemon', async () => {
+    const socket = new AuditSocket();
+    const control = new AuditControl(socket);
+    const signalled = new Promise<void>((resolve) => process.once('SIGUSR2', () => resolve()));
+    try {
+      await control.register();
+      // kernel/audit.c audit_signal_info(): SIGTERM, SIGHUP, SIGUSR1 and SIGUSR2 sent to
+      // the audit daemon record the sender.
+      const sender = spawn('kill', ['-USR2', String(process.pid)]);
+      const exit = await finished(sender);
+      expect(exit.code).toBe(0);
+      await signalled;
+      const info = await control.signalInfo();
+      expect(info.pid).toBe(sender.pid);
+      expect(info.uid).toBe(process.getuid!());
+    } finally {
+      await control.unregister().catch(() => {});
+      await socket.close();
+    }
+  });
+
   it('names the errno when the kernel refuses a request', async () => {
     const rule = connectRuleForChildrenOf(1, 'auditflow-test-missing');
     await expect(kernel.control.deleteRule(rule)).rejects.toMatchObject({ name: 'AuditRequestError', code: 'ENOENT' });

@@ -86,6 +86,40 @@ describe('the reader thread', () => {
       rmSync(scratch, { recursive: true, force: true });
     }
   });
+  it('counts every record the bounded queue could not hand over: delivered + dropped = read', async () => {
+    let delivered = 0;
+    const socket = new AuditSocket({ maxQueueBytes: 64 * 1024, maxBatchRecords: 64, onRecords: (records) => (delivered += records.length) });
+    const control = new AuditControl(socket);
+    const forward = socket.onReply;
+    let replies = 0;
+    socket.onReply = (message) => {
+      replies++;
+      forward?.(message);
+    };
+    const rule = connectRuleForChildrenOf(process.pid, 'auditflow-test-queue');
+    const scratch = mkdtempSync(join(tmpdir(), 'auditflow-queue-'));
+    const doneFile = join(scratch, 'done');
+    try {
+      await control.register();
+      await control.set({ enabled: 1 });
+      await control.addRule(rule);
+      const child = spawn(process.execPath, [helperPath('connect-burst.mjs'), '1000', doneFile], { stdio: ['ignore', 'pipe', 'pipe'] });
+      const exit = finished(child);
+      blockEventLoop(500, 30_000, doneFile);
+      expect((await exit).code).toBe(0);
+      await control.deleteRule(rule);
+      await control.unregister();
+    } finally {
+      await kernel.control.deleteRule(rule).catch(() => {});
+      await control.unregister().catch(() => {});
+      await socket.close();
+      rmSync(scratch, { recursive: true, force: true });
+    }
+    const stats = socket.stats();
+    // 1,000 connects are 4,000 records, far more than 64 KiB of queue holds.
+    expect(stats.droppedRecords).toBeGreaterThan(0);
+    expect(delivered + replies + stats.droppedRecords).toBe(stats.records);
+  });
 });
 
 describe('multicast mode', () => {
