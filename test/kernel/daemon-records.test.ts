@@ -4,18 +4,12 @@ import { AuditControl } from '../../src/audit/control.js';
 import { AuditSocket, type AuditMessage } from '../../src/audit/socket.js';
 import { finished, helperPath } from '../helpers/child.js';
 import { useKernel } from '../helpers/kernel.js';
+import { until } from '../helpers/until.js';
 import { connectRuleForChildrenOf, nativeConnectSyscall } from '../helpers/raw-rule.js';
 import { AUDIT_EOE, AUDIT_SOCKADDR, AUDIT_SYSCALL, field, simpleRecord } from '../helpers/records.js';
 
 const kernel = useKernel();
 
-async function until(condition: () => boolean, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error('timed out waiting for records');
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
 
 describe('the audit daemon socket on the real kernel', () => {
   it('receives the SYSCALL, SOCKADDR and EOE records of a child TCP connect, then leaves the kernel as it was', async () => {

@@ -7,19 +7,13 @@ import { AuditControl } from '../../src/audit/control.js';
 import { AuditSocket, type AuditMessage } from '../../src/audit/socket.js';
 import { finished, helperPath, waitForLine } from '../helpers/child.js';
 import { useKernel } from '../helpers/kernel.js';
+import { until } from '../helpers/until.js';
 import { connectRuleForChildrenOf, nativeConnectSyscall } from '../helpers/raw-rule.js';
 import { AUDIT_EOE, AUDIT_SYSCALL, field, simpleRecord } from '../helpers/records.js';
 
 const kernel = useKernel();
 const BURST = 3000;
 
-async function until(condition: () => boolean, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error('timed out waiting for records');
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
 
 function blockEventLoop(minMs: number, maxMs: number, doneFile: string): number {
   const start = Date.now();
