@@ -1,0 +1,108 @@
+// Captures test/fixtures/<scenario>.log from this machine's kernel: takes the kernel lock,
+// snapshots the audit state, registers as the audit daemon, loads one rule filtered to this
+// script's children, runs the workload once per scenario, and writes each child's records
+// (in auditd's raw log form, EOE kept) under a header naming kernel, rule and command.
+// The audit state is restored in `finally`, also when a step failed.
+//
+//   node --import tsx scripts/capture-fixture.ts [scenario ...]     (default: all)
+import { spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { release } from 'node:os';
+import { basename } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { AuditControl } from '../src/audit/control.js';
+import { acquireKernelLock } from '../src/audit/kernel-lock.js';
+import { AuditSocket, type AuditMessage } from '../src/audit/socket.js';
+import { restoreAuditState, snapshotAuditState } from '../src/audit/state-guard.js';
+import { parseKernelRecord } from '../src/pipeline/record.js';
+import { AUDIT_SYSCALL, AUDIT_TYPE_NAMES } from '../src/pipeline/types.js';
+import { compileRule, encodeRule } from '../src/rules/index.js';
+import { finished } from '../test/helpers/child.js';
+import { buildWorkload, SCENARIOS, type Scenario } from '../test/helpers/workload.js';
+
+const FIXTURES = fileURLToPath(new URL('../test/fixtures/', import.meta.url));
+const KEY = 'auditflow-fixture';
+// No saddr_fam filter (unlike rules/network.rules): the fixtures also hold the AF_UNIX,
+// netlink and connected-socket events the pipeline must drop or resolve itself.
+const RULE_TEXT = `-a always,exit -F arch=b64 -S socket,connect,accept,accept4,bind,sendto,sendmsg -F ppid=${process.pid} -k ${KEY}`;
+
+interface Captured {
+  type: number;
+  text: string;
+}
+
+const wanted = process.argv.slice(2);
+const unknown = wanted.filter((name) => !(SCENARIOS as readonly string[]).includes(name));
+if (unknown.length > 0) {
+  process.stderr.write(`unknown scenario(s): ${unknown.join(', ')}\nknown: ${SCENARIOS.join(', ')}\n`);
+  process.exit(2);
+}
+const scenarios: Scenario[] = wanted.length > 0 ? (wanted as Scenario[]) : [...SCENARIOS];
+const workload = buildWorkload();
+
+const lock = await acquireKernelLock();
+const control = AuditControl.open();
+const snapshot = await snapshotAuditState(control);
+const records: Captured[] = [];
+const socket = new AuditSocket({
+  onRecords: (batch: AuditMessage[]) => {
+    for (const message of batch) records.push({ type: message.type, text: message.payload.toString('latin1').replace(/\0+$/, '') });
+  },
+});
+const daemon = new AuditControl(socket);
+const rule = encodeRule(compileRule(RULE_TEXT));
+try {
+  await daemon.register();
+  await daemon.set({ enabled: 1 });
+  await daemon.addRule(rule);
+  for (const scenario of scenarios) {
+    const child = spawn(workload, [scenario], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const result = await finished(child);
+    if (result.code !== 0) throw new Error(`${scenario}: workload exited ${result.code}: ${result.stderr}`);
+    await quiet(() => records.length);
+    writeFixture(scenario, child.pid ?? -1, result.stdout);
+  }
+} finally {
+  await daemon.unregister().catch(() => {});
+  await control.deleteRule(rule).catch(() => {});
+  await socket.close();
+  await restoreAuditState(control, snapshot);
+  await control.close();
+  lock.release();
+}
+
+/** Waits until no record arrived for 300 ms: the kernel delivered the child's events. */
+async function quiet(count: () => number): Promise<void> {
+  let last = -1;
+  while (count() !== last) {
+    last = count();
+    await new Promise((resolve) => setTimeout(resolve, 300));
+  }
+}
+
+function writeFixture(scenario: Scenario, pid: number, stdout: string): void {
+  const serials = new Set<number>();
+  for (const record of records) {
+    const parsed = parseKernelRecord(record.type, record.text);
+    if (parsed.ok && parsed.record.type === AUDIT_SYSCALL && parsed.record.fields.get('pid') === String(pid)) serials.add(parsed.record.serial);
+  }
+  const lines = records.filter((record) => {
+    const parsed = parseKernelRecord(record.type, record.text);
+    return parsed.ok && serials.has(parsed.record.serial);
+  });
+  const header = [
+    `# auditflow fixture: ${scenario}`,
+    `# kernel: ${release()} (${process.arch})`,
+    `# rule: ${RULE_TEXT.replace(String(process.pid), '<capture script pid>')}`,
+    `# command: ${basename(workload)} ${scenario}   (scripts/fixture-workload.c, pid ${pid})`,
+    `# captured: ${new Date().toISOString()} by scripts/capture-fixture.ts`,
+    ...stdout
+      .trim()
+      .split('\n')
+      .map((line) => `# workload: ${line}`),
+    `# records: the kernel's, one per line in auditd's raw form (type=NAME msg=...), EOE kept`,
+  ];
+  const body = lines.map((record) => `type=${AUDIT_TYPE_NAMES.get(record.type) ?? `UNKNOWN[${record.type}]`} msg=${record.text}`);
+  writeFileSync(`${FIXTURES}${scenario}.log`, [...header, ...body].join('\n') + '\n');
+  process.stdout.write(`${scenario}: ${serials.size} events, ${lines.length} records\n`);
+}

@@ -1,0 +1,252 @@
+// Flow: one event → one flow tuple, or nothing. Knows which syscalls are network operations
+// on each architecture, reads the process from the SYSCALL record, the address from the
+// SOCKADDR record, and the protocol and local side from the socket table (or /proc).
+import { constants as osConstants } from 'node:os';
+import { communityId } from './community-id.js';
+import { numberField, proctitleArgv, stringField, type AuditRecord } from './record.js';
+import type { AuditEvent } from './reassembler.js';
+import { AF_INET, AF_INET6, decodeSockaddrHex, familyName, sockaddrFamily, type Sockaddr, type SockaddrError } from './sockaddr.js';
+import { protocolName, type Endpoint, type SocketInfo, type SocketTable } from './sockets.js';
+import { AUDIT_PROCTITLE, AUDIT_SOCKADDR, AUDIT_SOCKETCALL, AUDIT_SYSCALL } from './types.js';
+
+export const FLOW_SCHEMA_VERSION = 1;
+
+export type Op = 'connect' | 'accept' | 'bind' | 'sendto' | 'sendmsg';
+type SocketSyscall = Op | 'socket';
+
+/** The schema of docs/flows.md. Absent values are null, so every flow has every field. */
+export interface Flow {
+  v: number;
+  kind: 'flow';
+  node: string | null;
+  ts: number;
+  serial: number;
+  op: Op;
+  syscall: string;
+  direction: 'egress' | 'ingress' | 'listen';
+  result: string;
+  family: string;
+  proto: string | null;
+  proto_num: number | null;
+  local_addr: string | null;
+  local_port: number | null;
+  remote_addr: string | null;
+  remote_port: number | null;
+  ipv4_mapped: boolean;
+  scope_id: number | null;
+  community_id: string | null;
+  pid: number | null;
+  ppid: number | null;
+  uid: number | null;
+  euid: number | null;
+  auid: number | null;
+  ses: number | null;
+  tty: string | null;
+  comm: string | null;
+  exe: string | null;
+  argv: string[];
+  key: string | null;
+  fd: number | null;
+  count: number;
+  first_ts: number;
+  last_ts: number;
+}
+
+export type FlowOutcome =
+  | { kind: 'flow'; flow: Flow }
+  /** A network syscall of a family the filter does not keep. */
+  | { kind: 'dropped'; family: string }
+  /** The SOCKADDR record could not be decoded. */
+  | { kind: 'bad-sockaddr'; error: SockaddrError }
+  /** Not a flow: another syscall, a socket(), or no SYSCALL record. */
+  | { kind: 'none' };
+
+export interface FlowOptions {
+  /** Families kept (default inet and inet6); 'all' keeps every family. */
+  families?: ReadonlySet<string> | 'all';
+}
+
+export const DEFAULT_FAMILIES: ReadonlySet<string> = new Set(['inet', 'inet6']);
+
+// include/uapi/linux/audit.h AUDIT_ARCH_*; syscall numbers from arch/x86/entry/syscalls/
+// syscall_64.tbl and syscall_32.tbl, and include/uapi/asm-generic/unistd.h for aarch64.
+const ARCH_X86_64 = 0xc000003e;
+const ARCH_I386 = 0x40000003;
+const ARCH_AARCH64 = 0xc00000b7;
+const SOCKET_SYSCALLS: ReadonlyMap<number, ReadonlyMap<number, SocketSyscall>> = new Map([
+  [ARCH_X86_64, new Map<number, SocketSyscall>([[41, 'socket'], [42, 'connect'], [43, 'accept'], [44, 'sendto'], [46, 'sendmsg'], [49, 'bind'], [288, 'accept']])],
+  [ARCH_I386, new Map<number, SocketSyscall>([[359, 'socket'], [361, 'bind'], [362, 'connect'], [364, 'accept'], [369, 'sendto'], [370, 'sendmsg']])],
+  [ARCH_AARCH64, new Map<number, SocketSyscall>([[198, 'socket'], [200, 'bind'], [202, 'accept'], [203, 'connect'], [206, 'sendto'], [211, 'sendmsg'], [242, 'accept']])],
+]);
+const ACCEPT4 = new Set([`${ARCH_X86_64}:288`, `${ARCH_I386}:364`, `${ARCH_AARCH64}:242`]);
+// i386 socketcall(2): include/uapi/linux/net.h SYS_SOCKET ... SYS_ACCEPT4; its arguments
+// are in the SOCKETCALL record (kernel/auditsc.c __audit_socketcall).
+const I386_SOCKETCALL = 102;
+const SOCKETCALLS: ReadonlyMap<number, [SocketSyscall, string]> = new Map([
+  [1, ['socket', 'socket']],
+  [2, ['bind', 'bind']],
+  [3, ['connect', 'connect']],
+  [5, ['accept', 'accept']],
+  [11, ['sendto', 'sendto']],
+  [16, ['sendmsg', 'sendmsg']],
+  [18, ['accept', 'accept4']],
+]);
+
+// include/uapi/asm-generic/errno.h: a non-blocking connect that has started, not failed.
+const EALREADY = 114;
+const EINPROGRESS = 115;
+const ERRNO_NAMES = new Map<number, string>(Object.entries(osConstants.errno).map(([name, value]) => [value, name]));
+// Protocols whose ports take part in the Community ID (the spec's port-based transports).
+const PORT_PROTOCOLS = new Set([6, 17, 132, 136]);
+
+const DIRECTION: Record<Op, Flow['direction']> = { connect: 'egress', sendto: 'egress', sendmsg: 'egress', accept: 'ingress', bind: 'listen' };
+
+interface Call {
+  op: SocketSyscall;
+  name: string;
+  args: number[];
+}
+
+/** Which socket call a SYSCALL record is, with its arguments; undefined for other syscalls. */
+function socketCall(syscall: AuditRecord, records: AuditRecord[]): Call | undefined {
+  const arch = numberField(syscall, 'arch', 16);
+  const number = numberField(syscall, 'syscall');
+  if (arch === undefined || number === undefined) return undefined;
+  const args = [0, 1, 2, 3].map((i) => numberField(syscall, `a${i}`, 16) ?? 0);
+  if (arch === ARCH_I386 && number === I386_SOCKETCALL) {
+    const entry = SOCKETCALLS.get(args[0] ?? 0);
+    const record = records.find((r) => r.type === AUDIT_SOCKETCALL);
+    if (!entry) return undefined;
+    const inner = [0, 1, 2, 3].map((i) => (record ? (numberField(record, `a${i}`, 16) ?? 0) : 0));
+    return { op: entry[0], name: entry[1], args: inner };
+  }
+  const op = SOCKET_SYSCALLS.get(arch)?.get(number);
+  if (op === undefined) return undefined;
+  return { op, name: ACCEPT4.has(`${arch}:${number}`) ? 'accept4' : op, args };
+}
+
+export function resultName(success: boolean, exit: number | undefined): string {
+  if (success) return 'ok';
+  if (exit === -EINPROGRESS || exit === -EALREADY) return 'inprogress';
+  if (exit === undefined || exit >= 0) return 'failed';
+  return ERRNO_NAMES.get(-exit) ?? `errno_${-exit}`;
+}
+
+/** Event → flow. Updates the socket table from socket(), bind() and accept() events. */
+export function toFlow(event: AuditEvent, sockets: SocketTable, options: FlowOptions = {}): FlowOutcome {
+  const syscall = event.records.find((record) => record.type === AUDIT_SYSCALL);
+  if (!syscall) return { kind: 'none' };
+  const call = socketCall(syscall, event.records);
+  if (!call) return { kind: 'none' };
+
+  const pid = numberField(syscall, 'pid');
+  const exit = numberField(syscall, 'exit');
+  const success = syscall.fields.get('success') === 'yes';
+  if (pid !== undefined) sockets.observeProcess(pid, stringField(syscall, 'exe'));
+  const fd = call.args[0] ?? 0;
+
+  if (call.op === 'socket') {
+    if (success && pid !== undefined && exit !== undefined && exit >= 0) sockets.addSocket(pid, exit, call.args[0] ?? 0, call.args[1] ?? 0, call.args[2] ?? 0);
+    return { kind: 'none' };
+  }
+  const op: Op = call.op;
+  const acceptedFd = op === 'accept' && success && exit !== undefined && exit >= 0 ? exit : undefined;
+
+  const saddrRecord = event.records.find((record) => record.type === AUDIT_SOCKADDR);
+  let address: Sockaddr | undefined;
+  if (saddrRecord) {
+    const decoded = decodeSockaddrHex(saddrRecord.fields.get('saddr') ?? '');
+    if (!decoded.ok) return { kind: 'bad-sockaddr', error: decoded.error };
+    address = decoded.value;
+  }
+
+  const known = pid === undefined ? undefined : sockets.get(pid, fd);
+  // /proc is asked only for what the events did not say: an accepted socket's two ends, a
+  // connected or sending socket's local side, or a socket whose socket() was not seen.
+  const needsProc = pid !== undefined && (op === 'accept' || op === 'connect' || known === undefined || known.local === undefined || (address === undefined && op !== 'bind'));
+  const proc = needsProc && pid !== undefined ? sockets.resolve(pid, acceptedFd ?? fd) : undefined;
+
+  const familyNumber = address ? undefined : (known?.family ?? proc?.family);
+  const family = address ? sockaddrFamily(address) : familyNumber !== undefined ? familyName(familyNumber) : 'unknown';
+  const addressEnd = endpointOf(address);
+  const started = success || resultName(success, exit) === 'inprogress';
+  if (pid !== undefined && started) {
+    if (op === 'bind' && addressEnd) sockets.setLocal(pid, fd, addressEnd);
+    // A connect with AF_UNSPEC dissolves a datagram socket's association (man 2 connect).
+    if (op === 'connect') sockets.setRemote(pid, fd, addressEnd);
+    if (acceptedFd !== undefined) sockets.addAccepted(pid, fd, acceptedFd);
+  }
+  const keep = options.families ?? DEFAULT_FAMILIES;
+  if (keep !== 'all' && !keep.has(family)) return { kind: 'dropped', family };
+
+  const info: SocketInfo | undefined = known ?? proc;
+  const protocol = info && (info.family === AF_INET || info.family === AF_INET6) ? info.protocol : undefined;
+  let local: Endpoint | undefined;
+  let remote: Endpoint | undefined;
+  switch (op) {
+    case 'bind':
+      local = addressEnd && addressEnd.port === 0 && proc?.local ? { ...addressEnd, port: proc.local.port } : addressEnd;
+      break;
+    case 'accept':
+      remote = addressEnd ?? proc?.remote;
+      local = proc?.local ?? known?.local;
+      break;
+    default:
+      remote = addressEnd ?? known?.remote ?? proc?.remote;
+      local = proc?.local ?? known?.local;
+  }
+
+  const [initiator, responder] = op === 'accept' ? [remote, local] : [local, remote];
+  const community =
+    protocol !== undefined && PORT_PROTOCOLS.has(protocol) && initiator && responder && !isUnspecified(initiator) && !isUnspecified(responder)
+      ? (communityId(protocol, initiator, responder) ?? null)
+      : null;
+  const proctitle = event.records.find((record) => record.type === AUDIT_PROCTITLE);
+  const rawKey = stringField(syscall, 'key');
+
+  const flow: Flow = {
+    v: FLOW_SCHEMA_VERSION,
+    kind: 'flow',
+    node: event.node === '' ? null : event.node,
+    ts: event.time,
+    serial: event.serial,
+    op,
+    syscall: call.name,
+    direction: DIRECTION[op],
+    result: resultName(success, exit),
+    family,
+    proto: protocol === undefined ? null : protocolName(protocol),
+    proto_num: protocol ?? null,
+    local_addr: local?.addr ?? null,
+    local_port: local?.port ?? null,
+    remote_addr: remote?.addr ?? (address?.family === 'unix' ? address.path : null),
+    remote_port: remote?.port ?? null,
+    ipv4_mapped: address?.family === 'inet6' ? address.ipv4Mapped : false,
+    scope_id: address?.family === 'inet6' && address.scopeId ? address.scopeId : null,
+    community_id: community,
+    pid: pid ?? null,
+    ppid: numberField(syscall, 'ppid') ?? null,
+    uid: numberField(syscall, 'uid') ?? null,
+    euid: numberField(syscall, 'euid') ?? null,
+    auid: numberField(syscall, 'auid') ?? null,
+    ses: numberField(syscall, 'ses') ?? null,
+    tty: stringField(syscall, 'tty') ?? null,
+    comm: stringField(syscall, 'comm') ?? null,
+    exe: stringField(syscall, 'exe') ?? null,
+    argv: proctitle ? proctitleArgv(proctitle) : [],
+    // kernel/auditfilter.c: several keys on one rule are joined with AUDIT_KEY_SEPARATOR (0x01).
+    key: rawKey === undefined ? null : rawKey.split('\x01').join(','),
+    fd: op === 'accept' ? (acceptedFd ?? null) : fd,
+    count: 1,
+    first_ts: event.time,
+    last_ts: event.time,
+  };
+  return { kind: 'flow', flow };
+}
+
+function endpointOf(address: Sockaddr | undefined): Endpoint | undefined {
+  if (address?.family === 'inet' || address?.family === 'inet6') return { addr: address.addr, port: address.port, bytes: address.bytes };
+  return undefined;
+}
+
+const isUnspecified = (end: Endpoint): boolean => end.bytes.every((byte) => byte === 0);

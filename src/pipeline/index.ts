@@ -1,0 +1,10 @@
+// The flow pipeline: records → events → flows. See docs/flows.md for the flow schema.
+export { Aggregator, type AggregatorOptions } from './aggregate.js';
+export { communityId, type FlowEndpoint } from './community-id.js';
+export { DEFAULT_FAMILIES, FLOW_SCHEMA_VERSION, toFlow, type Flow, type FlowOptions, type FlowOutcome, type Op } from './flow.js';
+export { LossCounter, type LossCallback, type LossReason, type LossReport } from './loss.js';
+export { Pipeline, type PipelineOptions, type PipelineStats } from './pipeline.js';
+export { Reassembler, type AuditEvent, type ReassemblerOptions } from './reassembler.js';
+export { parseKernelRecord, parseLogLine, proctitleArgv, RecordParseError, type AuditRecord, type ParseResult } from './record.js';
+export { decodeSockaddr, decodeSockaddrHex, type Sockaddr, type SockaddrError, type SockaddrResult } from './sockaddr.js';
+export { procSocketResolver, SocketTable, type SocketInfo, type SocketResolver } from './sockets.js';

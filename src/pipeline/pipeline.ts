@@ -1,0 +1,134 @@
+// Pipeline: records in, flows and loss reports out. Wires the stages in order
+//   parseRecord → Reassembler → toFlow (socket table, family filter) → Aggregator
+// and counts what each stage lost. It imports neither the addon nor a sink: the daemon feeds
+// it kernel records, `auditflow replay` feeds it log lines, tests feed it fixtures.
+import { Aggregator } from './aggregate.js';
+import { DEFAULT_FAMILIES, toFlow, type Flow } from './flow.js';
+import { LossCounter, type LossCallback, type LossReport } from './loss.js';
+import { Reassembler, type AuditEvent } from './reassembler.js';
+import { parseKernelRecord, parseLogLine, type AuditRecord, type ParseResult } from './record.js';
+import { SocketTable, type SocketResolver } from './sockets.js';
+
+export interface PipelineOptions {
+  onFlow: (flow: Flow) => void;
+  onLoss?: LossCallback;
+  /** Families kept (default inet, inet6); 'all' keeps AF_UNIX, AF_NETLINK, ... too. */
+  families?: ReadonlySet<string> | 'all';
+  /** sendto/sendmsg aggregation window, ms (default 10,000; 0 = off). */
+  aggregateWindowMs?: number;
+  /** Events waiting for their last record, at most (default 4096). */
+  maxInFlight?: number;
+  /** How long an event or a serial gap waits, ms (default 2000). */
+  eventTimeoutMs?: number;
+  /** Sockets remembered, at most (default 65536). */
+  socketTableSize?: number;
+  /** Where to look up sockets the table does not know (live: procSocketResolver()). */
+  resolver?: SocketResolver;
+}
+
+export interface PipelineStats {
+  records: number;
+  events: number;
+  flows: number;
+  inFlight: number;
+  sockets: number;
+  /** Counts by loss reason, and by `reason:detail` (e.g. `family:unix`). */
+  losses: Record<string, number>;
+}
+
+export class Pipeline {
+  private readonly reassembler: Reassembler;
+  private readonly aggregator: Aggregator;
+  private readonly sockets: SocketTable;
+  private readonly losses = new LossCounter();
+  private readonly families: ReadonlySet<string> | 'all';
+  private records = 0;
+  private flows = 0;
+
+  constructor(private readonly options: PipelineOptions) {
+    this.families = options.families ?? DEFAULT_FAMILIES;
+    this.sockets = new SocketTable({ maxEntries: options.socketTableSize, resolver: options.resolver });
+    this.aggregator = new Aggregator({
+      windowMs: options.aggregateWindowMs,
+      onFlow: (flow) => {
+        this.flows++;
+        options.onFlow(flow);
+      },
+    });
+    this.reassembler = new Reassembler({
+      maxInFlight: options.maxInFlight,
+      timeoutMs: options.eventTimeoutMs,
+      onEvent: (event) => this.onEvent(event),
+      onLoss: (report) => this.lose(report),
+    });
+  }
+
+  /** A record as the kernel sent it: the netlink message type and its payload. */
+  pushKernelRecord(type: number, payload: Buffer | string): void {
+    this.pushParsed(parseKernelRecord(type, payload));
+  }
+
+  /** One line of an auditd log file. Blank lines are skipped. */
+  pushLogLine(line: string): void {
+    if (line.trim() === '') return;
+    this.pushParsed(parseLogLine(line));
+  }
+
+  pushRecord(record: AuditRecord): void {
+    this.records++;
+    this.reassembler.push(record);
+  }
+
+  /** Moves time forward (live: on a timer, with the wall clock): expires events and windows. */
+  advance(now: number): void {
+    this.reassembler.advance(now);
+    this.aggregator.advance(now);
+  }
+
+  /** The input has ended: emit what is in flight and every pending aggregate. */
+  flush(): void {
+    this.reassembler.flush();
+    this.aggregator.flush();
+  }
+
+  stats(): PipelineStats {
+    return {
+      records: this.records,
+      events: this.reassembler.eventCount,
+      flows: this.flows,
+      inFlight: this.reassembler.inFlightCount,
+      sockets: this.sockets.size,
+      losses: this.losses.toJSON(),
+    };
+  }
+
+  private pushParsed(result: ParseResult): void {
+    if (result.ok) {
+      this.pushRecord(result.record);
+      return;
+    }
+    this.lose({ reason: 'parse-error', count: 1, node: '', time: 0, detail: result.error.kind, text: result.error.text.slice(0, 512) });
+  }
+
+  private onEvent(event: AuditEvent): void {
+    const outcome = toFlow(event, this.sockets, { families: this.families });
+    switch (outcome.kind) {
+      case 'flow':
+        this.aggregator.push(outcome.flow);
+        break;
+      case 'dropped':
+        this.lose({ reason: 'family', count: 1, node: event.node, time: event.time, firstSerial: event.serial, detail: outcome.family });
+        break;
+      case 'bad-sockaddr':
+        this.lose({ reason: 'bad-sockaddr', count: 1, node: event.node, time: event.time, firstSerial: event.serial, detail: outcome.error.kind });
+        break;
+      case 'none':
+        break;
+    }
+  }
+
+  private lose(report: LossReport): void {
+    this.losses.add(report);
+    this.options.onLoss?.(report);
+  }
+}

@@ -1,0 +1,62 @@
+// The scenario workload (scripts/fixture-workload.c), compiled with gcc on first use, and
+// the list of scenarios the fixtures and the live pipeline test cover.
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const WORKLOAD_SOURCE = fileURLToPath(new URL('../../scripts/fixture-workload.c', import.meta.url));
+
+export const SCENARIOS = [
+  'connect-tcp4-ok',
+  'connect-tcp4-refused',
+  'connect-tcp4-nonblock',
+  'connect-tcp6-ok',
+  'connect-tcp6-refused',
+  'connect-tcp6-nonblock',
+  'connect-ipv4-mapped',
+  'accept-peer',
+  'accept-nopeer',
+  'accept4-peer',
+  'accept4-nopeer',
+  'accept6-peer',
+  'bind-ipv4',
+  'bind-ipv6',
+  'bind-port0',
+  'sendto-udp4',
+  'sendto-udp6',
+  'sendto-repeat',
+  'sendmsg-name',
+  'sendmsg-noname',
+  'udp-connected-send',
+  'unix-ignored',
+  'netlink-ignored',
+  'socket-tcp-vs-udp',
+  'comm-hex',
+] as const;
+
+export type Scenario = (typeof SCENARIOS)[number];
+
+let built: string | undefined;
+
+/** Compiles the workload once per process; returns the binary's path. */
+export function buildWorkload(): string {
+  if (built && existsSync(built)) return built;
+  const output = join(mkdtempSync(join(tmpdir(), 'auditflow-workload-')), 'fixture-workload');
+  execFileSync('gcc', ['-O1', '-Wall', '-o', output, WORKLOAD_SOURCE], { stdio: ['ignore', 'inherit', 'inherit'] });
+  built = output;
+  return output;
+}
+
+/** The workload's "<name> <value>" lines, each name's values in the order printed. */
+export function workloadOutput(stdout: string): Map<string, string[]> {
+  const values = new Map<string, string[]>();
+  for (const line of stdout.split('\n')) {
+    const space = line.indexOf(' ');
+    if (space <= 0) continue;
+    const name = line.slice(0, space);
+    values.set(name, [...(values.get(name) ?? []), line.slice(space + 1)]);
+  }
+  return values;
+}

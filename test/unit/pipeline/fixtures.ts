@@ -1,0 +1,57 @@
+// Reads the captured fixtures (test/fixtures/<scenario>.log) and runs them through the pipeline.
+import { readdirSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import type { Flow } from '../../../src/pipeline/flow.js';
+import type { LossReport } from '../../../src/pipeline/loss.js';
+import { Pipeline, type PipelineOptions, type PipelineStats } from '../../../src/pipeline/pipeline.js';
+import { typeFromName } from '../../../src/pipeline/types.js';
+
+export const FIXTURE_DIR = fileURLToPath(new URL('../../fixtures/', import.meta.url));
+
+export function fixtureNames(): string[] {
+  return readdirSync(FIXTURE_DIR)
+    .filter((name) => name.endsWith('.log'))
+    .map((name) => name.slice(0, -'.log'.length))
+    .sort();
+}
+
+/** The record lines of a fixture, without its `#` header. */
+export function fixtureLines(name: string): string[] {
+  return readFileSync(`${FIXTURE_DIR}${name}.log`, 'utf8')
+    .split('\n')
+    .filter((line) => line !== '' && !line.startsWith('#'));
+}
+
+export interface Run {
+  flows: Flow[];
+  losses: LossReport[];
+  stats: PipelineStats;
+}
+
+type Options = Omit<PipelineOptions, 'onFlow' | 'onLoss'>;
+
+/** Feeds the lines as auditd log lines. */
+export function runLogLines(lines: string[], options: Options = {}): Run {
+  return runWith(options, (pipeline) => lines.forEach((line) => pipeline.pushLogLine(line)));
+}
+
+/** Feeds the lines as the kernel sent them: the type as a number, the text after `msg=`. */
+export function runKernelRecords(lines: string[], options: Options = {}): Run {
+  return runWith(options, (pipeline) => {
+    for (const line of lines) {
+      const match = /^type=(\S+) msg=(.*)$/.exec(line);
+      const type = match ? typeFromName(match[1] ?? '') : undefined;
+      if (!match || type === undefined) throw new Error(`not a fixture record line: ${line}`);
+      pipeline.pushKernelRecord(type, Buffer.from(match[2] ?? '', 'latin1'));
+    }
+  });
+}
+
+function runWith(options: Options, feed: (pipeline: Pipeline) => void): Run {
+  const flows: Flow[] = [];
+  const losses: LossReport[] = [];
+  const pipeline = new Pipeline({ ...options, onFlow: (flow) => flows.push(flow), onLoss: (loss) => losses.push(loss) });
+  feed(pipeline);
+  pipeline.flush();
+  return { flows, losses, stats: pipeline.stats() };
+}
