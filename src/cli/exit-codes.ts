@@ -11,6 +11,8 @@ export const ExitCode = {
   noAudit: 4,
   /** Another live process is the kernel's audit daemon. */
   slotTaken: 5,
+  /** replay: an input file could not be opened or read (the flows before it were written). */
+  noInput: 6,
 } as const;
 
 export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode];

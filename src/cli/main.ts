@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { Command, CommanderError } from 'commander';
 import { ExitCode } from './exit-codes.js';
 import { describeFailure } from './fail.js';
+import { replayCommand } from './replay.js';
 import { statusCommand } from './status.js';
 
 /** The package's version, from the nearest package.json above this file (src/ or dist/src/). */
@@ -41,6 +42,14 @@ program
   .description("print the kernel's audit status: enabled, daemon, backlog, lost, rules")
   .option('--json', 'one JSON object, for scripts')
   .action(action(statusCommand));
+
+program
+  .command('replay')
+  .description('read auditd logs (raw or ENRICHED; "-" is stdin) and write one JSON flow per line')
+  .argument('<files...>', 'log files, oldest first (audit.log.1 audit.log), or - for stdin')
+  .option('--all-families', 'keep AF_UNIX, AF_NETLINK, ... flows too (default: inet and inet6 only)')
+  .option('--window <ms>', 'sendto/sendmsg aggregation window in milliseconds, 0 = off', '10000')
+  .action(action(replayCommand));
 
 try {
   await program.parseAsync(process.argv);
