@@ -13,6 +13,10 @@ export const ExitCode = {
   slotTaken: 5,
   /** replay: an input file could not be opened or read (the flows before it were written). */
   noInput: 6,
+  /** rules: a rules file has errors, or the kernel refused one of its rules; the message names FILE:LINE. */
+  badRules: 7,
+  /** rules: the kernel's audit configuration is immutable (enabled=2) until reboot, or -e 2 was not allowed. */
+  immutable: 8,
 } as const;
 
 export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode];

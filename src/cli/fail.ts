@@ -1,6 +1,8 @@
 // Turns an error that ends a command into one line a person can act on and an exit code.
 import { AuditRequestError, AuditSlotTakenError } from '../audit/errors.js';
+import { RulesApplyError, RulesImmutableError } from '../rules/index.js';
 import { ExitCode, type ExitCodeValue } from './exit-codes.js';
+import { RulesFileError } from './rules.js';
 
 export interface Failure {
   code: ExitCodeValue;
@@ -9,6 +11,11 @@ export interface Failure {
 
 export function describeFailure(error: unknown): Failure {
   if (error instanceof AuditSlotTakenError) return { code: ExitCode.slotTaken, message: error.message };
+  if (error instanceof RulesImmutableError) return { code: ExitCode.immutable, message: error.message };
+  if (error instanceof RulesApplyError) {
+    return { code: error.code === 'EPERM' || error.code === 'EACCES' ? ExitCode.permission : ExitCode.badRules, message: error.message };
+  }
+  if (error instanceof RulesFileError) return { code: ExitCode.badRules, message: error.message };
   const code = error instanceof AuditRequestError ? error.code : (error as NodeJS.ErrnoException | undefined)?.code;
   switch (code) {
     case 'EPERM':

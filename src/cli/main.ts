@@ -8,6 +8,7 @@ import { Command, CommanderError } from 'commander';
 import { ExitCode } from './exit-codes.js';
 import { describeFailure } from './fail.js';
 import { replayCommand } from './replay.js';
+import { applyCommand, checkCommand, clearCommand, listCommand } from './rules.js';
 import { statusCommand } from './status.js';
 
 /** The package's version, from the nearest package.json above this file (src/ or dist/src/). */
@@ -50,6 +51,33 @@ program
   .option('--all-families', 'keep AF_UNIX, AF_NETLINK, ... flows too (default: inet and inet6 only)')
   .option('--window <ms>', 'sendto/sendmsg aggregation window in milliseconds, 0 = off', '10000')
   .action(action(replayCommand));
+
+const rules = program.command('rules').description('auditctl-syntax audit rules: check, apply, list, clear (auditctl is not needed)');
+rules
+  .command('check')
+  .description('compile rules files without touching the kernel and print their canonical form')
+  .argument('<files...>', 'rules files in auditctl syntax')
+  .option('--json', 'one JSON object, for scripts')
+  .action(action(checkCommand));
+rules
+  .command('apply')
+  .description('load rules files; loaded rules are skipped, rules an earlier apply added and the files dropped are removed')
+  .argument('[files...]', 'rules files (default: --rules-dir, $AUDITFLOW_RULES_DIR, or the packaged rules/network.rules)')
+  .option('--rules-dir <dir>', 'load every *.rules file of this directory, in name order (like augenrules)')
+  .option('--state-dir <dir>', 'where auditflow records the rules it added (default: $AUDITFLOW_STATE_DIR or /var/lib/auditflow)')
+  .option('--allow-immutable', 'apply -e 2, last: no rule or setting can change afterwards until reboot')
+  .action(action(applyCommand));
+rules
+  .command('list')
+  .description("print the kernel's rules the way auditctl -l does")
+  .option('--json', 'one JSON array, for scripts')
+  .action(action(listCommand));
+rules
+  .command('clear')
+  .description('remove the rules auditflow added (--all: every rule, like auditctl -D)')
+  .option('--all', 'remove every rule, also those other tools loaded')
+  .option('--state-dir <dir>', 'where auditflow records the rules it added (default: $AUDITFLOW_STATE_DIR or /var/lib/auditflow)')
+  .action(action(clearCommand));
 
 try {
   await program.parseAsync(process.argv);

@@ -177,6 +177,9 @@ export function parseNumericValue(field: Exclude<FieldName, 'field_compare'>, te
     case 'perm':
       return parsePerm(text);
     case 'filetype':
+      // auditctl takes names only, but lists numbers (below); numbers are read so that a
+      // listed rule loads back.
+      if (numeric) return number(text, field);
       return lookup(FILE_TYPES[text], `unknown file type ${JSON.stringify(text)}`);
     case 'fstype':
       if (numeric) return number(text, field);
@@ -235,8 +238,8 @@ export function formatNumericValue(field: Exclude<FieldName, 'field_compare'>, v
       const name = signed(value) < 0 ? errnoName(-signed(value)) : undefined;
       return name ? `-${name}` : String(signed(value));
     }
-    case 'filetype':
-      return Object.keys(FILE_TYPES).find((name) => FILE_TYPES[name] === value) ?? String(signed(value));
+    // auditctl 3.0.9 lists filetype as its S_IF* number (filetype=file reads back as
+    // filetype=32768), measured against Debian's auditctl -l.
     case 'fstype':
       return Object.keys(FS_TYPES).find((name) => FS_TYPES[name] === value) ?? String(value);
     default:

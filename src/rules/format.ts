@@ -4,7 +4,7 @@
 import { archByValue, archInfo, type Machine } from './arch.js';
 import { AUDIT_KEY_SEPARATOR } from './kernel.js';
 import { formatNumericValue, formatPerm } from './fields.js';
-import type { Rule, RuleField } from './rule.js';
+import type { Command, Rule, RuleField } from './rule.js';
 import { comparePair } from './tables.js';
 
 export interface FormatOptions {
@@ -62,11 +62,47 @@ function formatField(field: RuleField, watch: boolean, machine: Machine): string
     }
     case 'string':
       if (field.field === 'key') return field.value.split(AUDIT_KEY_SEPARATOR).map((key) => (watch ? `-k ${key}` : `-F key=${key}`));
-      if (watch && field.field === 'path') return [`-w ${field.value}`];
-      if (watch && field.field === 'dir') return [`-w ${field.value}/`];
+      // A directory watch prints without a trailing slash, as auditctl 3.0.9 prints it
+      // (measured against Debian's auditctl -l, test/kernel/rules-oracle.test.ts); it
+      // reads back as dir= because the path is a directory.
+      if (watch && (field.field === 'path' || field.field === 'dir')) return [`-w ${field.value}`];
       return [`-F ${field.field}${field.op}${field.value}`];
     case 'number':
       if (watch && field.field === 'perm') return [`-p ${formatPerm(field.value)}`];
       return [`-F ${field.field}${field.op}${formatNumericValue(field.field, field.value, machine)}`];
+  }
+}
+
+// One command the way a rules file would say it: the canonical form `rules check` prints.
+export function formatCommand(command: Command, options: FormatOptions): string {
+  switch (command.kind) {
+    case 'add_rule':
+      return formatRule(command.rule, options);
+    case 'delete_rule': {
+      const text = formatRule(command.rule, options);
+      return text.startsWith('-w ') ? `-W ${text.slice(3)}` : `-d ${text.slice(3)}`;
+    }
+    case 'delete_all':
+      return command.key === undefined ? '-D' : `-D -k ${command.key}`;
+    case 'set_backlog_limit':
+      return `-b ${command.value}`;
+    case 'set_backlog_wait_time':
+      return `--backlog_wait_time ${command.value}`;
+    case 'set_rate_limit':
+      return `-r ${command.value}`;
+    case 'set_failure':
+      return `-f ${command.value}`;
+    case 'set_enabled':
+      return `-e ${command.value}`;
+    case 'set_immutable':
+      return '-e 2';
+    case 'reset_lost':
+      return '--reset-lost';
+    case 'set_loginuid_immutable':
+      return '--loginuid-immutable';
+    case 'ignore_errors':
+      return '-i';
+    case 'continue_on_error':
+      return '-c';
   }
 }

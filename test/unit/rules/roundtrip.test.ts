@@ -47,7 +47,7 @@ describe('round trip', () => {
     expect(print('-a exit,always -F arch=b64 -S sendto,connect -F saddr_fam=2 -k a -k b')).toBe(
       '-a always,exit -F arch=b64 -S connect,sendto -F saddr_fam=2 -F key=a -F key=b',
     );
-    expect(print('-w /etc/sudoers.d/ -p wa -k scope')).toBe('-w /etc/sudoers.d/ -p wa -k scope');
+    expect(print('-w /etc/sudoers.d/ -p wa -k scope')).toBe('-w /etc/sudoers.d -p wa -k scope');
     expect(print('-w /etc/passwd')).toBe('-w /etc/passwd -p rwxa');
     expect(print('-a always,exit -F path=/usr/bin/sudo -F perm=x -F auid>=1000 -F auid!=unset -k priv')).toBe(
       '-a always,exit -S all -F path=/usr/bin/sudo -F perm=x -F auid>=1000 -F auid!=-1 -F key=priv',
@@ -58,6 +58,9 @@ describe('round trip', () => {
     expect(print('-a always,exclude -F msgtype=1320')).toBe('-a always,exclude -F msgtype=EOE');
     expect(print('-a always,exit -S execve -C euid!=uid')).toBe('-a always,exit -S execve -C uid!=euid');
     expect(print('-a always,exit -F arch=b64 -S 400,connect')).toBe('-a always,exit -F arch=b64 -S connect,400');
+    expect(print('-a always,exit -S open -F filetype=file -k f')).toBe('-a always,exit -S open -F filetype=32768 -F key=f');
+    expect(print('-a always,exit -S open -F filetype=32768 -k f')).toBe('-a always,exit -S open -F filetype=32768 -F key=f');
+    expect(print('-a always,exit -S execve -F exe!=/usr/bin/curl -k f')).toBe('-a always,exit -S execve -F exe!=/usr/bin/curl -F key=f');
   });
 
   it('prints another machine\'s arch by name so it reads back as the same rule', () => {

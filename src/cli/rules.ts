@@ -1,0 +1,171 @@
+// auditflow rules check|apply|list|clear: auditctl-syntax rules files, loaded without auditctl.
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { AuditControl } from '../audit/control.js';
+import {
+  applyCommands,
+  clearRules,
+  decodeRule,
+  formatCommand,
+  formatRule,
+  machineFromNodeArch,
+  parseRulesFile,
+  readAppliedState,
+  RuleError,
+  ruleKeys,
+  stateDirectory,
+  writeAppliedState,
+  type Command,
+  type RuleSyntaxError,
+  type RuleWarning,
+} from '../rules/index.js';
+
+/** A rules file that did not compile (each `FILE:LINE: reason` is printed before it is thrown). */
+export class RulesFileError extends RuleError {
+  override name = 'RulesFileError';
+}
+
+/** The packaged default ruleset: rules/network.rules beside the nearest package.json. */
+export function packagedRulesFile(): string {
+  for (let dir = dirname(fileURLToPath(import.meta.url)); dir !== dirname(dir); dir = dirname(dir)) {
+    if (existsSync(join(dir, 'package.json'))) return join(dir, 'rules', 'network.rules');
+  }
+  throw new Error('cannot find the packaged rules/network.rules');
+}
+
+/** The *.rules files of a directory, in name order, as augenrules reads /etc/audit/rules.d. */
+export function rulesDirectoryFiles(directory: string): string[] {
+  return readdirSync(directory)
+    .filter((name) => name.endsWith('.rules'))
+    .sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))
+    .map((name) => join(directory, name));
+}
+
+/** Files given, else the configured rules directory (--rules-dir, AUDITFLOW_RULES_DIR), else the packaged ruleset. */
+export function rulesFiles(files: readonly string[], rulesDir: string | undefined, env: NodeJS.ProcessEnv = process.env): string[] {
+  if (files.length > 0) return [...files];
+  const directory = rulesDir ?? env.AUDITFLOW_RULES_DIR;
+  if (directory === undefined) return [packagedRulesFile()];
+  const found = rulesDirectoryFiles(directory);
+  if (found.length === 0) throw new RulesFileError(`${directory} holds no *.rules file`);
+  return found;
+}
+
+interface CompiledFile {
+  file: string;
+  commands: Command[];
+  errors: RuleSyntaxError[];
+  warnings: RuleWarning[];
+}
+
+function compileFiles(files: readonly string[]): CompiledFile[] {
+  return files.map((file) => {
+    const result = parseRulesFile(readFileSync(file, 'utf8'), file);
+    return result.ok
+      ? { file, commands: result.commands, errors: [], warnings: result.warnings }
+      : { file, commands: [], errors: result.errors, warnings: result.warnings };
+  });
+}
+
+function writeWarnings(compiled: readonly CompiledFile[]): void {
+  for (const warning of compiled.flatMap((c) => c.warnings)) process.stderr.write(`${warning.file}:${warning.line}: warning: ${warning.message}\n`);
+}
+
+function summary(compiled: readonly CompiledFile[]): string {
+  const errors = compiled.flatMap((c) => c.errors);
+  return `${errors.length} error(s) in ${compiled.filter((c) => c.errors.length > 0).map((c) => c.file).join(', ')}`;
+}
+
+/** Every file's commands, or every bad line on stderr and a RulesFileError. */
+function compileOrThrow(files: readonly string[]): Command[] {
+  const compiled = compileFiles(files);
+  writeWarnings(compiled);
+  const errors = compiled.flatMap((c) => c.errors);
+  for (const error of errors) process.stderr.write(`${error.message}\n`);
+  if (errors.length > 0) throw new RulesFileError(`${summary(compiled)}; nothing was applied`);
+  return compiled.flatMap((c) => c.commands);
+}
+
+export async function checkCommand(files: string[], options: { json?: boolean }): Promise<void> {
+  const machine = machineFromNodeArch();
+  const compiled = compileFiles(files);
+  const errors = compiled.flatMap((c) => c.errors);
+  if (options.json) {
+    const report = compiled.map((c) => ({
+      file: c.file,
+      ok: c.errors.length === 0,
+      commands: c.commands.map((command) => ({ line: command.source.line, kind: command.kind, text: formatCommand(command, { machine }) })),
+      errors: c.errors.map((e) => ({ line: e.line, token: e.token ?? null, message: e.reason })),
+      warnings: c.warnings.map((w) => ({ line: w.line, message: w.message })),
+    }));
+    process.stdout.write(JSON.stringify({ ok: errors.length === 0, files: report }) + '\n');
+  } else {
+    writeWarnings(compiled);
+    for (const error of errors) process.stderr.write(`${error.message}\n`);
+    if (errors.length === 0) {
+      for (const command of compiled.flatMap((c) => c.commands)) process.stdout.write(`${formatCommand(command, { machine })}\n`);
+    }
+  }
+  if (errors.length > 0) throw new RulesFileError(summary(compiled));
+}
+
+export interface ApplyCommandOptions {
+  allowImmutable?: boolean;
+  stateDir?: string;
+  rulesDir?: string;
+}
+
+export async function applyCommand(files: string[], options: ApplyCommandOptions): Promise<void> {
+  const commands = compileOrThrow(rulesFiles(files, options.rulesDir));
+  const directory = stateDirectory(options.stateDir);
+  const control = AuditControl.open();
+  try {
+    const result = await applyCommands(control, commands, {
+      machine: machineFromNodeArch(),
+      allowImmutable: options.allowImmutable ?? false,
+      state: readAppliedState(directory),
+      saveState: (state) => writeAppliedState(directory, state),
+    });
+    for (const error of result.errors) process.stderr.write(`${error.message}\n`);
+    process.stdout.write(
+      `added ${result.added}, already loaded ${result.alreadyLoaded}, removed ${result.removedStale} stale, ` +
+        `deleted ${result.deleted}, settings ${result.settings}\n`,
+    );
+    if (result.failed) throw new RulesFileError(`the kernel refused ${result.errors.length} command(s); -c applied the rest`);
+  } finally {
+    await control.close();
+  }
+}
+
+export async function listCommand(options: { json?: boolean }): Promise<void> {
+  const machine = machineFromNodeArch();
+  const control = AuditControl.open();
+  try {
+    const rules = (await control.listRules()).map((bytes) => decodeRule(bytes));
+    if (options.json) {
+      const listed = rules.map((rule) => ({ text: formatRule(rule, { machine }), list: rule.list, action: rule.action, keys: ruleKeys(rule) }));
+      process.stdout.write(JSON.stringify(listed) + '\n');
+    } else {
+      // auditctl -l says "No rules" for an empty list (audit_print_reply, src/auditctl-listing.c).
+      process.stdout.write(rules.length === 0 ? 'No rules\n' : rules.map((rule) => formatRule(rule, { machine }) + '\n').join(''));
+    }
+  } finally {
+    await control.close();
+  }
+}
+
+export async function clearCommand(options: { all?: boolean; stateDir?: string }): Promise<void> {
+  const directory = stateDirectory(options.stateDir);
+  const control = AuditControl.open();
+  try {
+    const deleted = await clearRules(control, {
+      all: options.all ?? false,
+      state: readAppliedState(directory),
+      saveState: (state) => writeAppliedState(directory, state),
+    });
+    process.stdout.write(`deleted ${deleted} rule(s)\n`);
+  } finally {
+    await control.close();
+  }
+}
