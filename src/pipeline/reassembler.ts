@@ -53,6 +53,7 @@ interface SerialTrack {
 // kernel/audit.c audit_serial(): an unsigned int that skips 0 when it wraps, so serials run
 // 1 .. 0xffffffff and then start again at 1.
 const SERIAL_MODULUS = 0xffffffff;
+const MAX_NODES = 1024;
 
 /** How far `serial` is past `expected`, in [0, SERIAL_MODULUS). */
 function serialDistance(expected: number, serial: number): number {
@@ -182,6 +183,11 @@ export class Reassembler {
     if (!track) {
       track = { expected: undefined, ahead: new Map() };
       this.serials.set(node, track);
+      // One track per node= of the input; a log of garbled node names must not grow it.
+      if (this.serials.size > MAX_NODES) {
+        const oldest = this.serials.keys().next();
+        if (!oldest.done) this.serials.delete(oldest.value);
+      }
     }
     if (track.expected === undefined) {
       track.expected = nextSerial(serial);
