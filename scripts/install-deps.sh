@@ -25,3 +25,5 @@ if ((major < 20)); then
   echo "auditflow needs Node.js >= 20, found $(node --version)" >&2
   exit 1
 fi
+
+bash "$(dirname "$0")/fetch-auditd.sh"
