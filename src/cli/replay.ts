@@ -22,6 +22,8 @@ export interface ReplaySummary {
   malformed: number;
   examples: string[];
   stats: PipelineStats;
+  /** The reader of `out` went away (`replay log | head`): replay stopped there, as cat would. */
+  outputClosed: boolean;
 }
 
 export class ReplayInputError extends Error {
@@ -41,11 +43,23 @@ export interface ReplayInput {
 export async function replay(inputs: ReplayInput[], out: Writable, options: ReplayOptions = {}): Promise<ReplaySummary> {
   const counts = { lines: 0, malformed: 0, examples: [] as string[] };
   let pending: string[] = [];
+  let outputClosed = false;
+  let wakeWriter = (): void => {};
+  const onOutputError = (): void => {
+    outputClosed = true;
+    wakeWriter();
+  };
+  out.on('error', onOutputError);
   const write = async (): Promise<void> => {
-    if (pending.length === 0) return;
+    if (pending.length === 0 || outputClosed) return;
     const chunk = pending.join('');
     pending = [];
-    if (!out.write(chunk)) await new Promise<void>((resolve) => out.once('drain', resolve));
+    if (out.write(chunk)) return;
+    await new Promise<void>((resolve) => {
+      wakeWriter = resolve;
+      out.once('drain', resolve);
+    });
+    out.off('drain', wakeWriter);
   };
   let where = '';
   const pipeline = new Pipeline({
@@ -64,6 +78,7 @@ export async function replay(inputs: ReplayInput[], out: Writable, options: Repl
     const lines = createInterface({ input: stream, crlfDelay: Infinity });
     try {
       for await (const line of lines) {
+        if (outputClosed) break;
         lineNumber++;
         counts.lines++;
         // Comment lines: the header of auditflow's own fixtures; auditd never writes them.
@@ -74,11 +89,15 @@ export async function replay(inputs: ReplayInput[], out: Writable, options: Repl
       }
     } catch (error) {
       throw new ReplayInputError(`cannot read ${input.name}: ${error instanceof Error ? error.message : String(error)}`);
+    } finally {
+      lines.close();
     }
+    if (outputClosed) break;
   }
   pipeline.flush();
   await write();
-  return { ...counts, stats: pipeline.stats() };
+  out.off('error', onOutputError);
+  return { ...counts, stats: pipeline.stats(), outputClosed };
 }
 
 export function formatSummary(summary: ReplaySummary): string {
@@ -106,7 +125,7 @@ export async function replayCommand(files: string[], options: { allFamilies?: bo
   const inputs = files.map((file) => ({ name: file === '-' ? '<stdin>' : file, open: (): Readable => (file === '-' ? process.stdin : createReadStream(file)) }));
   try {
     const summary = await replay(inputs, process.stdout, { allFamilies: options.allFamilies, window });
-    process.stderr.write(formatSummary(summary));
+    if (!summary.outputClosed) process.stderr.write(formatSummary(summary));
   } catch (error) {
     if (!(error instanceof ReplayInputError)) throw error;
     process.stderr.write(`auditflow: ${error.message}\n`);

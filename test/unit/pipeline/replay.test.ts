@@ -1,5 +1,5 @@
 // auditflow replay: auditd log text in, JSON flows out, malformed lines counted.
-import { PassThrough, Readable } from 'node:stream';
+import { PassThrough, Readable, Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { formatSummary, replay, type ReplaySummary } from '../../../src/cli/replay.js';
 import type { Flow } from '../../../src/pipeline/flow.js';
@@ -83,5 +83,17 @@ describe('auditflow replay', () => {
   it('keeps AF_UNIX flows with --all-families', async () => {
     const { flows } = await replayText([fixtureLines('unix-ignored').join('\n')], { allFamilies: true });
     expect(flows.map((flow) => flow.family)).toEqual(['unix', 'unix', 'unix', 'unix']);
+  });
+
+  it('stops quietly when the reader of its output goes away (replay log | head)', async () => {
+    const out = new Writable({
+      highWaterMark: 1,
+      write(_chunk, _encoding, callback) {
+        callback(Object.assign(new Error('write EPIPE'), { code: 'EPIPE' }));
+      },
+    });
+    const many = Array.from({ length: 300 }, () => fixtureLines('sendto-udp4').join('\n')).join('\n');
+    const summary = await replay([{ name: 'log', open: () => Readable.from([many]) }], out, { window: 0 });
+    expect(summary.outputClosed).toBe(true);
   });
 });
