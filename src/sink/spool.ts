@@ -43,6 +43,7 @@ interface Segment {
   size: number;
 }
 
+const FIRST_SEGMENT_NUMBER = 1_000_000_000;
 const SEGMENT_NAME = /^(\d{16})\.seg$/;
 const segmentName = (n: number): string => `${String(n).padStart(16, '0')}.seg`;
 
@@ -68,7 +69,8 @@ export class Spool {
     const first = this.segments[0]?.number ?? 0;
     this.readCursor = { segment: first, offset: 0 };
     this.ackCursor = { segment: first, offset: 0 };
-    this.nextNumber = (this.segments.at(-1)?.number ?? 0) + 1;
+    // New spools start numbering high so that `prepend` always has numbers below the first segment.
+    this.nextNumber = (this.segments.at(-1)?.number ?? FIRST_SEGMENT_NUMBER - 1) + 1;
     if (options.fsync === 'interval') {
       this.timer = setInterval(() => this.sync(), options.fsyncIntervalMs);
       this.timer.unref();
@@ -77,6 +79,10 @@ export class Spool {
 
   static open(options: SpoolOptions): Spool {
     return new Spool({ segmentBytes: 4 * 1024 * 1024, fsyncIntervalMs: 1000, ...options });
+  }
+
+  get maxBytes(): number {
+    return this.options.maxBytes;
   }
 
   /** Bytes of segment files on disk. */
@@ -131,6 +137,32 @@ export class Spool {
     writePending();
     if (this.options.fsync === 'always') this.sync();
     return appended;
+  }
+
+  /**
+   * Puts payloads before every record in the spool, in a segment numbered below the first. The
+   * publisher uses it for entries older than the spool's (a failed batch taken from the memory queue,
+   * the queue itself); they were accepted already, so `maxBytes` does not refuse them. Only valid when
+   * no record is handed out and unacknowledged.
+   */
+  prepend(payloads: readonly Buffer[]): void {
+    if (this.closed) throw new Error('spool is closed');
+    if (payloads.length === 0) return;
+    const number = (this.segments[0]?.number ?? this.nextNumber) - 1;
+    if (number < 0) throw new Error('spool segment numbers exhausted');
+    const path = join(this.options.dir, segmentName(number));
+    const data = Buffer.concat(payloads.map(encodeRecord));
+    const fd = openSync(path, 'wx');
+    try {
+      writeSync(fd, data, 0, data.length, 0);
+      if (this.options.fsync !== 'never') fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    if (this.options.fsync === 'always') this.syncDir();
+    this.segments.unshift({ number, path, size: data.length });
+    this.readCursor = { segment: number, offset: 0 };
+    this.ackCursor = { segment: number, offset: 0 };
   }
 
   /** Up to `max` records after the read cursor, oldest first, and the cursor just past them. */

@@ -1,0 +1,313 @@
+// The Redis Streams publisher. Entries flow: publish → memory queue → pipelined XADD batches, one batch
+// in flight. When Redis fails a batch, or the queue is full (Redis slower than the producer), the sink
+// switches to spooling: new entries go to the on-disk spool, which is replayed in order once Redis keeps
+// up again. Order is kept by one rule: a batch from the queue is older than anything in the spool, so the
+// queue is always sent first, and a failed queue batch is put in front of the spool (Spool.prepend).
+import type { Redis } from 'ioredis';
+import { LossTally, SINK_LOSS_REASONS } from './entries.js';
+import type { Spool } from './spool.js';
+import { formatStreamId, parseStreamId, StreamIdClock } from './stream-id.js';
+import { emptyCounters, type FlowSink, type FullPolicy, type SinkCounters, type SinkEntry, type SinkHealth, type StampedEntry } from './types.js';
+import { decodeSpooled, encodeSpooled, startSeq, writeBatch } from './xadd.js';
+
+export interface RedisStreamSinkOptions {
+  client: Redis;
+  key: string;
+  host: string;
+  /** The kernel's boot id (/proc/sys/kernel/random/boot_id): with `seq` it names each entry. */
+  bootId: string;
+  /** `MAXLEN ~ n` on every XADD; 0 disables trimming. */
+  maxLen: number;
+  batchSize?: number;
+  /** How long a partial batch waits for more entries. */
+  lingerMs?: number;
+  /** Entries held in memory before the sink spools (or, without a spool, applies `fullPolicy`). */
+  queueLimit?: number;
+  spool?: Spool;
+  fullPolicy: FullPolicy;
+  /** How long `close` keeps trying to deliver before it leaves the rest in the spool. */
+  closeTimeoutMs?: number;
+  now?: () => number;
+}
+
+type Source = { from: 'queue'; entries: StampedEntry[] } | { from: 'spool'; entries: StampedEntry[]; next: ReturnType<Spool['read']>['next'] };
+
+export class RedisStreamSink implements FlowSink {
+  private readonly queue: StampedEntry[] = [];
+  private spooling = false;
+  private inFlight = false;
+  private lingerTimer: NodeJS.Timeout | undefined;
+  private readonly ids: StreamIdClock;
+  private seq: number;
+  private readonly counters: SinkCounters = emptyCounters();
+  private readonly losses = new LossTally();
+  private lastError: string | undefined;
+  private closing: Promise<void> | undefined;
+  private closed = false;
+  private waiters: Array<() => void> = [];
+  private readonly now: () => number;
+  private readonly batchSize: number;
+  private readonly lingerMs: number;
+  private readonly queueLimit: number;
+
+  private constructor(private readonly options: RedisStreamSinkOptions) {
+    this.now = options.now ?? Date.now;
+    this.batchSize = options.batchSize ?? 500;
+    this.lingerMs = options.lingerMs ?? 5;
+    this.queueLimit = options.queueLimit ?? 10_000;
+    this.ids = new StreamIdClock(this.now);
+    this.seq = 1;
+    const spool = options.spool;
+    if (spool !== undefined) {
+      this.counters.spoolCorrupt = spool.corrupt;
+      this.counters.spoolTornBytes = spool.opened.tornBytes;
+      if (spool.corrupt > 0) this.losses.add(SINK_LOSS_REASONS.spoolCorrupt, spool.corrupt, this.now());
+      const newest = spool.opened.newest === undefined ? undefined : decodeSpooled(spool.opened.newest);
+      if (newest !== undefined) this.continueAfter(newest);
+      this.spooling = !spool.drained;
+    }
+    options.client.on('ready', () => this.schedule(0));
+    options.client.on('error', (error: Error) => (this.lastError = error.message));
+  }
+
+  /**
+   * Connects, and continues IDs and `seq` after the stream's newest entry so a restarted daemon never
+   * writes an ID Redis would refuse. Fails on errors a person must fix (wrong password, no permission);
+   * an unreachable Redis is not fatal: the sink spools until it answers.
+   */
+  static async open(options: RedisStreamSinkOptions): Promise<RedisStreamSink> {
+    const sink = new RedisStreamSink(options);
+    try {
+      await options.client.connect();
+      const top = await options.client.xrevrange(options.key, '+', '-', 'COUNT', 1);
+      const newest = top[0];
+      if (newest !== undefined) {
+        const [id, flat] = newest;
+        const fields: Record<string, string> = {};
+        for (let i = 0; i + 1 < flat.length; i += 2) fields[flat[i] as string] = flat[i + 1] as string;
+        sink.continueAfter({ id, fields });
+      }
+    } catch (error) {
+      const message = (error as Error).message;
+      if (/WRONGPASS|NOAUTH|NOPERM|invalid password/i.test(message)) {
+        options.client.disconnect();
+        throw new Error(`Redis refused the connection: ${message}`);
+      }
+      sink.lastError = message;
+    }
+    sink.schedule(0);
+    return sink;
+  }
+
+  publish(entry: SinkEntry): boolean {
+    if (this.closed || this.closing !== undefined) throw new Error('sink is closed');
+    // With Redis away, entries go straight to disk, where a crash cannot take them.
+    if (!this.spooling && this.options.spool !== undefined && (this.queue.length >= this.queueLimit || this.options.client.status !== 'ready')) {
+      this.spooling = true;
+    }
+    if (!this.spooling) {
+      if (this.queue.length >= this.queueLimit) return this.refuse();
+      this.queue.push(this.stamp(entry));
+      this.counters.accepted++;
+      this.schedule(this.queue.length >= this.batchSize ? 0 : this.lingerMs);
+      return true;
+    }
+    const spool = this.options.spool as Spool;
+    const stamped = this.stampPreview(entry);
+    if (spool.append([encodeSpooled(stamped)]) === 0) return this.refuse();
+    this.commitStamp();
+    this.counters.accepted++;
+    this.schedule(0);
+    return true;
+  }
+
+  writable(): Promise<void> {
+    return this.waitFor(() => this.closed || this.hasRoom());
+  }
+
+  flush(): Promise<void> {
+    return this.waitFor(() => this.closed || this.idle());
+  }
+
+  close(): Promise<void> {
+    this.closing ??= this.shutdown();
+    return this.closing;
+  }
+
+  health(): SinkHealth {
+    const ready = this.options.client.status === 'ready';
+    return {
+      state: this.closed ? 'closed' : this.spooling ? 'spooling' : ready ? 'ready' : 'connecting',
+      lastError: this.lastError,
+      queued: this.queue.length,
+      spoolBytes: this.options.spool?.bytes ?? 0,
+      counters: { ...this.counters },
+    };
+  }
+
+  private async shutdown(): Promise<void> {
+    const deadline = this.options.closeTimeoutMs ?? 5000;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([this.flush(), new Promise<void>((resolve) => (timer = setTimeout(resolve, deadline)))]);
+    clearTimeout(timer);
+    await this.waitFor(() => !this.inFlight);
+    clearTimeout(this.lingerTimer);
+    this.closed = true;
+    const spool = this.options.spool;
+    // Entries still in memory are older than the spool's: they go in front of it for the next run.
+    if (spool !== undefined && this.queue.length > 0) spool.prepend(this.queue.splice(0).map(encodeSpooled));
+    spool?.close();
+    this.wake();
+    try {
+      if (this.options.client.status === 'ready') await this.options.client.quit();
+      else this.options.client.disconnect();
+    } catch {
+      this.options.client.disconnect();
+    }
+  }
+
+  private refuse(): false {
+    if (this.options.fullPolicy === 'block') this.counters.blocked++;
+    else {
+      this.counters.droppedFull++;
+      this.losses.add(SINK_LOSS_REASONS.spoolFull, 1, this.now());
+    }
+    return false;
+  }
+
+  private hasRoom(): boolean {
+    if (!this.spooling) return this.queue.length < this.queueLimit || this.options.spool !== undefined;
+    // Room for a typical entry; `publish` still checks the exact size.
+    const spool = this.options.spool;
+    return spool !== undefined && spool.bytes + 4096 <= spool.maxBytes;
+  }
+
+  private idle(): boolean {
+    return !this.inFlight && this.queue.length === 0 && (this.options.spool?.drained ?? true) && this.losses.size === 0;
+  }
+
+  private pendingStamp: { id: string; seq: number } | undefined;
+
+  private stampPreview(entry: SinkEntry): StampedEntry {
+    const id = formatStreamId(this.ids.next());
+    this.pendingStamp = { id, seq: this.seq };
+    return { id, fields: { kind: entry.kind, boot_id: this.options.bootId, seq: String(this.seq), ...withoutEnvelope(entry.fields) } };
+  }
+
+  private commitStamp(): void {
+    if (this.pendingStamp !== undefined) this.seq = this.pendingStamp.seq + 1;
+    this.pendingStamp = undefined;
+  }
+
+  private stamp(entry: SinkEntry): StampedEntry {
+    const stamped = this.stampPreview(entry);
+    this.commitStamp();
+    return stamped;
+  }
+
+  private continueAfter(entry: StampedEntry): void {
+    const id = parseStreamId(entry.id);
+    if (id !== undefined) this.ids.observe(id);
+    if (entry.fields.boot_id === this.options.bootId) this.seq = Math.max(this.seq, startSeq(entry.fields.seq));
+  }
+
+  private schedule(delayMs: number): void {
+    if (this.closed || this.inFlight) return;
+    if (delayMs > 0 && this.lingerTimer !== undefined) return;
+    clearTimeout(this.lingerTimer);
+    this.lingerTimer = setTimeout(() => {
+      this.lingerTimer = undefined;
+      void this.pump();
+    }, delayMs);
+  }
+
+  private take(): Source | undefined {
+    if (this.queue.length > 0) return { from: 'queue', entries: this.queue.splice(0, this.batchSize) };
+    const spool = this.options.spool;
+    if (spool !== undefined && !spool.caughtUp) {
+      const { payloads, next } = spool.read(this.batchSize);
+      return { from: 'spool', entries: payloads.flatMap((p) => decodeSpooled(p) ?? []), next };
+    }
+    return undefined;
+  }
+
+  private async pump(): Promise<void> {
+    if (this.inFlight || this.closed) return;
+    if (this.spooling && this.options.spool?.drained !== false && this.queue.length === 0) this.spooling = false;
+    if (!this.spooling && this.losses.size > 0 && this.options.client.status === 'ready') {
+      for (const loss of this.losses.drain(this.options.host)) {
+        this.queue.push(this.stamp(loss));
+        this.counters.accepted++;
+      }
+    }
+    if (this.options.client.status !== 'ready') {
+      // Entries waiting in memory for a Redis that is away go to disk, so a crash does not take them.
+      if (this.options.spool !== undefined && this.queue.length > 0) {
+        this.options.spool.prepend(this.queue.splice(0).map(encodeSpooled));
+        this.spooling = true;
+      }
+      this.wake();
+      return;
+    }
+    const source = this.take();
+    if (source === undefined) {
+      this.wake();
+      return;
+    }
+    this.inFlight = true;
+    let delivered = false;
+    try {
+      const result = await writeBatch(this.options.client, this.options.key, this.options.maxLen, source.entries);
+      this.counters.written += result.written;
+      this.counters.duplicatesSuppressed += result.duplicates;
+      this.counters.rejected += result.rejected;
+      if (result.rejected > 0) this.losses.add(SINK_LOSS_REASONS.rejected, result.rejected, this.now());
+      delivered = true;
+    } catch (error) {
+      this.lastError = (error as Error).message;
+    } finally {
+      this.inFlight = false;
+    }
+    const spool = this.options.spool;
+    if (delivered) {
+      if (source.from === 'spool') spool?.ack(source.next);
+    } else if (source.from === 'spool') {
+      spool?.rewind();
+    } else if (spool !== undefined) {
+      spool.prepend([...source.entries, ...this.queue.splice(0)].map(encodeSpooled));
+      this.spooling = true;
+    } else {
+      this.queue.unshift(...source.entries);
+    }
+    this.wake();
+    if (delivered) this.schedule(this.queue.length >= this.batchSize || this.spooling ? 0 : this.queue.length > 0 ? this.lingerMs : 0);
+    // After a failure, the client's 'ready' event schedules the next attempt; a failure with the
+    // connection still up (a timeout) is retried after a pause.
+    else if (this.options.client.status === 'ready') this.schedule(Math.max(this.lingerMs, 100));
+  }
+
+  private waitFor(condition: () => boolean): Promise<void> {
+    if (condition()) return Promise.resolve();
+    return new Promise((resolve) => {
+      const check = (): void => {
+        if (condition()) resolve();
+        else this.waiters.push(check);
+      };
+      this.waiters.push(check);
+      this.schedule(0);
+    });
+  }
+
+  private wake(): void {
+    const waiters = this.waiters;
+    this.waiters = [];
+    for (const check of waiters) check();
+  }
+}
+
+/** The envelope fields belong to the sink; a producer's own values for them would break the ID scheme. */
+function withoutEnvelope(fields: Record<string, string>): Record<string, string> {
+  if (!('kind' in fields || 'boot_id' in fields || 'seq' in fields)) return fields;
+  const { kind: _kind, boot_id: _boot, seq: _seq, ...rest } = fields;
+  return rest;
+}

@@ -1,0 +1,86 @@
+// One pipelined batch of XADDs, and what a retry of it means. Each entry carries its own stream ID, so a
+// batch that is sent again after a lost answer or a dropped connection cannot add an entry twice: Redis
+// refuses an ID that is not greater than the stream's top item. Such a refusal is counted as a
+// duplicate avoided only after XRANGE shows the entry with that ID is ours (same boot_id and seq);
+// otherwise the ID collided with another writer's entry and the entry is counted as rejected.
+import type { Redis } from 'ioredis';
+import type { StampedEntry } from './types.js';
+
+/** Redis's reply to an explicit ID at or below the top item (t_stream.c, xaddCommand). */
+const ID_TOO_SMALL = /equal or smaller than the target stream top item/;
+
+export interface BatchResult {
+  written: number;
+  duplicates: number;
+  rejected: number;
+}
+
+/**
+ * Writes `entries` in one pipeline. Throws when the batch as a whole failed (connection lost, timeout):
+ * the caller sends it again later, and the IDs keep that safe.
+ */
+export async function writeBatch(client: Redis, key: string, maxLen: number, entries: readonly StampedEntry[]): Promise<BatchResult> {
+  const result: BatchResult = { written: 0, duplicates: 0, rejected: 0 };
+  if (entries.length === 0) return result;
+  const pipeline = client.pipeline();
+  const trim: Array<string | number> = maxLen > 0 ? ['MAXLEN', '~', maxLen] : [];
+  for (const entry of entries) pipeline.xadd(key, ...trim, entry.id, ...Object.entries(entry.fields).flat());
+  const replies = await pipeline.exec();
+  if (replies === null) throw new Error('pipeline discarded');
+  const refused: StampedEntry[] = [];
+  for (const [index, [error]] of replies.entries()) {
+    const entry = entries[index] as StampedEntry;
+    if (error === null) result.written++;
+    else if (error.name !== 'ReplyError') throw error;
+    else if (ID_TOO_SMALL.test(error.message)) refused.push(entry);
+    else result.rejected++;
+  }
+  if (refused.length > 0) {
+    const check = client.pipeline();
+    for (const entry of refused) check.xrange(key, entry.id, entry.id);
+    const found = await check.exec();
+    if (found === null) throw new Error('pipeline discarded');
+    for (const [index, [error, reply]] of found.entries()) {
+      if (error !== null) throw error;
+      const entry = refused[index] as StampedEntry;
+      if (isSameEntry(reply, entry)) result.duplicates++;
+      else result.rejected++;
+    }
+  }
+  return result;
+}
+
+function isSameEntry(reply: unknown, entry: StampedEntry): boolean {
+  if (!Array.isArray(reply)) return false;
+  const first: unknown = reply[0];
+  if (!Array.isArray(first) || !Array.isArray(first[1])) return false;
+  const flat = first[1] as unknown[];
+  const fields = new Map<unknown, unknown>();
+  for (let i = 0; i + 1 < flat.length; i += 2) fields.set(flat[i], flat[i + 1]);
+  return fields.get('boot_id') === entry.fields.boot_id && fields.get('seq') === entry.fields.seq;
+}
+
+/** The spool's record payload: the entry with its ID, as JSON. */
+export function encodeSpooled(entry: StampedEntry): Buffer {
+  return Buffer.from(JSON.stringify({ id: entry.id, fields: entry.fields }));
+}
+
+export function decodeSpooled(payload: Buffer): StampedEntry | undefined {
+  try {
+    const value: unknown = JSON.parse(payload.toString('utf8'));
+    if (typeof value !== 'object' || value === null) return undefined;
+    const { id, fields } = value as { id?: unknown; fields?: unknown };
+    if (typeof id !== 'string' || typeof fields !== 'object' || fields === null) return undefined;
+    const out: Record<string, string> = {};
+    for (const [k, v] of Object.entries(fields)) if (typeof v === 'string') out[k] = v;
+    return { id, fields: out };
+  } catch {
+    return undefined;
+  }
+}
+
+/** The `seq` to continue with after an entry whose `seq` field is `text`. */
+export function startSeq(text: string | undefined): number {
+  const n = Number(text);
+  return Number.isSafeInteger(n) && n >= 0 ? n + 1 : 1;
+}
