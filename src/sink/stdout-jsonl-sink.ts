@@ -1,0 +1,69 @@
+// The `--stdout` sink: one JSON object per line, with the same fields the Redis sink writes (the
+// envelope `kind`, `boot_id`, `seq` and the entry's own), for tests, pipes and `jq`.
+import type { Writable } from 'node:stream';
+import { emptyCounters, type FlowSink, type SinkCounters, type SinkEntry, type SinkHealth } from './types.js';
+
+export interface StdoutJsonlSinkOptions {
+  bootId: string;
+  /** Default process.stdout. */
+  output?: Writable;
+}
+
+export class StdoutJsonlSink implements FlowSink {
+  private readonly output: Writable;
+  private seq = 1;
+  private full = false;
+  private closing: Promise<void> | undefined;
+  private readonly counters: SinkCounters = emptyCounters();
+  private lastError: string | undefined;
+
+  constructor(private readonly options: StdoutJsonlSinkOptions) {
+    this.output = options.output ?? process.stdout;
+    this.output.on('error', (error: Error) => (this.lastError = error.message));
+  }
+
+  /** Refuses (the `block` policy) while the output's buffer is above its high-water mark. */
+  publish(entry: SinkEntry): boolean {
+    if (this.closing !== undefined) throw new Error('sink is closed');
+    if (this.full) {
+      this.counters.blocked++;
+      return false;
+    }
+    const { kind: _kind, boot_id: _boot, seq: _seq, ...rest } = entry.fields;
+    const line = JSON.stringify({ kind: entry.kind, boot_id: this.options.bootId, seq: String(this.seq++), ...rest });
+    this.counters.accepted++;
+    const more = this.output.write(`${line}\n`, (error) => {
+      if (error === null || error === undefined) this.counters.written++;
+    });
+    if (!more) {
+      this.full = true;
+      this.output.once('drain', () => (this.full = false));
+    }
+    return true;
+  }
+
+  writable(): Promise<void> {
+    if (!this.full) return Promise.resolve();
+    return new Promise((resolve) => this.output.once('drain', () => resolve()));
+  }
+
+  flush(): Promise<void> {
+    // A zero-length write's callback runs after every write before it has been handed to the OS.
+    return new Promise((resolve) => this.output.write('', () => resolve()));
+  }
+
+  close(): Promise<void> {
+    this.closing ??= this.flush();
+    return this.closing;
+  }
+
+  health(): SinkHealth {
+    return {
+      state: this.closing !== undefined ? 'closed' : 'ready',
+      lastError: this.lastError,
+      queued: this.output.writableLength,
+      spoolBytes: 0,
+      counters: { ...this.counters },
+    };
+  }
+}
