@@ -2,6 +2,7 @@
 // on each architecture, reads the process from the SYSCALL record, the address from the
 // SOCKADDR record, and the protocol and local side from the socket table (or /proc).
 import { constants as osConstants } from 'node:os';
+import { archInfo, type Machine } from '../rules/arch.js';
 import { communityId } from './community-id.js';
 import { numberField, proctitleArgv, stringField, type AuditRecord } from './record.js';
 import type { AuditEvent } from './reassembler.js';
@@ -68,20 +69,34 @@ export interface FlowOptions {
 
 export const DEFAULT_FAMILIES: ReadonlySet<string> = new Set(['inet', 'inet6']);
 
-// include/uapi/linux/audit.h AUDIT_ARCH_*; syscall numbers from arch/x86/entry/syscalls/
-// syscall_64.tbl and syscall_32.tbl, and include/uapi/asm-generic/unistd.h for aarch64.
-const ARCH_X86_64 = 0xc000003e;
-const ARCH_I386 = 0x40000003;
-const ARCH_AARCH64 = 0xc00000b7;
-const SOCKET_SYSCALLS: ReadonlyMap<number, ReadonlyMap<number, SocketSyscall>> = new Map([
-  [ARCH_X86_64, new Map<number, SocketSyscall>([[41, 'socket'], [42, 'connect'], [43, 'accept'], [44, 'sendto'], [46, 'sendmsg'], [49, 'bind'], [288, 'accept']])],
-  [ARCH_I386, new Map<number, SocketSyscall>([[359, 'socket'], [361, 'bind'], [362, 'connect'], [364, 'accept'], [369, 'sendto'], [370, 'sendmsg']])],
-  [ARCH_AARCH64, new Map<number, SocketSyscall>([[198, 'socket'], [200, 'bind'], [202, 'accept'], [203, 'connect'], [206, 'sendto'], [211, 'sendmsg'], [242, 'accept']])],
+// The socket calls a flow can come from, by their names in the syscall tables of
+// src/rules (the same tables the rules are compiled with); accept4 is an accept.
+const SOCKET_OPS: ReadonlyMap<string, SocketSyscall> = new Map([
+  ['socket', 'socket'],
+  ['connect', 'connect'],
+  ['accept', 'accept'],
+  ['accept4', 'accept'],
+  ['sendto', 'sendto'],
+  ['sendmsg', 'sendmsg'],
+  ['bind', 'bind'],
 ]);
-const ACCEPT4 = new Set([`${ARCH_X86_64}:288`, `${ARCH_I386}:364`, `${ARCH_AARCH64}:242`]);
+const FLOW_MACHINES: readonly Machine[] = ['x86_64', 'i386', 'aarch64'];
+// AUDIT_ARCH_* value → syscall number → the call.
+const SOCKET_SYSCALLS: ReadonlyMap<number, ReadonlyMap<number, { op: SocketSyscall; name: string }>> = new Map(
+  FLOW_MACHINES.map((machine) => {
+    const { value, table } = archInfo(machine);
+    const calls = new Map<number, { op: SocketSyscall; name: string }>();
+    for (const [name, op] of SOCKET_OPS) {
+      const number = table.byName.get(name);
+      if (number !== undefined) calls.set(number, { op, name });
+    }
+    return [value, calls];
+  }),
+);
+const I386 = archInfo('i386');
 // i386 socketcall(2): include/uapi/linux/net.h SYS_SOCKET ... SYS_ACCEPT4; its arguments
 // are in the SOCKETCALL record (kernel/auditsc.c __audit_socketcall).
-const I386_SOCKETCALL = 102;
+const I386_SOCKETCALL = I386.table.byName.get('socketcall');
 const SOCKETCALLS: ReadonlyMap<number, [SocketSyscall, string]> = new Map([
   [1, ['socket', 'socket']],
   [2, ['bind', 'bind']],
@@ -113,16 +128,16 @@ function socketCall(syscall: AuditRecord, records: AuditRecord[]): Call | undefi
   const number = numberField(syscall, 'syscall');
   if (arch === undefined || number === undefined) return undefined;
   const args = [0, 1, 2, 3].map((i) => numberField(syscall, `a${i}`, 16) ?? 0);
-  if (arch === ARCH_I386 && number === I386_SOCKETCALL) {
+  if (arch === I386.value && number === I386_SOCKETCALL) {
     const entry = SOCKETCALLS.get(args[0] ?? 0);
     const record = records.find((r) => r.type === AUDIT_SOCKETCALL);
     if (!entry) return undefined;
     const inner = [0, 1, 2, 3].map((i) => (record ? (numberField(record, `a${i}`, 16) ?? 0) : 0));
     return { op: entry[0], name: entry[1], args: inner };
   }
-  const op = SOCKET_SYSCALLS.get(arch)?.get(number);
-  if (op === undefined) return undefined;
-  return { op, name: ACCEPT4.has(`${arch}:${number}`) ? 'accept4' : op, args };
+  const call = SOCKET_SYSCALLS.get(arch)?.get(number);
+  if (call === undefined) return undefined;
+  return { ...call, args };
 }
 
 export function resultName(success: boolean, exit: number | undefined): string {
