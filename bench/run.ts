@@ -12,11 +12,10 @@ import { parseArgs } from 'node:util';
 import { AuditControl } from '../src/audit/control.js';
 import { acquireKernelLock } from '../src/audit/kernel-lock.js';
 import { AuditSocket } from '../src/audit/socket.js';
+import { AUDIT_EOE } from '../src/pipeline/types.js';
 import { restoreAuditState, snapshotAuditState } from '../src/audit/state-guard.js';
 import { compileRule, encodeRule } from '../src/rules/index.js';
 
-// include/uapi/linux/audit.h
-const AUDIT_EOE = 1320;
 const MODES = ['connect', 'sendto'] as const;
 type Mode = (typeof MODES)[number];
 

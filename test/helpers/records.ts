@@ -1,11 +1,7 @@
 // Just enough record reading for the foundation tests; src/pipeline does the real parsing.
 import type { AuditMessage } from '../../src/audit/socket.js';
 
-// include/uapi/linux/audit.h
-export const AUDIT_SYSCALL = 1300;
-export const AUDIT_SOCKADDR = 1306;
-export const AUDIT_EOE = 1320;
-export const AUDIT_PROCTITLE = 1327;
+export { AUDIT_EOE, AUDIT_SOCKADDR, AUDIT_SYSCALL } from '../../src/pipeline/types.js';
 
 export interface SimpleRecord {
   type: number;
