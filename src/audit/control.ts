@@ -2,7 +2,6 @@
 // matched by sequence number. The kernel answers a request sent with NLM_F_ACK with the
 // ACK first and its data after it (AUDIT_GET, AUDIT_SIGNAL_INFO), or with NLM_F_MULTI
 // parts ending in NLMSG_DONE (AUDIT_LIST_RULES); a request is done when both arrived.
-import { constants as osConstants } from 'node:os';
 import {
   AUDIT_ADD_RULE,
   AUDIT_DEL_RULE,
@@ -14,6 +13,7 @@ import {
   NLMSG_DONE,
   NLMSG_ERROR,
 } from './constants.js';
+import { errnoName } from '../rules/tables.js';
 import { AuditRequestError, AuditSlotTakenError, AuditTimeoutError } from './errors.js';
 import { describeProcess, isProcessAlive } from './process-info.js';
 import { AuditSocket, type AuditMessage, type AuditSocketOptions } from './socket.js';
@@ -52,8 +52,6 @@ export interface AuditControlOptions {
   /** Tries when the slot is held by a pid that no longer exists (see register()). */
   staleHolderRetries?: number;
 }
-
-const errnoNames = new Map<number, string>(Object.entries(osConstants.errno).map(([name, value]) => [value, name]));
 
 export class AuditControl {
   private readonly pending = new Map<number, PendingRequest>();
@@ -210,7 +208,7 @@ export class AuditControl {
       const error = message.payload.length >= 4 ? message.payload.readInt32LE(0) : -71;
       if (error < 0) {
         this.finish(message.seq);
-        request.reject(new AuditRequestError(request.name, error, errnoNames.get(-error) ?? `errno ${-error}`));
+        request.reject(new AuditRequestError(request.name, error, errnoName(-error) ?? `errno ${-error}`));
         return;
       }
       request.acked = true;

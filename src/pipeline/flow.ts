@@ -1,8 +1,8 @@
 // Flow: one event → one flow tuple, or nothing. Knows which syscalls are network operations
 // on each architecture, reads the process from the SYSCALL record, the address from the
 // SOCKADDR record, and the protocol and local side from the socket table (or /proc).
-import { constants as osConstants } from 'node:os';
 import { archInfo, type Machine } from '../rules/arch.js';
+import { errnoName } from '../rules/tables.js';
 import { communityId } from './community-id.js';
 import { numberField, proctitleArgv, stringField, type AuditRecord } from './record.js';
 import type { AuditEvent } from './reassembler.js';
@@ -110,7 +110,6 @@ const SOCKETCALLS: ReadonlyMap<number, [SocketSyscall, string]> = new Map([
 // include/uapi/asm-generic/errno.h: a non-blocking connect that has started, not failed.
 const EALREADY = 114;
 const EINPROGRESS = 115;
-const ERRNO_NAMES = new Map<number, string>(Object.entries(osConstants.errno).map(([name, value]) => [value, name]));
 // Protocols whose ports take part in the Community ID (the spec's port-based transports).
 const PORT_PROTOCOLS = new Set([6, 17, 132, 136]);
 
@@ -144,7 +143,7 @@ export function resultName(success: boolean, exit: number | undefined): string {
   if (success) return 'ok';
   if (exit === -EINPROGRESS || exit === -EALREADY) return 'inprogress';
   if (exit === undefined || exit >= 0) return 'failed';
-  return ERRNO_NAMES.get(-exit) ?? `errno_${-exit}`;
+  return errnoName(-exit) ?? `errno_${-exit}`;
 }
 
 /** Event → flow. Updates the socket table from socket(), bind() and accept() events. */
