@@ -17,6 +17,10 @@ export const ExitCode = {
   badRules: 7,
   /** rules: the kernel's audit configuration is immutable (enabled=2) until reboot, or -e 2 was not allowed. */
   immutable: 8,
+  /** A configuration file, environment variable or flag has a bad value or an unknown key; the message names it. */
+  badConfig: 9,
+  /** Redis could not be reached or refused the credentials, where that stops the command. */
+  redisUnavailable: 10,
 } as const;
 
 export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode];
