@@ -2,7 +2,7 @@
 import { AuditRequestError, AuditSlotTakenError } from '../audit/errors.js';
 import { RulesApplyError, RulesImmutableError } from '../rules/index.js';
 import { ExitCode, type ExitCodeValue } from './exit-codes.js';
-import { RulesFileError } from './rules.js';
+import { RulesFileError } from '../rules/ruleset.js';
 
 export interface Failure {
   code: ExitCodeValue;

@@ -1,7 +1,4 @@
 // auditflow rules check|apply|list|clear: auditctl-syntax rules files, loaded without auditctl.
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { AuditControl } from '../audit/control.js';
 import {
   applyCommands,
@@ -10,37 +7,13 @@ import {
   formatCommand,
   formatRule,
   machineFromNodeArch,
-  parseRulesFile,
   readAppliedState,
-  RuleError,
   ruleKeys,
   stateDirectory,
   writeAppliedState,
   type Command,
-  type RuleSyntaxError,
-  type RuleWarning,
 } from '../rules/index.js';
-
-/** A rules file that did not compile (each `FILE:LINE: reason` is printed before it is thrown). */
-export class RulesFileError extends RuleError {
-  override name = 'RulesFileError';
-}
-
-/** The packaged default ruleset: rules/network.rules beside the nearest package.json. */
-export function packagedRulesFile(): string {
-  for (let dir = dirname(fileURLToPath(import.meta.url)); dir !== dirname(dir); dir = dirname(dir)) {
-    if (existsSync(join(dir, 'package.json'))) return join(dir, 'rules', 'network.rules');
-  }
-  throw new Error('cannot find the packaged rules/network.rules');
-}
-
-/** The *.rules files of a directory, in name order, as augenrules reads /etc/audit/rules.d. */
-export function rulesDirectoryFiles(directory: string): string[] {
-  return readdirSync(directory)
-    .filter((name) => name.endsWith('.rules'))
-    .sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))
-    .map((name) => join(directory, name));
-}
+import { compileFiles, errorSummary, packagedRulesFile, rulesDirectoryFiles, RulesFileError, type CompiledFile } from '../rules/ruleset.js';
 
 /** Files given, else the configured rules directory (--rules-dir, AUDITFLOW_RULES_DIR), else the packaged ruleset. */
 export function rulesFiles(files: readonly string[], rulesDir: string | undefined, env: NodeJS.ProcessEnv = process.env): string[] {
@@ -52,29 +25,8 @@ export function rulesFiles(files: readonly string[], rulesDir: string | undefine
   return found;
 }
 
-interface CompiledFile {
-  file: string;
-  commands: Command[];
-  errors: RuleSyntaxError[];
-  warnings: RuleWarning[];
-}
-
-function compileFiles(files: readonly string[]): CompiledFile[] {
-  return files.map((file) => {
-    const result = parseRulesFile(readFileSync(file, 'utf8'), file);
-    return result.ok
-      ? { file, commands: result.commands, errors: [], warnings: result.warnings }
-      : { file, commands: [], errors: result.errors, warnings: result.warnings };
-  });
-}
-
 function writeWarnings(compiled: readonly CompiledFile[]): void {
   for (const warning of compiled.flatMap((c) => c.warnings)) process.stderr.write(`${warning.file}:${warning.line}: warning: ${warning.message}\n`);
-}
-
-function summary(compiled: readonly CompiledFile[]): string {
-  const errors = compiled.flatMap((c) => c.errors);
-  return `${errors.length} error(s) in ${compiled.filter((c) => c.errors.length > 0).map((c) => c.file).join(', ')}`;
 }
 
 /** Every file's commands, or every bad line on stderr and a RulesFileError. */
@@ -83,7 +35,7 @@ function compileOrThrow(files: readonly string[]): Command[] {
   writeWarnings(compiled);
   const errors = compiled.flatMap((c) => c.errors);
   for (const error of errors) process.stderr.write(`${error.message}\n`);
-  if (errors.length > 0) throw new RulesFileError(`${summary(compiled)}; nothing was applied`);
+  if (errors.length > 0) throw new RulesFileError(`${errorSummary(compiled)}; nothing was applied`);
   return compiled.flatMap((c) => c.commands);
 }
 
@@ -107,7 +59,7 @@ export async function checkCommand(files: string[], options: { json?: boolean })
       for (const command of compiled.flatMap((c) => c.commands)) process.stdout.write(`${formatCommand(command, { machine })}\n`);
     }
   }
-  if (errors.length > 0) throw new RulesFileError(summary(compiled));
+  if (errors.length > 0) throw new RulesFileError(errorSummary(compiled));
 }
 
 export interface ApplyCommandOptions {

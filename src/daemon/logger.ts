@@ -1,0 +1,36 @@
+// The daemon's logger: pino JSON lines, one child logger per stage ({"stage":"kernel"}, ...). Logs go to
+// stdout (journald under systemd) unless stdout carries the flows (--stdout), then to stderr.
+import pino, { type Logger } from 'pino';
+import type { LogLevel } from './settings.js';
+
+export type { Logger };
+
+export interface DaemonLogger {
+  root: Logger;
+  /** Writes out what pino still buffers; call before the process exits. */
+  flush: () => Promise<void>;
+}
+
+export function createLogger(options: { level: LogLevel; fd: 1 | 2 }): DaemonLogger {
+  // Asynchronous writes keep a burst of log lines off the event loop's hot path; flush() before exit.
+  const destination = pino.destination({ fd: options.fd, sync: false });
+  const root = pino(
+    {
+      level: options.level,
+      base: { pid: process.pid },
+      timestamp: pino.stdTimeFunctions.isoTime,
+      formatters: { level: (label) => ({ level: label }) },
+    },
+    destination,
+  );
+  return {
+    root,
+    flush: () =>
+      new Promise((resolve) => {
+        destination.flush((error) => {
+          if (error) process.stderr.write(`auditflow: flushing the log failed: ${error.message}\n`);
+          resolve();
+        });
+      }),
+  };
+}

@@ -1,0 +1,202 @@
+// Every setting of `auditflow run`: its key, default, how a value is read and what it means. The
+// config file, the AUDITFLOW_* environment and the command line all go through this one table, so a
+// setting has one name (`redis_url` in the file is AUDITFLOW_REDIS_URL in the environment) and one
+// parser, and config/auditflow.conf documents exactly these keys (a test keeps the two in step).
+export type Mode = 'unicast' | 'multicast';
+export type SinkKind = 'redis' | 'stdout';
+export type FullPolicy = 'block' | 'drop_newest';
+export type FsyncPolicy = 'always' | 'interval' | 'never';
+export type OnStop = 'remove' | 'keep';
+export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace';
+
+export interface Settings {
+  mode: Mode;
+  sink: SinkKind;
+  host: string;
+  redis_url: string;
+  redis_cluster_nodes: string[];
+  redis_tls_ca: string;
+  redis_tls_cert: string;
+  redis_tls_key: string;
+  redis_required: boolean;
+  redis_command_timeout_ms: number;
+  stream: string;
+  stream_maxlen: number;
+  batch_size: number;
+  batch_linger_ms: number;
+  queue_limit: number;
+  full_policy: FullPolicy;
+  spool_dir: string;
+  spool_max_bytes: number;
+  spool_fsync: FsyncPolicy;
+  apply_rules: boolean;
+  rules: string;
+  on_stop: OnStop;
+  backlog_limit: number;
+  backlog_wait_time: number;
+  families: string[];
+  aggregate_window_ms: number;
+  state_dir: string;
+  runtime_dir: string;
+  metrics_listen: string;
+  stats_interval_s: number;
+  kernel_poll_ms: number;
+  log_level: LogLevel;
+  shutdown_timeout_ms: number;
+}
+
+export type SettingKey = keyof Settings;
+
+/** A value that does not parse; the caller adds where it was set. */
+export class SettingValueError extends Error {
+  override name = 'SettingValueError';
+}
+
+export interface SettingSpec<K extends SettingKey = SettingKey> {
+  key: K;
+  /** The default, as it would be written in the config file ('' = empty). */
+  defaultText: string;
+  parse: (text: string) => Settings[K];
+  /** One line for the config example and `--help`. */
+  doc: string;
+  /** SIGHUP applies a change of this setting; others need a restart. */
+  reloadable: boolean;
+}
+
+const oneOf =
+  <T extends string>(...values: T[]) =>
+  (text: string): T => {
+    if ((values as string[]).includes(text)) return text as T;
+    throw new SettingValueError(`"${text}" is not one of ${values.join(', ')}`);
+  };
+
+const integer =
+  (min: number, max = Number.MAX_SAFE_INTEGER) =>
+  (text: string): number => {
+    if (!/^\d+$/.test(text)) throw new SettingValueError(`"${text}" is not a whole number`);
+    const value = Number(text);
+    if (value < min || value > max) throw new SettingValueError(`${value} is outside ${min}..${max}`);
+    return value;
+  };
+
+const SIZE_UNITS: Record<string, number> = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 };
+
+/** Bytes, with an optional K, M or G suffix (powers of 1024). */
+const size =
+  (min: number) =>
+  (text: string): number => {
+    const match = /^(\d+)\s*([kmg]?)i?b?$/i.exec(text);
+    if (!match) throw new SettingValueError(`"${text}" is not a size (bytes, or a number with K, M or G)`);
+    const value = Number(match[1]) * (SIZE_UNITS[(match[2] ?? '').toLowerCase()] ?? 1);
+    if (value < min) throw new SettingValueError(`${value} bytes is below the minimum of ${min}`);
+    return value;
+  };
+
+const boolean = (text: string): boolean => {
+  if (['true', 'yes', 'on', '1'].includes(text.toLowerCase())) return true;
+  if (['false', 'no', 'off', '0'].includes(text.toLowerCase())) return false;
+  throw new SettingValueError(`"${text}" is not true or false`);
+};
+
+const text = (text: string): string => text;
+
+const nonEmpty = (text: string): string => {
+  if (text === '') throw new SettingValueError('must not be empty');
+  return text;
+};
+
+const list = (text: string): string[] =>
+  text
+    .split(',')
+    .map((item) => item.trim())
+    .filter((item) => item !== '');
+
+const redisUrl = (text: string): string => {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw new SettingValueError(`"${redactUrl(text)}" is not a URL (redis://[user:password@]host:port[/db] or rediss://...)`);
+  }
+  if (url.protocol !== 'redis:' && url.protocol !== 'rediss:') {
+    throw new SettingValueError(`"${redactUrl(text)}" must start with redis:// or rediss://`);
+  }
+  if (url.hostname === '') throw new SettingValueError(`"${redactUrl(text)}" has no host`);
+  const db = url.pathname.replace(/^\//, '');
+  if (db !== '' && !/^\d+$/.test(db)) throw new SettingValueError(`"${redactUrl(text)}": the database "${db}" is not a number`);
+  return text;
+};
+
+const redisNodes = (text: string): string[] => list(text).map(redisUrl);
+
+const families = (text: string): string[] => {
+  const items = list(text);
+  if (items.length === 0) throw new SettingValueError('names no family (inet, inet6, unix, netlink, ... or all)');
+  if (items.includes('all') && items.length > 1) throw new SettingValueError('"all" cannot be combined with other families');
+  return items;
+};
+
+const listenAddress = (text: string): string => {
+  if (text === 'off') return text;
+  const match = /^(\[[0-9a-fA-F:.]+\]|[^:\s]+):(\d+)$/.exec(text);
+  if (!match || Number(match[2]) > 65535) throw new SettingValueError(`"${text}" is not host:port or off`);
+  return text;
+};
+
+/** A Redis URL with its password replaced, for messages and logs: credentials never reach a log. */
+export function redactUrl(text: string): string {
+  return text.replace(/^(rediss?:\/\/)([^@/]*)@/i, (_all, scheme: string, auth: string) => {
+    const user = auth.includes(':') ? auth.slice(0, auth.indexOf(':')) : '';
+    return `${scheme}${user === '' ? '' : `${user}:`}***@`;
+  });
+}
+
+function spec<K extends SettingKey>(key: K, defaultText: string, parse: (text: string) => Settings[K], doc: string, reloadable = false): SettingSpec<K> {
+  return { key, defaultText, parse, doc, reloadable };
+}
+
+/** The settings in the order the config example lists them. */
+export const SETTINGS: readonly SettingSpec[] = [
+  spec('mode', 'unicast', oneOf('unicast', 'multicast'), 'unicast: be the audit daemon (loads rules, takes the slot); multicast: read beside auditd, no rules, no slot'),
+  spec('sink', 'redis', oneOf('redis', 'stdout'), 'where entries go: redis, or stdout as JSON lines (logs then go to stderr)'),
+  spec('host', '', text, "the host name written into every entry and the stream key's <host>; empty = the system's host name"),
+  spec('redis_url', 'redis://127.0.0.1:6379/0', redisUrl, 'redis://[user:password@]host:port[/db], rediss:// for TLS'),
+  spec('redis_cluster_nodes', '', redisNodes, 'comma-separated seed node URLs of a Redis Cluster (redis_url is then not used)'),
+  spec('redis_tls_ca', '', text, 'PEM file of the CA that signed the Redis server certificate (rediss://); empty = the system CAs'),
+  spec('redis_tls_cert', '', text, 'PEM client certificate for TLS client authentication'),
+  spec('redis_tls_key', '', text, 'PEM private key of redis_tls_cert'),
+  spec('redis_required', 'false', boolean, 'true: refuse to start (exit 10) when Redis cannot be reached; false: start and spool until it answers'),
+  spec('redis_command_timeout_ms', '5000', integer(100), 'a Redis command without an answer after this long fails and its batch is spooled'),
+  spec('stream', 'auditflow:flows', nonEmpty, 'stream key; <host> is replaced: use auditflow:{<host>}:flows when several hosts share one Redis (one writer per stream)'),
+  spec('stream_maxlen', '1000000', integer(0), 'XADD MAXLEN ~ n: the stream keeps about this many entries; 0 = no trimming'),
+  spec('batch_size', '500', integer(1, 100_000), 'entries per pipelined XADD batch'),
+  spec('batch_linger_ms', '5', integer(0, 10_000), 'how long a partial batch waits for more entries'),
+  spec('queue_limit', '10000', integer(1), 'entries held in memory before new ones go to the spool'),
+  spec('full_policy', 'block', oneOf('block', 'drop_newest'), 'spool full: block (stop reading; the kernel then blocks or drops, counted) or drop_newest (counted)'),
+  spec('spool_dir', '', text, 'on-disk spool for entries while Redis is away or slow; empty = <state_dir>/spool'),
+  spec('spool_max_bytes', '1G', size(1024 * 1024), 'spool size bound (K, M, G suffixes)'),
+  spec('spool_fsync', 'interval', oneOf('always', 'interval', 'never'), 'when spooled entries are fsynced: always (each batch), interval (every second), never'),
+  spec('apply_rules', 'true', boolean, 'load the ruleset at start (unicast only); false = use the rules already loaded'),
+  spec('rules', '', text, 'a rules file, or a directory of *.rules files (name order); empty = the packaged rules/network.rules', true),
+  spec('on_stop', 'remove', oneOf('remove', 'keep'), 'at stop: remove the rules auditflow added and restore enabled, or keep them loaded (as auditd does)', true),
+  spec('backlog_limit', '8192', integer(1), "the kernel's backlog_limit: records it queues for the daemon before it blocks or drops"),
+  spec('backlog_wait_time', '1000', integer(0, 600_000), 'kernel ticks an audited process may wait on a full backlog (auditctl --backlog_wait_time units; 1000 = 4 s at HZ=250); 0 = drop at once'),
+  spec('families', 'inet,inet6', families, 'socket families kept as flows (inet, inet6, unix, netlink, ... or all); the rest is dropped and counted'),
+  spec('aggregate_window_ms', '10000', integer(0), 'repeated sendto/sendmsg of one flow within this window become one entry with a count; 0 = off'),
+  spec('state_dir', '/var/lib/auditflow', nonEmpty, 'the rules auditflow added (applied-rules.json) and the default spool'),
+  spec('runtime_dir', '/run/auditflow', nonEmpty, "the running daemon's status file, read by auditflow status"),
+  spec('metrics_listen', '127.0.0.1:9848', listenAddress, 'Prometheus metrics at http://<this>/metrics; off = no listener'),
+  spec('stats_interval_s', '60', integer(0), 'a stats line in the log every this many seconds; 0 = none', true),
+  spec('kernel_poll_ms', '5000', integer(100), "how often the kernel's lost counter and backlog are read"),
+  spec('log_level', 'info', oneOf('fatal', 'error', 'warn', 'info', 'debug', 'trace'), 'log level', true),
+  spec('shutdown_timeout_ms', '10000', integer(100), 'a stop that takes longer exits at once (the spool keeps what Redis did not get)'),
+];
+
+export function settingSpec(key: string): SettingSpec | undefined {
+  return SETTINGS.find((s) => s.key === key);
+}
+
+/** AUDITFLOW_REDIS_URL for redis_url. */
+export function envName(key: string): string {
+  return `AUDITFLOW_${key.toUpperCase()}`;
+}
