@@ -2,6 +2,8 @@
 import { AuditRequestError, AuditSlotTakenError } from '../audit/errors.js';
 import { RulesApplyError, RulesImmutableError } from '../rules/index.js';
 import { ExitCode, type ExitCodeValue } from './exit-codes.js';
+import { ConfigError } from '../daemon/config.js';
+import { RedisUnavailableError } from '../daemon/open-sink.js';
 import { RulesFileError } from '../rules/ruleset.js';
 
 export interface Failure {
@@ -10,6 +12,8 @@ export interface Failure {
 }
 
 export function describeFailure(error: unknown): Failure {
+  if (error instanceof ConfigError) return { code: ExitCode.badConfig, message: error.message };
+  if (error instanceof RedisUnavailableError) return { code: ExitCode.redisUnavailable, message: error.message };
   if (error instanceof AuditSlotTakenError) return { code: ExitCode.slotTaken, message: error.message };
   if (error instanceof RulesImmutableError) return { code: ExitCode.immutable, message: error.message };
   if (error instanceof RulesApplyError) {

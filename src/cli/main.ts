@@ -9,6 +9,7 @@ import { ExitCode } from './exit-codes.js';
 import { describeFailure } from './fail.js';
 import { replayCommand } from './replay.js';
 import { applyCommand, checkCommand, clearCommand, listCommand } from './rules.js';
+import { runCommand, type RunOptions } from './run.js';
 import { statusCommand } from './status.js';
 
 /** The package's version, from the nearest package.json above this file (src/ or dist/src/). */
@@ -37,6 +38,21 @@ const program = new Command()
   .description('Network-flow audit daemon: kernel audit records to flow tuples in Redis Streams')
   .version(packageVersion())
   .exitOverride();
+
+program
+  .command('run')
+  .description('run the daemon in the foreground: rules, kernel records, flows to Redis (or stdout)')
+  .option('-c, --config <file>', 'config file (default: $AUDITFLOW_CONFIG, or /etc/auditflow/auditflow.conf if it exists)')
+  .option('--redis <url>', 'redis_url: redis://[user:password@]host:port[/db] or rediss://')
+  .option('--stream <key>', 'stream: the stream key; <host> is replaced by the host name')
+  .option('--stdout', 'sink = stdout: flows as JSON lines on stdout, logs on stderr')
+  .option('--rules <path>', 'rules: a rules file or a directory of *.rules files')
+  .option('--no-rules', 'apply_rules = false: keep the rules already loaded')
+  .option('--mode <mode>', 'mode: unicast (be the audit daemon) or multicast (read beside auditd)')
+  .option('--force', 'take the audit daemon slot from a live holder (SIGTERM, then SIGKILL)')
+  .option('--metrics <host:port|off>', 'metrics_listen: where Prometheus metrics are served')
+  .option('--set <key=value...>', 'any setting of the config file, e.g. --set stream_maxlen=0')
+  .action(action((options: RunOptions) => runCommand(options, packageVersion())));
 
 program
   .command('status')

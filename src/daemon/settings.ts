@@ -145,7 +145,7 @@ const listenAddress = (text: string): string => {
 
 /** A Redis URL with its password replaced, for messages and logs: credentials never reach a log. */
 export function redactUrl(text: string): string {
-  return text.replace(/^(rediss?:\/\/)([^@/]*)@/i, (_all, scheme: string, auth: string) => {
+  return text.replace(/^([a-z][a-z0-9+.-]*:\/\/)([^@/]*)@/i, (_all, scheme: string, auth: string) => {
     const user = auth.includes(':') ? auth.slice(0, auth.indexOf(':')) : '';
     return `${scheme}${user === '' ? '' : `${user}:`}***@`;
   });

@@ -8,6 +8,7 @@ import { LossCounter, type LossCallback, type LossReport } from './loss.js';
 import { Reassembler, type AuditEvent } from './reassembler.js';
 import { parseKernelRecord, parseLogLine, type AuditRecord, type ParseResult } from './record.js';
 import { SocketTable, type SocketResolver } from './sockets.js';
+import { AUDIT_REPLACE } from './types.js';
 
 export interface PipelineOptions {
   onFlow: (flow: Flow) => void;
@@ -65,6 +66,9 @@ export class Pipeline {
 
   /** A record as the kernel sent it: the netlink message type and its payload. */
   pushKernelRecord(type: number, payload: Buffer | string): void {
+    // Sent to the daemon whenever a process asks to register, to test that the daemon still reads;
+    // it carries no event.
+    if (type === AUDIT_REPLACE) return;
     this.pushParsed(parseKernelRecord(type, payload));
   }
 

@@ -5,6 +5,8 @@ export const AUDIT_SOCKETCALL = 1304;
 export const AUDIT_SOCKADDR = 1306;
 export const AUDIT_EOE = 1320;
 export const AUDIT_PROCTITLE = 1327;
+/** The kernel's probe of the registered daemon (kernel/audit.c audit_replace): a bare u32 pid, no record text. */
+export const AUDIT_REPLACE = 1329;
 
 const NAMED: Array<[number, string]> = [
   [1005, 'USER'],
@@ -59,7 +61,7 @@ const NAMED: Array<[number, string]> = [
   [1326, 'SECCOMP'],
   [AUDIT_PROCTITLE, 'PROCTITLE'],
   [1328, 'FEATURE_CHANGE'],
-  [1329, 'REPLACE'],
+  [AUDIT_REPLACE, 'REPLACE'],
   [1330, 'KERN_MODULE'],
   [1331, 'FANOTIFY'],
   [1332, 'TIME_INJOFFSET'],

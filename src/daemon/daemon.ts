@@ -1,0 +1,477 @@
+// The daemon's wiring: kernel records → pipeline → flow entries → sink, and the timers around it
+// (event expiry, loss entries, kernel polls, stats, status file, watchdog). Start-up failures are
+// thrown to the caller, which turns them into exit codes; once running, nothing a record contains
+// can stop it. stop() is one ordered, idempotent shutdown whose steps each run even if one fails.
+import { lstatSync, mkdirSync, readFileSync } from 'node:fs';
+import type { Server } from 'node:http';
+import type { AuditMessage } from '../audit/socket.js';
+import { nativeBinding, type AuditBinding } from '../native/binding.js';
+import type { Flow } from '../pipeline/flow.js';
+import { Pipeline } from '../pipeline/pipeline.js';
+import { procSocketResolver } from '../pipeline/sockets.js';
+import { lifecycleEntry, type FlowSink, type SinkEntry } from '../sink/index.js';
+import { ConfigError, loadConfig, restartOnlyChanges, type ConfigInput, type LoadedConfig } from './config.js';
+import { flowEntry } from './flow-entry.js';
+import { KernelSession } from './kernel-session.js';
+import type { DaemonLogger, Logger } from './logger.js';
+import { LossReporter } from './loss-reporter.js';
+import { serveMetrics } from './metrics.js';
+import { openSink } from './open-sink.js';
+import type { Settings } from './settings.js';
+import { readSnapshot, writeSnapshot, type DaemonSnapshot } from './snapshot.js';
+
+export interface DaemonOptions {
+  config: LoadedConfig;
+  /** How the configuration was found, to load it again on SIGHUP. */
+  configInput: ConfigInput;
+  logger: DaemonLogger;
+  version: string;
+  force: boolean;
+  binding?: AuditBinding;
+}
+
+/** Batches held while the sink refuses entries (full_policy=block), at most this many bytes. */
+const MAX_HELD_BYTES = 64 * 1024 * 1024;
+const TICK_MS = 1000;
+const SERIAL = /^audit\(\d+\.\d+:(\d+)\)/;
+
+function recordSerial(record: AuditMessage): number | undefined {
+  const match = SERIAL.exec(record.payload.toString('latin1', 0, Math.min(record.payload.length, 48)));
+  return match ? Number(match[1]) : undefined;
+}
+
+function readBootId(): string {
+  return readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
+}
+
+/** The spool directory must be the daemon's alone: it holds flows, and a symlink could redirect writes. */
+function prepareSpoolDir(directory: string): void {
+  mkdirSync(directory, { recursive: true, mode: 0o700 });
+  const stat = lstatSync(directory);
+  if (stat.isSymbolicLink()) throw new ConfigError(`spool_dir: ${directory} is a symbolic link; give the real directory`);
+  if (!stat.isDirectory()) throw new ConfigError(`spool_dir: ${directory} is not a directory`);
+  if ((stat.mode & 0o022) !== 0) throw new ConfigError(`spool_dir: ${directory} is writable by group or others (mode ${(stat.mode & 0o777).toString(8)}); chmod 700 it`);
+  if (stat.uid !== process.getuid?.()) throw new ConfigError(`spool_dir: ${directory} belongs to uid ${stat.uid}, not to the daemon's user`);
+}
+
+export class Daemon {
+  private settings: Settings;
+  private readonly log: Logger;
+  private readonly binding: AuditBinding;
+  private readonly losses: LossReporter;
+  private pipeline!: Pipeline;
+  private kernel!: KernelSession;
+  private sink!: FlowSink;
+  private metrics: Server | undefined;
+  private readonly timers = new Map<string, NodeJS.Timeout>();
+  private readonly started = Date.now();
+  private bootId = '';
+  private stopping: Promise<number> | undefined;
+  private stopped = false;
+
+  private lastSerial: number | null = null;
+  private lastRecordTs: number | null = null;
+  private selfFlows = 0;
+  private kernelView: DaemonSnapshot['kernel'] = { enabled: null, lost: null, backlog: null, backlogLimit: null, immutable: false };
+  private lostBaseline: number | undefined;
+  private readerSeen = { enobufs: 0, droppedRecords: 0, truncated: 0, malformed: 0 };
+  private downtime: { since: number; lastSerial: number | null } | undefined;
+
+  /** Entries the sink refused under `block`, in order, and batches not yet fed while it refuses. */
+  private held: SinkEntry[] = [];
+  private heldBatches: AuditMessage[][] = [];
+  private heldBytes = 0;
+  private blocked = false;
+  /** Set while stop() hands the held entries over: they are then awaited, not re-armed. */
+  private draining = false;
+  private readonly stageLoggers: Logger[] = [];
+
+  private constructor(private readonly options: DaemonOptions) {
+    this.settings = options.config.settings;
+    this.log = options.logger.root;
+    this.binding = options.binding ?? nativeBinding();
+    this.losses = new LossReporter(this.settings.host);
+  }
+
+  /** Starts everything, or throws (and puts back what it had changed) when it cannot. */
+  static async start(options: DaemonOptions): Promise<Daemon> {
+    const daemon = new Daemon(options);
+    try {
+      await daemon.begin();
+    } catch (error) {
+      await daemon.stop('start failed');
+      throw error;
+    }
+    return daemon;
+  }
+
+  private async begin(): Promise<void> {
+    const s = this.settings;
+    const log = this.log;
+    log.info({ file: this.options.config.file ?? null, mode: s.mode, sink: s.sink, host: s.host, version: this.options.version }, 'starting');
+    for (const name of this.options.config.unknownEnv) log.warn({ variable: name }, 'ignoring an AUDITFLOW_* variable that names no setting');
+    this.bootId = readBootId();
+    const previous = readSnapshot(s.runtime_dir);
+    if (previous !== undefined && !previous.stopped && previous.pid !== process.pid) {
+      this.downtime = { since: previous.updated, lastSerial: previous.lastSerial };
+      log.warn({ previousPid: previous.pid, lastSeen: new Date(previous.updated).toISOString() }, 'the previous auditflow did not stop cleanly; its downtime is reported as a loss');
+    }
+
+    if (s.sink === 'redis') prepareSpoolDir(s.spool_dir === '' ? `${s.state_dir}/spool` : s.spool_dir);
+    this.sink = await openSink(s, this.bootId, this.stageLogger('sink'));
+
+    this.pipeline = new Pipeline({
+      onFlow: (flow) => this.onFlow(flow),
+      onLoss: (report) => {
+        if (report.reason === 'parse-error') this.log.warn({ stage: 'pipeline', detail: report.detail, text: report.text }, 'a record could not be parsed; counted and skipped');
+        this.losses.fromPipeline(report);
+      },
+      families: s.families.includes('all') ? 'all' : new Set(s.families),
+      aggregateWindowMs: s.aggregate_window_ms,
+      resolver: procSocketResolver(),
+    });
+
+    this.kernel = new KernelSession({
+      settings: s,
+      log: this.stageLogger('kernel'),
+      force: this.options.force,
+      binding: this.options.binding,
+      onRecords: (records) => this.onRecords(records),
+      onReadError: (error) => this.log.error({ stage: 'kernel', err: error }, 'the audit socket failed; no more records can be read'),
+    });
+    const report = await this.kernel.start();
+    this.kernelView.immutable = report.immutable;
+    log.info(
+      {
+        stage: 'kernel',
+        immutable: report.immutable,
+        rules: report.rules === undefined ? null : { added: report.rules.added, alreadyLoaded: report.rules.alreadyLoaded, removedStale: report.rules.removedStale },
+        backlogLimit: report.status.backlogLimit,
+        backlogWaitTime: report.status.backlogWaitTime,
+      },
+      s.mode === 'unicast' ? 'registered as the audit daemon' : 'reading the audit multicast group beside the audit daemon',
+    );
+
+    const start = lifecycleEntry({ event: 'start', host: s.host, ts: Date.now(), version: this.options.version, pid: process.pid });
+    start.fields.mode = s.mode;
+    if (this.downtime !== undefined) start.fields.down_since = String(this.downtime.since);
+    this.offer(start);
+
+    if (s.metrics_listen !== 'off') {
+      this.metrics = await serveMetrics(s.metrics_listen, () => this.snapshot());
+      log.info({ stage: 'metrics', listen: s.metrics_listen }, 'serving Prometheus metrics at /metrics');
+    }
+    this.startTimers();
+    this.writeStatus();
+    this.binding.sdNotify(`READY=1\nSTATUS=${this.statusLine()}`);
+    log.info({}, 'running');
+  }
+
+  private stageLogger(stage: string): Logger {
+    const logger = this.log.child({ stage });
+    this.stageLoggers.push(logger);
+    return logger;
+  }
+
+  private startTimers(): void {
+    const every = (name: string, ms: number, action: () => void | Promise<void>): void => {
+      const timer = setInterval(() => {
+        Promise.resolve()
+          .then(action)
+          .catch((error: unknown) => this.log.error({ timer: name, err: error }, 'a periodic task failed'));
+      }, ms);
+      this.timers.set(name, timer);
+    };
+    every('tick', TICK_MS, () => {
+      this.pipeline.advance(Date.now());
+      this.collectReaderLosses();
+      this.losses.drain((entry) => this.sink.publish(entry));
+      this.writeStatus();
+    });
+    every('kernel', this.settings.kernel_poll_ms, () => this.pollKernel());
+    this.restartStatsTimer();
+    const watchdogUsec = Number(process.env.WATCHDOG_USEC ?? 0);
+    const watchdogPid = process.env.WATCHDOG_PID;
+    if (watchdogUsec > 0 && (watchdogPid === undefined || Number(watchdogPid) === process.pid)) {
+      // sd_watchdog_enabled(3): ping at half the interval systemd waits.
+      every('watchdog', Math.max(50, Math.floor(watchdogUsec / 2000)), () => {
+        this.binding.sdNotify('WATCHDOG=1');
+      });
+    }
+    void this.pollKernel().catch((error: unknown) => this.log.warn({ stage: 'kernel', err: error }, 'reading the kernel audit status failed'));
+  }
+
+  private restartStatsTimer(): void {
+    clearInterval(this.timers.get('stats'));
+    this.timers.delete('stats');
+    if (this.settings.stats_interval_s === 0) return;
+    const timer = setInterval(() => {
+      const s = this.snapshot();
+      this.log.info(
+        {
+          stage: 'stats',
+          records: s.pipeline.records,
+          events: s.pipeline.events,
+          flows: s.pipeline.flows,
+          losses: s.losses,
+          filtered: s.pipeline.losses,
+          kernelLost: s.kernel.lost,
+          backlog: s.kernel.backlog,
+          sink: { state: s.sinkHealth.state, queued: s.sinkHealth.queued, spoolBytes: s.sinkHealth.spoolBytes, written: s.sinkHealth.counters.written },
+          rss: s.memory.rss,
+        },
+        'stats',
+      );
+      this.binding.sdNotify(`STATUS=${this.statusLine()}`);
+    }, this.settings.stats_interval_s * 1000);
+    this.timers.set('stats', timer);
+  }
+
+  private statusLine(): string {
+    const s = this.snapshot();
+    return `${s.pipeline.flows} flows, ${Object.values(s.losses).reduce((a, b) => a + b, 0)} lost, sink ${s.sinkHealth.state}`;
+  }
+
+  private async pollKernel(): Promise<void> {
+    const status = await this.kernel.status();
+    this.kernelView = { ...this.kernelView, enabled: status.enabled, lost: status.lost, backlog: status.backlog, backlogLimit: status.backlogLimit };
+    // The kernel's counter is machine-wide and cumulative: report what it gained while this daemon ran.
+    // A drop means someone reset it (auditctl --reset-lost); count from the new value.
+    if (this.lostBaseline !== undefined && status.lost > this.lostBaseline) {
+      this.losses.add({ reason: 'kernel_lost', count: status.lost - this.lostBaseline, ts: Date.now() });
+      this.log.warn({ stage: 'kernel', lost: status.lost - this.lostBaseline, backlog: status.backlog }, 'the kernel lost audit records (backlog full or rate limit)');
+    }
+    this.lostBaseline = status.lost;
+  }
+
+  private collectReaderLosses(): void {
+    const stats = this.kernel.reader.stats();
+    const now = Date.now();
+    const reasons = { enobufs: 'enobufs', droppedRecords: 'reader_queue_full', truncated: 'truncated_datagram', malformed: 'malformed_datagram' } as const;
+    for (const [field, reason] of Object.entries(reasons) as Array<[keyof typeof reasons, string]>) {
+      const delta = stats[field] - this.readerSeen[field];
+      if (delta > 0) {
+        this.losses.add({ reason, count: delta, ts: now });
+        this.log.warn({ stage: 'kernel', reason, count: delta }, 'the reader lost audit data');
+      }
+      this.readerSeen[field] = stats[field];
+    }
+  }
+
+  private onRecords(records: AuditMessage[]): void {
+    if (this.stopped) return;
+    if (this.blocked) {
+      this.hold(records);
+      return;
+    }
+    this.feed(records);
+  }
+
+  private feed(records: AuditMessage[]): void {
+    const first = records[0];
+    if (this.downtime !== undefined && first !== undefined) this.reportDowntime(first);
+    for (const record of records) this.pipeline.pushKernelRecord(record.type, record.payload);
+    const last = records.at(-1);
+    if (last !== undefined) {
+      this.lastSerial = recordSerial(last) ?? this.lastSerial;
+      this.lastRecordTs = Date.now();
+    }
+  }
+
+  /** The events the kernel emitted between the previous daemon's last record and this one's first. */
+  private reportDowntime(first: AuditMessage): void {
+    const downtime = this.downtime;
+    const serial = recordSerial(first);
+    if (downtime === undefined || serial === undefined) return;
+    this.downtime = undefined;
+    const missed = downtime.lastSerial === null || serial <= downtime.lastSerial ? 0 : serial - downtime.lastSerial - 1;
+    this.losses.add({
+      reason: 'daemon_down',
+      count: missed,
+      ts: downtime.since,
+      ...(missed > 0 && downtime.lastSerial !== null ? { firstSerial: downtime.lastSerial + 1, lastSerial: serial - 1 } : {}),
+    });
+  }
+
+  private hold(records: AuditMessage[]): void {
+    const bytes = records.reduce((sum, r) => sum + r.payload.length, 0);
+    if (this.heldBytes + bytes > MAX_HELD_BYTES) {
+      const serials = [records[0], records.at(-1)].map((r) => (r === undefined ? undefined : recordSerial(r)));
+      this.losses.add({ reason: 'backpressure', count: records.length, ts: Date.now(), firstSerial: serials[0], lastSerial: serials[1] });
+      return;
+    }
+    this.heldBatches.push(records);
+    this.heldBytes += bytes;
+  }
+
+  private onFlow(flow: Flow): void {
+    if (flow.pid === process.pid) {
+      this.selfFlows++;
+      return;
+    }
+    this.offer(flowEntry(flow, this.settings.host));
+  }
+
+  /** Hands an entry to the sink; under `block` a refused entry is kept, in order, and reading pauses. */
+  private offer(entry: SinkEntry): void {
+    if (!this.blocked && this.held.length === 0 && this.sink.publish(entry)) return;
+    this.held.push(entry);
+    if (!this.draining) this.block();
+  }
+
+  private block(): void {
+    if (this.blocked) return;
+    this.blocked = true;
+    this.log.warn({ stage: 'sink' }, 'the sink is full: holding records until it takes entries again');
+    void this.sink.writable().then(() => this.unblock());
+  }
+
+  private unblock(): void {
+    this.blocked = false;
+    while (this.held.length > 0) {
+      const entry = this.held[0] as SinkEntry;
+      if (!this.sink.publish(entry)) {
+        this.blocked = false;
+        this.block();
+        return;
+      }
+      this.held.shift();
+    }
+    while (this.heldBatches.length > 0 && !this.blocked) {
+      const batch = this.heldBatches.shift() as AuditMessage[];
+      this.heldBytes -= batch.reduce((sum, r) => sum + r.payload.length, 0);
+      this.feed(batch);
+    }
+    if (!this.blocked) this.log.info({ stage: 'sink' }, 'the sink takes entries again');
+  }
+
+  /** SIGHUP: reads the configuration again and applies what can change while running. */
+  async reload(): Promise<void> {
+    let next: LoadedConfig;
+    try {
+      next = loadConfig(this.options.configInput);
+    } catch (error) {
+      this.log.error({ err: (error as Error).message }, 'reload refused: the configuration has an error; running on with the old one');
+      return;
+    }
+    const restart = restartOnlyChanges(this.settings, next.settings);
+    if (restart.length > 0) this.log.warn({ settings: restart }, 'these settings changed but take effect only after a restart');
+    try {
+      const result = await this.kernel.reload(next.settings);
+      if (result !== undefined) this.log.info({ added: result.added, removedStale: result.removedStale, alreadyLoaded: result.alreadyLoaded }, 'ruleset reloaded');
+    } catch (error) {
+      this.log.error({ err: (error as Error).message }, 'reloading the ruleset failed; the kernel keeps the rules it had');
+      return;
+    }
+    this.settings = { ...this.settings, rules: next.settings.rules, on_stop: next.settings.on_stop, log_level: next.settings.log_level, stats_interval_s: next.settings.stats_interval_s };
+    for (const logger of [this.log, ...this.stageLoggers]) logger.level = this.settings.log_level;
+    this.restartStatsTimer();
+    this.log.info({}, 'reloaded');
+  }
+
+  snapshot(): DaemonSnapshot {
+    const memory = process.memoryUsage();
+    const cpu = process.cpuUsage();
+    return {
+      pid: process.pid,
+      version: this.options.version,
+      host: this.settings.host,
+      mode: this.settings.mode,
+      sink: this.settings.sink,
+      stream: this.settings.stream.replaceAll('<host>', this.settings.host),
+      started: this.started,
+      updated: Date.now(),
+      stopped: this.stopped,
+      lastSerial: this.lastSerial,
+      lastRecordTs: this.lastRecordTs,
+      pipeline: this.pipeline.stats(),
+      reader: this.kernel.reader.stats(),
+      kernel: this.kernelView,
+      losses: this.losses.counts(),
+      selfFlows: this.selfFlows,
+      sinkHealth: this.sink.health(),
+      backpressure: { blocked: this.blocked, heldBatches: this.heldBatches.length, heldBytes: this.heldBytes },
+      memory: { rss: memory.rss, heapUsed: memory.heapUsed },
+      cpuSeconds: (cpu.user + cpu.system) / 1e6,
+    };
+  }
+
+  private writeStatus(): void {
+    try {
+      writeSnapshot(this.settings.runtime_dir, this.snapshot());
+    } catch (error) {
+      this.log.warn({ err: (error as Error).message, dir: this.settings.runtime_dir }, 'cannot write the status file');
+    }
+  }
+
+  /**
+   * Stops: puts the kernel back (rules, self-exclusion, slot) while still reading, closes the reader
+   * (which delivers what it read), flushes the pipeline, writes the loss and `lifecycle` entries, and
+   * flushes the sink. Idempotent; returns the exit code (0 when every step succeeded).
+   */
+  stop(reason: string): Promise<number> {
+    this.stopping ??= this.shutdown(reason);
+    return this.stopping;
+  }
+
+  private async shutdown(reason: string): Promise<number> {
+    let failed = false;
+    const step = async (name: string, action: () => unknown): Promise<void> => {
+      try {
+        await action();
+      } catch (error) {
+        failed = true;
+        this.log.error({ step: name, err: error }, 'a stop step failed; going on with the rest');
+      }
+    };
+    this.log.info({ reason }, 'stopping');
+    this.binding.sdNotify('STOPPING=1');
+    for (const timer of this.timers.values()) clearInterval(timer);
+    this.timers.clear();
+    const started = this.pipeline !== undefined;
+    if (this.kernel !== undefined) {
+      await step('restore kernel', async () => {
+        if ((await this.kernel.stop()).length > 0) throw new Error('the kernel could not be fully restored (see above)');
+      });
+      await step('close audit sockets', () => this.kernel.close());
+    }
+    if (started) {
+      await step('drain held records', () => this.drainHeld());
+      await step('flush pipeline', () => this.pipeline.flush());
+      this.collectReaderLosses();
+    }
+    this.stopped = true;
+    if (this.sink !== undefined) {
+      await step('write loss entries', () => this.losses.drain((entry) => this.sink.publish(entry)));
+      if (started) {
+        const stop = lifecycleEntry({ event: 'stop', host: this.settings.host, ts: Date.now(), version: this.options.version, pid: process.pid, reason });
+        await step('write lifecycle entry', () => this.sink.publish(stop));
+      }
+      await step('flush sink', () => this.sink.close());
+    }
+    if (this.metrics !== undefined) {
+      const server = this.metrics;
+      await step('close metrics', () => new Promise<void>((resolve) => server.close(() => resolve())));
+    }
+    if (started) this.writeStatus();
+    this.log.info({ reason, failed }, 'stopped');
+    return failed ? 1 : 0;
+  }
+
+  /** At stop, entries and batches held under `block` get the sink's remaining room, in order. */
+  private async drainHeld(): Promise<void> {
+    this.draining = true;
+    this.blocked = false;
+    for (;;) {
+      const entry = this.held.shift();
+      if (entry !== undefined) {
+        while (!this.sink.publish(entry)) await this.sink.writable();
+        continue;
+      }
+      const batch = this.heldBatches.shift();
+      if (batch === undefined) break;
+      this.heldBytes -= batch.reduce((sum, r) => sum + r.payload.length, 0);
+      this.feed(batch);
+    }
+  }
+}

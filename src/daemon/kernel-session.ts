@@ -1,0 +1,269 @@
+// The daemon's side of the kernel: the socket records arrive on, the daemon slot, the settings, the
+// ruleset and the rule that keeps the daemon from auditing itself; and putting all of it back at stop.
+//
+// Two control sockets: registration binds the daemon slot to the socket that sent it, so the reader
+// socket registers; everything else (rules, settings, status polls) goes over a socket of its own, so
+// a slow request never interleaves with the reader's replies.
+import { AuditControl } from '../audit/control.js';
+import { AuditSlotTakenError } from '../audit/errors.js';
+import { isProcessAlive } from '../audit/process-info.js';
+import { AuditSocket, type AuditMessage } from '../audit/socket.js';
+import type { AuditStatus } from '../audit/status.js';
+import type { AuditBinding } from '../native/binding.js';
+import {
+  applyCommands,
+  clearRules,
+  decodeRule,
+  encodeRule,
+  machineFromNodeArch,
+  parseRulesFile,
+  readAppliedState,
+  ruleIdentity,
+  RuleError,
+  ruleKeys,
+  writeAppliedState,
+  type ApplyResult,
+  type Command,
+} from '../rules/index.js';
+import { compileFiles, errorSummary, RulesFileError, rulesetFiles } from '../rules/ruleset.js';
+import type { Logger } from './logger.js';
+import type { Settings } from './settings.js';
+
+/** The key of the rule that excludes the daemon's own pid; a stale one (of a killed daemon) is removed at start. */
+export const SELF_RULE_KEY = 'auditflow-self';
+
+export interface KernelSessionOptions {
+  settings: Settings;
+  log: Logger;
+  onRecords: (records: AuditMessage[]) => void;
+  onReadError: (error: NodeJS.ErrnoException) => void;
+  /** Take the daemon slot from a live holder (SIGTERM, then SIGKILL). */
+  force: boolean;
+  binding?: AuditBinding;
+  /** The pid the self-exclusion rule names (tests: another process's). */
+  pid?: number;
+}
+
+export interface StartReport {
+  immutable: boolean;
+  rules: ApplyResult | undefined;
+  status: AuditStatus;
+}
+
+/** Compiles the configured ruleset; a bad line anywhere throws before the kernel is touched. */
+export function compileRuleset(path: string): { files: string[]; commands: Command[] } {
+  const files = rulesetFiles(path);
+  const compiled = compileFiles(files);
+  const errors = compiled.flatMap((c) => c.errors);
+  if (errors.length > 0) {
+    throw new RulesFileError(`${errors.map((e) => e.message).join('; ')} (${errorSummary(compiled)}; nothing was applied)`);
+  }
+  return { files, commands: compiled.flatMap((c) => c.commands) };
+}
+
+function selfRuleBytes(pid: number): Buffer {
+  // never,exit for every syscall of this pid, prepended (-A) so it matches before the network rules:
+  // the daemon's own Redis traffic must not feed the audit stream it publishes.
+  const result = parseRulesFile(`-A exit,never -S all -F pid=${pid} -k ${SELF_RULE_KEY}`, 'self-exclusion');
+  const command = result.ok ? result.commands[0] : undefined;
+  if (command?.kind !== 'add_rule') throw new Error('the self-exclusion rule did not compile');
+  return encodeRule(command.rule);
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+export class KernelSession {
+  readonly reader: AuditSocket;
+  /** Rules, settings and status, on a socket of its own. */
+  readonly control: AuditControl;
+  private readonly readerControl: AuditControl | undefined;
+  private readonly log: Logger;
+  private readonly pid: number;
+  private settings: Settings;
+  private registered = false;
+  /** Identity (see ruleIdentity) of the self-exclusion rule this session added. */
+  private selfRule: string | undefined;
+  /** `enabled` before the daemon turned auditing on, to put back at stop. */
+  private enabledBefore: number | undefined;
+  private rulesApplied = false;
+  immutable = false;
+
+  constructor(private readonly options: KernelSessionOptions) {
+    this.settings = options.settings;
+    this.log = options.log;
+    this.pid = options.pid ?? process.pid;
+    this.reader = new AuditSocket({
+      mode: options.settings.mode,
+      binding: options.binding,
+      onRecords: options.onRecords,
+      onError: options.onReadError,
+    });
+    this.readerControl = options.settings.mode === 'unicast' ? new AuditControl(this.reader) : undefined;
+    this.control = AuditControl.open({ binding: options.binding });
+  }
+
+  /**
+   * Unicast: takes the slot, sets the backlog, applies the ruleset, excludes the daemon's pid and turns
+   * auditing on. Multicast: only checks that the kernel answers. An immutable kernel keeps its rules
+   * and settings; the daemon registers and reads what they produce.
+   */
+  async start(): Promise<StartReport> {
+    const status = await this.control.status();
+    this.immutable = status.enabled === 2;
+    if (this.settings.mode === 'multicast') return { immutable: this.immutable, rules: undefined, status };
+    // Compile before anything changes, so a bad ruleset refuses the start with the kernel untouched.
+    const ruleset = this.settings.apply_rules && !this.immutable ? compileRuleset(this.settings.rules) : undefined;
+
+    await this.takeSlot();
+    if (this.immutable) {
+      this.log.warn({ rules: (await this.control.listRules()).length }, 'the kernel audit configuration is immutable (enabled=2): running with the rules already loaded');
+      return { immutable: true, rules: undefined, status };
+    }
+    await this.control.set({ backlogLimit: this.settings.backlog_limit, backlogWaitTime: this.settings.backlog_wait_time });
+    await this.removeStaleSelfRules();
+    const rules = ruleset === undefined ? undefined : await this.apply(ruleset.commands);
+    await this.ensureSelfRule();
+    if (status.enabled === 0) {
+      this.enabledBefore = 0;
+      await this.control.set({ enabled: 1 });
+    }
+    return { immutable: false, rules, status: await this.control.status() };
+  }
+
+  /** SIGHUP: applies a changed ruleset while the reader keeps reading, so no event is missed. */
+  async reload(settings: Settings): Promise<ApplyResult | undefined> {
+    const ruleset = settings.apply_rules && settings.mode === 'unicast' && !this.immutable ? compileRuleset(settings.rules) : undefined;
+    this.settings = { ...this.settings, rules: settings.rules, on_stop: settings.on_stop };
+    if (ruleset === undefined) return undefined;
+    const result = await this.apply(ruleset.commands);
+    await this.ensureSelfRule();
+    return result;
+  }
+
+  status(): Promise<AuditStatus> {
+    return this.control.status();
+  }
+
+  /**
+   * Puts the kernel back, each step on its own so one failure does not skip the rest: the ruleset
+   * (on_stop=remove), the self-exclusion rule, `enabled`, then the slot. Rules go before the slot so
+   * every event up to their removal still reaches the reader. Returns the failures.
+   */
+  async stop(): Promise<unknown[]> {
+    const failures: unknown[] = [];
+    const step = async (name: string, action: () => Promise<void>): Promise<void> => {
+      try {
+        await action();
+      } catch (error) {
+        failures.push(error);
+        this.log.error({ step: name, err: error }, 'a stop step failed; going on with the rest');
+      }
+    };
+    if (!this.immutable && this.settings.mode === 'unicast') {
+      if (this.rulesApplied && this.settings.on_stop === 'remove') {
+        await step('remove rules', async () => {
+          const directory = this.settings.state_dir;
+          const deleted = await clearRules(this.control, {
+            all: false,
+            state: readAppliedState(directory),
+            saveState: (state) => writeAppliedState(directory, state),
+          });
+          this.log.info({ deleted }, 'removed the rules auditflow added (on_stop=remove)');
+        });
+      }
+      if (this.selfRule !== undefined) {
+        const identity = this.selfRule;
+        // Deleted with the kernel's own listing of it: the kernel compares flags, and it drops the
+        // prepend flag the rule was added with.
+        await step('remove self-exclusion rule', async () => {
+          for (const bytes of await this.control.listRules()) if (ruleIdentity(bytes) === identity) await this.control.deleteRule(bytes);
+        });
+      }
+      if (this.enabledBefore !== undefined && this.settings.on_stop === 'remove') {
+        const enabled = this.enabledBefore as 0 | 1;
+        await step('restore enabled', () => this.control.set({ enabled }));
+      }
+    }
+    if (this.registered && this.readerControl !== undefined) {
+      const control = this.readerControl;
+      await step('unregister', async () => {
+        await control.unregister();
+        this.registered = false;
+      });
+    }
+    return failures;
+  }
+
+  /** Closes both sockets; the reader resolves after delivering everything it read. */
+  async close(): Promise<void> {
+    await Promise.allSettled([this.readerControl?.close(), this.reader.close(), this.control.close()]);
+  }
+
+  private async takeSlot(): Promise<void> {
+    const control = this.readerControl;
+    if (control === undefined) return;
+    try {
+      await control.register();
+    } catch (error) {
+      if (!(error instanceof AuditSlotTakenError) || !this.options.force || error.holderPid <= 0 || error.holderPid === process.pid) throw error;
+      await this.evict(error.holderPid, error.holderCommand);
+      await control.register();
+    }
+    this.registered = true;
+  }
+
+  /** --force: stops the live holder the way `systemctl stop auditd` would, then kills it if it lingers. */
+  private async evict(holder: number, command: string | undefined): Promise<void> {
+    this.log.warn({ holder, command }, 'taking the audit daemon slot by force (--force): sending SIGTERM to the process that holds it');
+    const released = async (waitMs: number): Promise<boolean> => {
+      for (let waited = 0; waited < waitMs; waited += 50) {
+        if (!isProcessAlive(holder) || (await this.control.status()).pid !== holder) return true;
+        await sleep(50);
+      }
+      return false;
+    };
+    process.kill(holder, 'SIGTERM');
+    if (await released(5000)) return;
+    this.log.warn({ holder, command }, 'the slot holder ignored SIGTERM for 5 s: sending SIGKILL');
+    process.kill(holder, 'SIGKILL');
+    await released(5000);
+  }
+
+  private async apply(commands: Command[]): Promise<ApplyResult> {
+    const directory = this.settings.state_dir;
+    const result = await applyCommands(this.control, commands, {
+      machine: machineFromNodeArch(),
+      state: readAppliedState(directory),
+      saveState: (state) => writeAppliedState(directory, state),
+    });
+    this.rulesApplied = true;
+    for (const error of result.errors) this.log.warn({ err: error.message }, 'the kernel refused a rule; the ruleset asked to go on (-i or -c)');
+    if (result.failed) throw new RulesFileError(`the kernel refused ${result.errors.length} rule(s) of the ruleset`);
+    return result;
+  }
+
+  /** Self-exclusion rules of daemons that were killed before they could remove theirs. */
+  private async removeStaleSelfRules(): Promise<void> {
+    for (const bytes of await this.control.listRules()) {
+      let keys: string[];
+      try {
+        keys = ruleKeys(decodeRule(bytes));
+      } catch (error) {
+        if (error instanceof RuleError) continue;
+        throw error;
+      }
+      if (keys.includes(SELF_RULE_KEY)) {
+        await this.control.deleteRule(bytes);
+        this.log.info({ rule: decodeRule(bytes) }, 'removed the self-exclusion rule of an earlier auditflow');
+      }
+    }
+  }
+
+  private async ensureSelfRule(): Promise<void> {
+    const rule = selfRuleBytes(this.pid);
+    const identity = ruleIdentity(rule);
+    this.selfRule = identity;
+    if ((await this.control.listRules()).some((bytes) => ruleIdentity(bytes) === identity)) return;
+    await this.control.addRule(rule);
+  }
+}

@@ -1,0 +1,79 @@
+// Every loss the daemon knows of, from every stage, counted and turned into `kind=loss` entries: the
+// pipeline's (parse errors, serial gaps, events without their end), the reader's (ENOBUFS, its full
+// queue), the kernel's own `lost` counter, and the daemon's (backpressure, downtime). Losses of one
+// reason are merged over a flush interval into one entry with the count, the time range and, where
+// known, the serial range, so a consumer can tell which events its view is missing.
+import type { LossReport } from '../pipeline/loss.js';
+import { lossEntry, type SinkEntry } from '../sink/index.js';
+
+/** The stream's names for the pipeline's loss reasons. `family` is a filter, not a loss. */
+const PIPELINE_REASONS: Partial<Record<LossReport['reason'], string>> = {
+  'parse-error': 'parse_error',
+  'serial-gap': 'serial_gap',
+  'incomplete-event': 'reassembly_timeout',
+  'late-record': 'late_record',
+  'bad-sockaddr': 'bad_sockaddr',
+};
+
+interface Pending {
+  count: number;
+  firstTs: number;
+  lastTs: number;
+  firstSerial: number | undefined;
+  lastSerial: number | undefined;
+}
+
+export interface LossInfo {
+  reason: string;
+  count: number;
+  ts: number;
+  firstSerial?: number;
+  lastSerial?: number;
+}
+
+export class LossReporter {
+  private readonly pending = new Map<string, Pending>();
+  private readonly totals = new Map<string, number>();
+
+  constructor(private readonly host: string) {}
+
+  /** A pipeline loss report; informational ones (serial reset, rollover) and filtered families are not losses. */
+  fromPipeline(report: LossReport): void {
+    const reason = PIPELINE_REASONS[report.reason];
+    if (reason === undefined || report.count <= 0) return;
+    this.add({ reason, count: report.count, ts: report.time, firstSerial: report.firstSerial, lastSerial: report.lastSerial ?? report.firstSerial });
+  }
+
+  add(loss: LossInfo): void {
+    if (loss.count <= 0) return;
+    this.totals.set(loss.reason, (this.totals.get(loss.reason) ?? 0) + loss.count);
+    const seen = this.pending.get(loss.reason);
+    if (seen === undefined) {
+      this.pending.set(loss.reason, { count: loss.count, firstTs: loss.ts, lastTs: loss.ts, firstSerial: loss.firstSerial, lastSerial: loss.lastSerial });
+      return;
+    }
+    seen.count += loss.count;
+    seen.firstTs = Math.min(seen.firstTs, loss.ts);
+    seen.lastTs = Math.max(seen.lastTs, loss.ts);
+    if (loss.firstSerial !== undefined) seen.firstSerial = Math.min(seen.firstSerial ?? loss.firstSerial, loss.firstSerial);
+    if (loss.lastSerial !== undefined) seen.lastSerial = Math.max(seen.lastSerial ?? loss.lastSerial, loss.lastSerial);
+  }
+
+  /** Losses since start, by reason. */
+  counts(): Record<string, number> {
+    return Object.fromEntries([...this.totals].sort(([a], [b]) => a.localeCompare(b)));
+  }
+
+  /**
+   * Offers one entry per pending reason to `publish`; an entry it refuses (a full sink under `block`)
+   * stays pending and is offered again at the next drain, merged with what came since.
+   */
+  drain(publish: (entry: SinkEntry) => boolean): void {
+    for (const [reason, loss] of [...this.pending]) {
+      const entry = lossEntry({ reason, count: loss.count, firstTs: loss.firstTs, lastTs: loss.lastTs, host: this.host });
+      if (loss.firstSerial !== undefined) entry.fields.first_serial = String(loss.firstSerial);
+      if (loss.lastSerial !== undefined) entry.fields.last_serial = String(loss.lastSerial);
+      if (publish(entry)) this.pending.delete(reason);
+    }
+  }
+}
