@@ -110,7 +110,10 @@ export class KernelSession {
   async start(): Promise<StartReport> {
     const status = await this.control.status();
     this.immutable = status.enabled === 2;
-    if (this.settings.mode === 'multicast') return { immutable: this.immutable, rules: undefined, status };
+    if (this.settings.mode === 'multicast') {
+      if (status.enabled === 0) this.log.warn({ enabled: 0 }, 'auditing is off (enabled=0): no record arrives until the audit daemon turns it on');
+      return { immutable: this.immutable, rules: undefined, status };
+    }
     // Compile before anything changes, so a bad ruleset refuses the start with the kernel untouched.
     const ruleset = this.settings.apply_rules && !this.immutable ? compileRuleset(this.settings.rules) : undefined;
 
