@@ -37,7 +37,7 @@ export interface LoadedConfig {
 }
 
 /** AUDITFLOW_* variables that are not settings but are read by other parts of auditflow. */
-const OTHER_ENV = new Set(['AUDITFLOW_CONFIG', 'AUDITFLOW_KERNEL_LOCK', 'AUDITFLOW_STATE_DIR', 'AUDITFLOW_RULES_DIR']);
+const OTHER_ENV = new Set(['AUDITFLOW_CONFIG', 'AUDITFLOW_KERNEL_LOCK', 'AUDITFLOW_RULES_DIR']);
 
 interface Assignment {
   key: string;

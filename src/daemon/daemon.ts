@@ -76,6 +76,8 @@ export class Daemon {
   private lostBaseline: number | undefined;
   private readerSeen = { enobufs: 0, droppedRecords: 0, truncated: 0, malformed: 0 };
   private downtime: { since: number; lastSerial: number | null } | undefined;
+  /** When the previous daemon was last seen alive, if it did not stop cleanly. */
+  private downSince: number | undefined;
 
   /** Entries the sink refused under `block`, in order, and batches not yet fed while it refuses. */
   private held: SinkEntry[] = [];
@@ -114,6 +116,7 @@ export class Daemon {
     const previous = readSnapshot(s.runtime_dir);
     if (previous !== undefined && !previous.stopped && previous.pid !== process.pid) {
       this.downtime = { since: previous.updated, lastSerial: previous.lastSerial };
+      this.downSince = previous.updated;
       log.warn({ previousPid: previous.pid, lastSeen: new Date(previous.updated).toISOString() }, 'the previous auditflow did not stop cleanly; its downtime is reported as a loss');
     }
 
@@ -131,6 +134,11 @@ export class Daemon {
       resolver: procSocketResolver(),
     });
 
+    // First in the stream, before any flow the kernel session lets in.
+    const start = lifecycleEntry({ event: 'start', host: s.host, ts: Date.now(), version: this.options.version, pid: process.pid });
+    start.fields.mode = s.mode;
+    if (this.downSince !== undefined) start.fields.down_since = String(this.downSince);
+    this.offer(start);
     this.kernel = new KernelSession({
       settings: s,
       log: this.stageLogger('kernel'),
@@ -151,11 +159,6 @@ export class Daemon {
       },
       s.mode === 'unicast' ? 'registered as the audit daemon' : 'reading the audit multicast group beside the audit daemon',
     );
-
-    const start = lifecycleEntry({ event: 'start', host: s.host, ts: Date.now(), version: this.options.version, pid: process.pid });
-    start.fields.mode = s.mode;
-    if (this.downtime !== undefined) start.fields.down_since = String(this.downtime.since);
-    this.offer(start);
 
     if (s.metrics_listen !== 'off') {
       this.metrics = await serveMetrics(s.metrics_listen, () => this.snapshot());
@@ -285,6 +288,7 @@ export class Daemon {
     if (downtime === undefined || serial === undefined) return;
     this.downtime = undefined;
     const missed = downtime.lastSerial === null || serial <= downtime.lastSerial ? 0 : serial - downtime.lastSerial - 1;
+    this.log.warn({ lastSerialBefore: downtime.lastSerial, firstSerialNow: serial, missed }, 'events the kernel emitted while no auditflow ran');
     this.losses.add({
       reason: 'daemon_down',
       count: missed,

@@ -145,10 +145,16 @@ const listenAddress = (text: string): string => {
 
 /** A Redis URL with its password replaced, for messages and logs: credentials never reach a log. */
 export function redactUrl(text: string): string {
-  return text.replace(/^([a-z][a-z0-9+.-]*:\/\/)([^@/]*)@/i, (_all, scheme: string, auth: string) => {
-    const user = auth.includes(':') ? auth.slice(0, auth.indexOf(':')) : '';
-    return `${scheme}${user === '' ? '' : `${user}:`}***@`;
-  });
+  // Everything between the scheme's // (or the start) and the last @ is user information; only the
+  // user name before its first colon is kept. Works on malformed URLs too, which error messages quote.
+  const at = text.lastIndexOf('@');
+  const slashes = text.indexOf('//');
+  const start = slashes === -1 || slashes > at ? 0 : slashes + 2;
+  if (at === -1) return text;
+  const userinfo = text.slice(start, at);
+  const colon = userinfo.indexOf(':');
+  const user = colon === -1 ? '' : userinfo.slice(0, colon);
+  return `${text.slice(0, start)}${user === '' ? '' : `${user}:`}***@${text.slice(at + 1)}`;
 }
 
 function spec<K extends SettingKey>(key: K, defaultText: string, parse: (text: string) => Settings[K], doc: string, reloadable = false): SettingSpec<K> {

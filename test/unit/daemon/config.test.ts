@@ -125,5 +125,7 @@ describe('redactUrl', () => {
     expect(redactUrl('redis://alice:s3cret@h:6379/2')).toBe('redis://alice:***@h:6379/2');
     expect(redactUrl('rediss://:s3cret@h:6380')).toBe('rediss://***@h:6380');
     expect(redactUrl('redis://h:6379')).toBe('redis://h:6379');
+    expect(redactUrl('redis://onlysecret@h')).toBe('redis://***@h');
+    expect(redactUrl('redis//:pw@h')).toBe('redis//***@h');
   });
 });
