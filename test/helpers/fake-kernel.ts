@@ -104,8 +104,10 @@ export class FakeKernel {
     const immutable = this.status.enabled === 2;
     switch (type) {
       case AUDIT_SET: {
-        if (immutable) return -EPERM;
         const mask = payload.readUInt32LE(0);
+        // A locked kernel refuses every setting (audit_do_config_change, kernel/audit.c) but the
+        // daemon pid, which has no lock check: a restarted auditd registers again under -e 2.
+        if (immutable && (mask & ~0x4) !== 0) return -EPERM;
         const wanted = decodeStatus(payload);
         if (mask & 0x4) {
           if (wanted.pid !== 0 && this.status.pid !== 0) return -EEXIST;

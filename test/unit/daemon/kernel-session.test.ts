@@ -1,0 +1,84 @@
+// KernelSession against the protocol fake: the cases the real kernel must never be put in here
+// (immutable), and the order of what start and stop change.
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { pino } from 'pino';
+import { loadConfig } from '../../../src/daemon/config.js';
+import { KernelSession, SELF_RULE_KEY } from '../../../src/daemon/kernel-session.js';
+import { decodeRule, ruleKeys } from '../../../src/rules/index.js';
+import { FakeKernel } from '../../helpers/fake-kernel.js';
+
+function session(kernel: FakeKernel, set: Record<string, string> = {}) {
+  const env = { AUDITFLOW_STATE_DIR: mkdtempSync(join(tmpdir(), 'auditflow-ks-')), ...set };
+  const settings = loadConfig({ env, file: '/dev/null' }).settings;
+  const lines: Array<{ msg: string }> = [];
+  const log = pino({ level: 'debug' }, { write: (line: string) => lines.push(JSON.parse(line) as { msg: string }) });
+  const ks = new KernelSession({ settings, log, onRecords: () => {}, onReadError: () => {}, force: false, binding: kernel.binding(), pid: 4242 });
+  return { ks, lines };
+}
+
+const keys = (kernel: FakeKernel): string[] => kernel.rules.flatMap((bytes) => ruleKeys(decodeRule(bytes)));
+
+describe('KernelSession', () => {
+  it('on an immutable kernel registers and runs with the rules already loaded, changing nothing else', async () => {
+    const kernel = new FakeKernel();
+    kernel.status.enabled = 2;
+    kernel.rules = [];
+    const { ks, lines } = session(kernel);
+    const report = await ks.start();
+    expect(report.immutable).toBe(true);
+    expect(report.rules).toBeUndefined();
+    expect(kernel.status.pid).toBe(process.pid);
+    expect(kernel.status.backlogLimit).toBe(64);
+    expect(kernel.rules).toEqual([]);
+    expect(lines.some((line) => line.msg.startsWith('the kernel audit configuration is immutable (enabled=2): running with the rules already loaded'))).toBe(true);
+    expect(await ks.stop()).toEqual([]);
+    expect(kernel.status.pid).toBe(0);
+    expect(kernel.status.enabled).toBe(2);
+    await ks.close();
+  });
+
+  it('sets the backlog, applies the ruleset, excludes its pid first in the list, and turns auditing on', async () => {
+    const kernel = new FakeKernel();
+    const { ks } = session(kernel, { AUDITFLOW_BACKLOG_LIMIT: '1234', AUDITFLOW_BACKLOG_WAIT_TIME: '0' });
+    await ks.start();
+    expect(kernel.status).toMatchObject({ pid: process.pid, enabled: 1, backlogLimit: 1234, backlogWaitTime: 0 });
+    expect(keys(kernel).filter((key) => key === SELF_RULE_KEY)).toHaveLength(1);
+    expect(keys(kernel).filter((key) => key.startsWith('auditflow-')).length).toBe(24);
+    const self = kernel.rules.find((bytes) => ruleKeys(decodeRule(bytes)).includes(SELF_RULE_KEY));
+    expect(decodeRule(self!).fields).toContainEqual({ kind: 'number', field: 'pid', op: '=', value: 4242 });
+    expect(await ks.stop()).toEqual([]);
+    expect(kernel.rules).toEqual([]);
+    expect(kernel.status).toMatchObject({ pid: 0, enabled: 0 });
+    await ks.close();
+  });
+
+  it('removes the self-exclusion rules a killed daemon left behind', async () => {
+    const kernel = new FakeKernel();
+    const first = session(kernel).ks;
+    await first.start();
+    kernel.status.pid = 0;
+    const stale = kernel.rules.filter((bytes) => ruleKeys(decodeRule(bytes)).includes(SELF_RULE_KEY));
+    expect(stale).toHaveLength(1);
+    const { ks, lines } = session(kernel);
+    await ks.start();
+    expect(lines.some((line) => line.msg === 'removed the self-exclusion rule of an earlier auditflow')).toBe(true);
+    expect(keys(kernel).filter((key) => key === SELF_RULE_KEY)).toHaveLength(1);
+    await ks.stop();
+    await Promise.all([ks.close(), first.close()]);
+  });
+
+  it('refuses a ruleset with an error before it changes anything', async () => {
+    const kernel = new FakeKernel();
+    const dir = mkdtempSync(join(tmpdir(), 'auditflow-bad-'));
+    const file = join(dir, 'bad.rules');
+    writeFileSync(file, '-a always,exit -S connect -F nosuchfield=1\n');
+    const { ks } = session(kernel, { AUDITFLOW_RULES: file });
+    await expect(ks.start()).rejects.toThrow(/bad\.rules:1: .*nothing was applied/);
+    expect(kernel.status.pid).toBe(0);
+    expect(kernel.requests.map((r) => r.type)).toEqual([1000]);
+    await ks.close();
+  });
+});
