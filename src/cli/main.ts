@@ -56,8 +56,9 @@ program
 
 program
   .command('status')
-  .description("print the kernel's audit status: enabled, daemon, backlog, lost, rules")
+  .description("print the kernel's audit status, the ruleset, the running daemon's counters and the Redis stream")
   .option('--json', 'one JSON object, for scripts')
+  .option('-c, --config <file>', 'the config file auditflow run uses (for the ruleset, status file and Redis)')
   .action(action(statusCommand));
 
 program

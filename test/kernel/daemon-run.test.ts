@@ -9,6 +9,9 @@ import { decodeRule, ruleKeys, formatRule } from '../../src/rules/index.js';
 import { finished, helperPath, run, waitForLine } from '../helpers/child.js';
 import { cli, readStream, startDaemon, type DaemonChild } from '../helpers/daemon.js';
 import { useKernel } from '../helpers/kernel.js';
+import { Redis } from 'ioredis';
+import type { StatusReport } from '../../src/cli/status.js';
+import { readSnapshot } from '../../src/daemon/snapshot.js';
 import { startRedis, type RedisServer } from '../helpers/redis-server.js';
 import { until } from '../helpers/until.js';
 
@@ -42,7 +45,6 @@ async function tcpConnects(count: number): Promise<{ port: number; close: () => 
     port,
     close: async () => {
       for (const socket of sockets) socket.destroy();
-      server.closeAllConnections?.();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
@@ -95,6 +97,27 @@ describe('auditflow run', () => {
         expect(flow.host).toBeTruthy();
         expect(flow.boot_id).toMatch(/^[0-9a-f-]{36}$/);
       }
+      // `auditflow status` sees the daemon, its ruleset, and the stream with a consumer group's lag.
+      const admin = new Redis(redis.url);
+      await admin.xgroup('CREATE', 'run:basic', 'readers', '0');
+      await admin.quit();
+      const env = { ...process.env, AUDITFLOW_RUNTIME_DIR: daemon.dirs.runtime, AUDITFLOW_REDIS_URL: redis.url, AUDITFLOW_STREAM: 'run:basic' };
+      await until(() => (readSnapshot(daemon.dirs.runtime)?.pipeline.flows ?? 0) >= 3, 5000, 'the status file');
+      const shown = await run(process.execPath, [cli, 'status', '--json'], { env });
+      expect(shown.code).toBe(0);
+      const report = JSON.parse(shown.stdout) as StatusReport;
+      expect(report.auditflow?.running).toBe(true);
+      expect(report.auditflow?.snapshot.pid).toBe(daemon.pid);
+      expect(report.auditflow?.snapshot.sinkHealth.state).toBe('ready');
+      expect(report.ruleset).toMatchObject({ error: null, configured: 23, missing: 0, matches: true });
+      expect(report.redis).toMatchObject({ reachable: true, stream: 'run:basic' });
+      expect(report.redis?.length).toBeGreaterThanOrEqual(4);
+      expect(report.redis?.groups).toEqual([{ name: 'readers', consumers: 0, pending: 0, lag: report.redis?.length, lastDeliveredId: '0-0' }]);
+      const text = await run(process.execPath, [cli, 'status'], { env });
+      expect(text.stdout).toMatch(new RegExp(`^auditflow +running, pid ${daemon.pid}, unicast`, 'm'));
+      expect(text.stdout).toMatch(/^configured ruleset +23 rules \(.*network\.rules\), all loaded$/m);
+      expect(text.stdout).toMatch(/^ +group readers +0 consumers, 0 pending, lag \d+, last delivered 0-0$/m);
+
       // The daemon's own Redis connection is never a flow.
       const entries = await readStream(redis.url, 'run:basic');
       expect(entries.filter((e) => e.fields.kind === 'flow' && e.fields.pid === String(daemon.pid))).toEqual([]);
