@@ -1,6 +1,13 @@
 #!/usr/bin/env bash
-# The README's first command: sets auditflow up on a fresh Debian/Ubuntu machine and runs
-# it. Run as root from the repository: sudo ./scripts/setup.sh
+# The README's first command: sets auditflow up on a fresh Debian/Ubuntu machine and runs it.
+# Run as root from the repository: ./scripts/setup.sh
+#   - installs the build dependencies and redis-server, builds, installs the `auditflow` command;
+#   - installs /etc/auditflow/auditflow.conf (every setting at its default) if there is none;
+#   - makes sure a Redis answers on 127.0.0.1:6379;
+#   - where systemd is the init system: installs and starts the auditflow service (which stops
+#     auditd: one audit daemon at a time) and prints `auditflow status`;
+#   - elsewhere (containers, minimal VMs): runs `auditflow run` in the foreground; Ctrl-C stops it
+#     and puts the kernel's audit state back.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -13,4 +20,32 @@ export npm_config_nodedir=${npm_config_nodedir:-/usr}
 npm ci --no-audit --no-fund
 npm run build
 npm install --global --no-audit --no-fund .
-auditflow status
+bin=$(command -v auditflow)
+
+if [[ ! -e /etc/auditflow/auditflow.conf ]]; then
+  install -D -m 0644 config/auditflow.conf /etc/auditflow/auditflow.conf
+  echo "installed /etc/auditflow/auditflow.conf (defaults; edit it to change them)"
+fi
+
+systemd=false
+[[ -d /run/systemd/system ]] && systemd=true
+
+if ! redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1; then
+  if $systemd; then
+    systemctl enable --now redis-server
+  else
+    redis-server /etc/redis/redis.conf --daemonize yes
+  fi
+  for _ in $(seq 50); do redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1 && break; sleep 0.1; done
+fi
+
+if $systemd; then
+  sed "s#^ExecStart=.*#ExecStart=$bin run#" systemd/auditflow.service >/etc/systemd/system/auditflow.service
+  systemctl daemon-reload
+  systemctl enable --now auditflow
+  auditflow status
+  echo "auditflow runs as a service: journalctl -u auditflow -f; flows: auditflow tail"
+else
+  echo "systemd is not the init system here: running auditflow in the foreground (Ctrl-C stops it)"
+  exec "$bin" run
+fi
