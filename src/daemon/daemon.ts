@@ -236,7 +236,17 @@ export class Daemon {
   }
 
   private async pollKernel(): Promise<void> {
-    const status = await this.kernel.status();
+    let status;
+    try {
+      status = await this.kernel.status();
+    } catch (error) {
+      // Multicast readers may hold CAP_AUDIT_READ only; AUDIT_GET needs CAP_AUDIT_CONTROL.
+      if ((error as { code?: string }).code !== 'EPERM') throw error;
+      clearInterval(this.timers.get('kernel'));
+      this.timers.delete('kernel');
+      this.log.warn({ stage: 'kernel' }, "no permission to read the kernel's audit status (CAP_AUDIT_CONTROL): its lost counter is not reported; serial gaps still are");
+      return;
+    }
     this.kernelView = { ...this.kernelView, enabled: status.enabled, lost: status.lost, backlog: status.backlog, backlogLimit: status.backlogLimit };
     // The kernel's counter is machine-wide and cumulative: report what it gained while this daemon ran.
     // A drop means someone reset it (auditctl --reset-lost); count from the new value.

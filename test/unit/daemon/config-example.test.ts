@@ -28,6 +28,14 @@ describe('config/auditflow.conf', () => {
     expect(readFileSync(PATH, 'utf8')).toBe(example());
   });
 
+  it('has every setting in the README configuration table, with its default', () => {
+    const readme = readFileSync(new URL('../../../README.md', import.meta.url), 'utf8');
+    for (const s of SETTINGS) {
+      const shown = s.defaultText === '' ? '(empty)' : `\`${s.defaultText}\``;
+      expect(readme).toContain(`| \`${s.key}\` | ${shown} |`);
+    }
+  });
+
   it('is a valid config file once uncommented, and then gives the defaults', () => {
     const text = readFileSync(PATH, 'utf8').replace(/^#([a-z_]+ = )/gm, '$1');
     expect(parseConfigFile(text, 'example')).toHaveLength(SETTINGS.length);

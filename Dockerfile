@@ -1,0 +1,35 @@
+# auditflow in a container. No Docker engine runs where this project is developed, so this file is
+# kept to the README's install steps: build with the toolchain, run on a slim Node image.
+#
+#   docker build -t auditflow .
+#   docker run -d --name auditflow --pid=host --network=host \
+#     --cap-add=AUDIT_CONTROL --cap-add=AUDIT_READ --cap-add=SYS_PTRACE --cap-add=DAC_READ_SEARCH \
+#     -v auditflow-state:/var/lib/auditflow -e AUDITFLOW_REDIS_URL=redis://127.0.0.1:6379 auditflow
+#
+# --network=host and no user namespace: the kernel takes audit netlink requests only from the initial
+# network and user namespaces. --pid=host: the pids in audit records are the host's, read back in /proc.
+FROM node:20-bookworm AS build
+RUN apt-get update \
+  && apt-get install -y --no-install-recommends build-essential python3 \
+  && rm -rf /var/lib/apt/lists/*
+WORKDIR /src
+COPY package.json package-lock.json binding.gyp tsconfig.json tsconfig.build.json ./
+COPY native ./native
+COPY scripts ./scripts
+COPY src ./src
+COPY bench ./bench
+COPY rules ./rules
+COPY config ./config
+RUN npm ci --no-audit --no-fund && npm run build && npm prune --omit=dev
+
+FROM node:20-bookworm-slim
+WORKDIR /opt/auditflow
+COPY --from=build /src/package.json ./
+COPY --from=build /src/node_modules ./node_modules
+COPY --from=build /src/dist ./dist
+COPY --from=build /src/build/Release/auditflow.node ./build/Release/auditflow.node
+COPY --from=build /src/rules ./rules
+COPY --from=build /src/config/auditflow.conf /etc/auditflow/auditflow.conf
+RUN chmod +x dist/src/cli/main.js && ln -s /opt/auditflow/dist/src/cli/main.js /usr/local/bin/auditflow
+ENTRYPOINT ["auditflow"]
+CMD ["run"]
