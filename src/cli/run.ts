@@ -54,14 +54,14 @@ export async function runCommand(options: RunOptions, version: string): Promise<
   const exit = (code: number): void => {
     void logger.flush().then(() => process.exit(code));
   };
-  const stop = (reason: string): void => {
+  const stop = (reason: string, code?: number): void => {
     if (daemon === undefined) return;
     const timeout = setTimeout(() => {
       log.error({ timeoutMs: config.settings.shutdown_timeout_ms }, 'stopping took too long: exiting now');
       exit(ExitCode.failure);
     }, config.settings.shutdown_timeout_ms);
     timeout.unref();
-    void daemon.stop(reason).then(exit);
+    void daemon.stop(reason).then((stopped) => exit(code ?? stopped));
   };
   const onStopSignal = (signal: NodeJS.Signals): void => {
     if (stopSignal !== undefined) {
@@ -86,7 +86,15 @@ export async function runCommand(options: RunOptions, version: string): Promise<
   });
 
   try {
-    daemon = await Daemon.start({ config, configInput, logger, version, force: options.force ?? false });
+    daemon = await Daemon.start({
+      config,
+      configInput,
+      logger,
+      version,
+      force: options.force ?? false,
+      // Exit non-zero so systemd restarts it (Restart=on-failure).
+      onFatal: (reason) => stop(reason, ExitCode.failure),
+    });
   } catch (error) {
     const failure = describeFailure(error);
     log.fatal({ code: failure.code, reason: failure.message }, 'cannot start');

@@ -28,6 +28,8 @@ export interface DaemonOptions {
   version: string;
   force: boolean;
   binding?: AuditBinding;
+  /** The daemon cannot go on (its audit socket failed): the caller stops it and exits non-zero. */
+  onFatal: (reason: string) => void;
 }
 
 /** Batches held while the sink refuses entries (full_policy=block), at most this many bytes. */
@@ -145,7 +147,10 @@ export class Daemon {
       force: this.options.force,
       binding: this.options.binding,
       onRecords: (records) => this.onRecords(records),
-      onReadError: (error) => this.log.error({ stage: 'kernel', err: error }, 'the audit socket failed; no more records can be read'),
+      onReadError: (error) => {
+        this.log.error({ stage: 'kernel', err: error }, 'the audit socket failed; no more records can be read: stopping');
+        this.options.onFatal('audit socket failed');
+      },
     });
     const report = await this.kernel.start();
     this.kernelView.immutable = report.immutable;
