@@ -1,6 +1,8 @@
 // Turns an error that ends a command into one line a person can act on and an exit code.
+import { CommanderError } from 'commander';
 import { AuditRequestError, AuditSlotTakenError } from '../audit/errors.js';
 import { RulesApplyError, RulesImmutableError } from '../rules/index.js';
+import { RedisConfigError, RedisRefusedError, RedisUnreachableError } from '../sink/redis-errors.js';
 import { ExitCode, type ExitCodeValue } from './exit-codes.js';
 import { ConfigError } from '../daemon/config.js';
 import { RedisUnavailableError } from '../daemon/open-sink.js';
@@ -20,6 +22,10 @@ export function describeFailure(error: unknown): Failure {
     return { code: error.code === 'EPERM' || error.code === 'EACCES' ? ExitCode.permission : ExitCode.badRules, message: error.message };
   }
   if (error instanceof RulesFileError) return { code: ExitCode.badRules, message: error.message };
+  if (error instanceof RedisRefusedError || error instanceof RedisUnreachableError) return { code: ExitCode.redisUnavailable, message: error.message };
+  if (error instanceof RedisConfigError) return { code: ExitCode.badConfig, message: error.message };
+  // A combination of options commander cannot check itself (tail --group without --consumer).
+  if (error instanceof CommanderError) return { code: ExitCode.usage, message: error.message };
   const code = error instanceof AuditRequestError ? error.code : (error as NodeJS.ErrnoException | undefined)?.code;
   switch (code) {
     case 'EPERM':

@@ -3,21 +3,29 @@
 // switches to spooling: new entries go to the on-disk spool, which is replayed in order once Redis keeps
 // up again. Order is kept by one rule: a batch from the queue is older than anything in the spool, so the
 // queue is always sent first, and a failed queue batch is put in front of the spool (Spool.prepend).
-import type { Redis } from 'ioredis';
 import { LossTally, SINK_LOSS_REASONS } from './entries.js';
+import { connectRedis, describeRedisClient, reconnectDelay, type RedisClient } from './redis-client.js';
+import { classifyRefusal, refusedError, RedisRefusedError, RedisUnreachableError } from './redis-errors.js';
+import { RECORD_HEADER_BYTES } from './spool-format.js';
 import type { Spool } from './spool.js';
 import { formatStreamId, parseStreamId, StreamIdClock } from './stream-id.js';
 import { emptyCounters, type FlowSink, type FullPolicy, type SinkCounters, type SinkEntry, type SinkHealth, type StampedEntry } from './types.js';
-import { decodeSpooled, encodeSpooled, startSeq, writeBatch } from './xadd.js';
+import { decodeSpooled, encodeSpooled, startSeq, trimArgs, writeBatch, type TrimPolicy } from './xadd.js';
+
+/** After `closeTimeoutMs`, how long `close` waits for the dropped connection to fail the batch in flight. */
+const CLOSE_GRACE_MS = 250;
 
 export interface RedisStreamSinkOptions {
-  client: Redis;
+  /** From createRedisClient (not yet connected): a single server or a Cluster. */
+  client: RedisClient;
   key: string;
   host: string;
   /** The kernel's boot id (/proc/sys/kernel/random/boot_id): with `seq` it names each entry. */
   bootId: string;
-  /** `MAXLEN ~ n` on every XADD; 0 disables trimming. */
-  maxLen: number;
+  /** Trimming on every XADD (`MAXLEN ~ n` or `MINID ~ now-age`); none when absent. */
+  trim?: TrimPolicy;
+  /** `open` throws RedisUnreachableError instead of spooling when Redis does not answer at start. */
+  requireConnection?: boolean;
   batchSize?: number;
   /** How long a partial batch waits for more entries. */
   lingerMs?: number;
@@ -25,7 +33,10 @@ export interface RedisStreamSinkOptions {
   queueLimit?: number;
   spool?: Spool;
   fullPolicy: FullPolicy;
-  /** How long `close` keeps trying to deliver before it leaves the rest in the spool. */
+  /**
+   * How long `close` keeps trying to deliver before it leaves the rest in the spool (default 5 s); it
+   * then drops the connection and returns within CLOSE_GRACE_MS more, whatever Redis does.
+   */
   closeTimeoutMs?: number;
   now?: () => number;
 }
@@ -35,7 +46,17 @@ type Source = { from: 'queue'; entries: StampedEntry[] } | { from: 'spool'; entr
 export class RedisStreamSink implements FlowSink {
   private readonly queue: StampedEntry[] = [];
   private spooling = false;
-  private inFlight = false;
+  /** The batch sent and not yet answered (one at a time). */
+  private inFlight: Source | undefined;
+  /** Failed batches in a row; spaces out retries against a Redis that answers with errors. */
+  private failures = 0;
+  /**
+   * The sink dropped the connection after a failed batch: the client stays 'ready' until the socket has
+   * closed, and nothing is sent on it meanwhile. The next 'ready' (the reconnect) clears it.
+   */
+  private dropping = false;
+  /** Spool bytes the last refused entry needed: `writable` waits until that much is free. */
+  private neededBytes = 0;
   private lingerTimer: NodeJS.Timeout | undefined;
   private readonly ids: StreamIdClock;
   private seq: number;
@@ -66,34 +87,38 @@ export class RedisStreamSink implements FlowSink {
       if (newest !== undefined) this.continueAfter(newest);
       this.spooling = !spool.drained;
     }
-    options.client.on('ready', () => this.schedule(0));
+    options.client.on('ready', () => {
+      this.dropping = false;
+      this.schedule(this.failures === 0 ? 0 : reconnectDelay(this.failures - 1, 100, 5000));
+    });
     options.client.on('error', (error: Error) => (this.lastError = error.message));
   }
 
   /**
    * Connects, and continues IDs and `seq` after the stream's newest entry so a restarted daemon never
-   * writes an ID Redis would refuse. Fails on errors a person must fix (wrong password, no permission);
-   * an unreachable Redis is not fatal: the sink spools until it answers.
+   * writes an ID Redis would refuse. Throws RedisRefusedError for what a person must fix (wrong
+   * password, a missing ACL permission, a TLS certificate not accepted), after disconnecting the client;
+   * the spool stays open for the caller to close. An unreachable Redis is not fatal: the sink spools
+   * until it answers (unless `requireConnection`: RedisUnreachableError).
    */
   static async open(options: RedisStreamSinkOptions): Promise<RedisStreamSink> {
     const sink = new RedisStreamSink(options);
     try {
-      await options.client.connect();
-      const top = await options.client.xrevrange(options.key, '+', '-', 'COUNT', 1);
-      const newest = top[0];
-      if (newest !== undefined) {
-        const [id, flat] = newest;
-        const fields: Record<string, string> = {};
-        for (let i = 0; i + 1 < flat.length; i += 2) fields[flat[i] as string] = flat[i + 1] as string;
-        sink.continueAfter({ id, fields });
-      }
+      await connectRedis(options.client);
+      await sink.continueAfterStreamTop();
     } catch (error) {
-      const message = (error as Error).message;
-      if (/WRONGPASS|NOAUTH|NOPERM|invalid password/i.test(message)) {
+      if (error instanceof RedisRefusedError) throw error;
+      // Connected, and then refused: XREVRANGE needs a permission the ACL user lacks.
+      const refusal = classifyRefusal(error);
+      if (refusal !== undefined) {
         options.client.disconnect();
-        throw new Error(`Redis refused the connection: ${message}`);
+        throw refusedError(refusal, error as Error, describeRedisClient(options.client));
       }
-      sink.lastError = message;
+      sink.lastError = (error as Error).message;
+      if (options.requireConnection) {
+        options.client.disconnect();
+        throw error instanceof RedisUnreachableError ? error : new RedisUnreachableError(`Redis (${describeRedisClient(options.client)}): ${sink.lastError}`);
+      }
     }
     sink.schedule(0);
     return sink;
@@ -102,7 +127,7 @@ export class RedisStreamSink implements FlowSink {
   publish(entry: SinkEntry): boolean {
     if (this.closed || this.closing !== undefined) throw new Error('sink is closed');
     // With Redis away, entries go straight to disk, where a crash cannot take them.
-    if (!this.spooling && this.options.spool !== undefined && (this.queue.length >= this.queueLimit || this.options.client.status !== 'ready')) {
+    if (!this.spooling && this.options.spool !== undefined && (this.queue.length >= this.queueLimit || !this.connected())) {
       this.spooling = true;
     }
     if (!this.spooling) {
@@ -114,7 +139,12 @@ export class RedisStreamSink implements FlowSink {
     }
     const spool = this.options.spool as Spool;
     const stamped = this.stampPreview(entry);
-    if (spool.append([encodeSpooled(stamped)]) === 0) return this.refuse();
+    const payload = encodeSpooled(stamped);
+    if (spool.append([payload]) === 0) {
+      this.neededBytes = RECORD_HEADER_BYTES + payload.length;
+      return this.refuse();
+    }
+    this.neededBytes = 0;
     this.commitStamp();
     this.counters.accepted++;
     this.schedule(0);
@@ -135,35 +165,43 @@ export class RedisStreamSink implements FlowSink {
   }
 
   health(): SinkHealth {
-    const ready = this.options.client.status === 'ready';
+    const ready = this.connected();
     return {
       state: this.closed ? 'closed' : this.spooling ? 'spooling' : ready ? 'ready' : 'connecting',
       lastError: this.lastError,
-      queued: this.queue.length,
+      queued: this.queue.length + (this.inFlight?.from === 'queue' ? this.inFlight.entries.length : 0),
       spoolBytes: this.options.spool?.bytes ?? 0,
       counters: { ...this.counters },
     };
   }
 
   private async shutdown(): Promise<void> {
-    const deadline = this.options.closeTimeoutMs ?? 5000;
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([this.flush(), new Promise<void>((resolve) => (timer = setTimeout(resolve, deadline)))]);
-    clearTimeout(timer);
-    await this.waitFor(() => !this.inFlight);
+    const client = this.options.client;
+    const flushed = await withDeadline(this.flush(), this.options.closeTimeoutMs ?? 5000);
+    if (!flushed) {
+      // Redis is away or too slow. Dropping the connection fails the batch in flight now instead of
+      // after the command timeout; its entries then go to the spool like any failed batch.
+      client.disconnect();
+      await withDeadline(this.waitFor(() => this.inFlight === undefined), CLOSE_GRACE_MS);
+    }
     clearTimeout(this.lingerTimer);
     this.closed = true;
+    // A batch still unanswered is given up on: from the queue, its entries are kept with the queue (if
+    // Redis wrote them after all, their IDs make the next run's copy a refused duplicate); from the
+    // spool, its records are still on disk, unacknowledged.
+    const unanswered = this.inFlight?.from === 'queue' ? this.inFlight.entries : [];
     const spool = this.options.spool;
     // Entries still in memory are older than the spool's: they go in front of it for the next run.
-    if (spool !== undefined && this.queue.length > 0) spool.prepend(this.queue.splice(0).map(encodeSpooled));
+    const left = [...unanswered, ...this.queue.splice(0)];
+    if (spool !== undefined && left.length > 0) spool.prepend(left.map(encodeSpooled));
     spool?.close();
     this.wake();
-    try {
-      if (this.options.client.status === 'ready') await this.options.client.quit();
-      else this.options.client.disconnect();
-    } catch {
-      this.options.client.disconnect();
-    }
+    if (flushed && client.status === 'ready') await withDeadline(client.quit().then(() => undefined), CLOSE_GRACE_MS);
+    if (client.status !== 'end') client.disconnect();
+  }
+
+  private connected(): boolean {
+    return !this.dropping && this.options.client.status === 'ready';
   }
 
   private refuse(): false {
@@ -177,13 +215,13 @@ export class RedisStreamSink implements FlowSink {
 
   private hasRoom(): boolean {
     if (!this.spooling) return this.queue.length < this.queueLimit || this.options.spool !== undefined;
-    // Room for a typical entry; `publish` still checks the exact size.
+    // Room for the entry refused last, which a blocked producer offers again.
     const spool = this.options.spool;
-    return spool !== undefined && spool.bytes + 4096 <= spool.maxBytes;
+    return spool !== undefined && spool.bytes + this.neededBytes <= spool.maxBytes;
   }
 
   private idle(): boolean {
-    return !this.inFlight && this.queue.length === 0 && (this.options.spool?.drained ?? true) && this.losses.size === 0;
+    return this.inFlight === undefined && this.queue.length === 0 && (this.options.spool?.drained ?? true) && this.losses.size === 0;
   }
 
   private pendingStamp: { id: string; seq: number } | undefined;
@@ -205,6 +243,16 @@ export class RedisStreamSink implements FlowSink {
     return stamped;
   }
 
+  private async continueAfterStreamTop(): Promise<void> {
+    const top = await this.options.client.xrevrange(this.options.key, '+', '-', 'COUNT', 1);
+    const newest = top[0];
+    if (newest === undefined) return;
+    const [id, flat] = newest;
+    const fields: Record<string, string> = {};
+    for (let i = 0; i + 1 < flat.length; i += 2) fields[flat[i] as string] = flat[i + 1] as string;
+    this.continueAfter({ id, fields });
+  }
+
   private continueAfter(entry: StampedEntry): void {
     const id = parseStreamId(entry.id);
     if (id !== undefined) this.ids.observe(id);
@@ -212,7 +260,7 @@ export class RedisStreamSink implements FlowSink {
   }
 
   private schedule(delayMs: number): void {
-    if (this.closed || this.inFlight) return;
+    if (this.closed || this.inFlight !== undefined) return;
     if (delayMs > 0 && this.lingerTimer !== undefined) return;
     clearTimeout(this.lingerTimer);
     this.lingerTimer = setTimeout(() => {
@@ -232,15 +280,15 @@ export class RedisStreamSink implements FlowSink {
   }
 
   private async pump(): Promise<void> {
-    if (this.inFlight || this.closed) return;
+    if (this.inFlight !== undefined || this.closed) return;
     if (this.spooling && this.options.spool?.drained !== false && this.queue.length === 0) this.spooling = false;
-    if (!this.spooling && this.losses.size > 0 && this.options.client.status === 'ready') {
+    if (!this.spooling && this.losses.size > 0 && this.connected()) {
       for (const loss of this.losses.drain(this.options.host)) {
         this.queue.push(this.stamp(loss));
         this.counters.accepted++;
       }
     }
-    if (this.options.client.status !== 'ready') {
+    if (!this.connected()) {
       // Entries waiting in memory for a Redis that is away go to disk, so a crash does not take them.
       if (this.options.spool !== undefined && this.queue.length > 0) {
         this.options.spool.prepend(this.queue.splice(0).map(encodeSpooled));
@@ -254,20 +302,24 @@ export class RedisStreamSink implements FlowSink {
       this.wake();
       return;
     }
-    this.inFlight = true;
+    this.inFlight = source;
     let delivered = false;
     try {
-      const result = await writeBatch(this.options.client, this.options.key, this.options.maxLen, source.entries);
+      const result = await writeBatch(this.options.client, this.options.key, source.entries, trimArgs(this.options.trim, this.now()));
       this.counters.written += result.written;
       this.counters.duplicatesSuppressed += result.duplicates;
       this.counters.rejected += result.rejected;
       if (result.rejected > 0) this.losses.add(SINK_LOSS_REASONS.rejected, result.rejected, this.now());
       delivered = true;
+      this.failures = 0;
     } catch (error) {
       this.lastError = (error as Error).message;
+      this.failures++;
     } finally {
-      this.inFlight = false;
+      this.inFlight = undefined;
     }
+    // `close` gave up on this batch and kept what it needed; the spool is closed.
+    if (this.closed) return;
     const spool = this.options.spool;
     if (delivered) {
       if (source.from === 'spool') spool?.ack(source.next);
@@ -281,9 +333,14 @@ export class RedisStreamSink implements FlowSink {
     }
     this.wake();
     if (delivered) this.schedule(this.queue.length >= this.batchSize || this.spooling ? 0 : this.queue.length > 0 ? this.lingerMs : 0);
-    // After a failure, the client's 'ready' event schedules the next attempt; a failure with the
-    // connection still up (a timeout) is retried after a pause.
-    else if (this.options.client.status === 'ready') this.schedule(Math.max(this.lingerMs, 100));
+    // After a failure the client's 'ready' event schedules the next attempt. A failure with the
+    // connection still up (a command timeout, a LOADING or OOM reply) drops the connection: commands that
+    // timed out stay in the client's queue until Redis answers them, so retrying on the same connection
+    // against a Redis that stays paused would pile up one batch per timeout.
+    else if (this.connected()) {
+      this.dropping = true;
+      this.options.client.disconnect(true);
+    }
   }
 
   private waitFor(condition: () => boolean): Promise<void> {
@@ -302,6 +359,17 @@ export class RedisStreamSink implements FlowSink {
     const waiters = this.waiters;
     this.waiters = [];
     for (const check of waiters) check();
+  }
+}
+
+/** Resolves true when `promise` settles within `ms`, false otherwise; never rejects. */
+async function withDeadline(promise: Promise<void>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
+  try {
+    return await Promise.race([promise.then(() => true, () => true), expired]);
+  } finally {
+    clearTimeout(timer);
   }
 }
 

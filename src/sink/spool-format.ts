@@ -75,3 +75,23 @@ export function scanRecords(buf: Buffer): ScanResult {
   }
   return { records, corrupt, validEnd: pos, tailCorrupt };
 }
+
+/**
+ * Reads intact records from the start of `buf`, in order, up to `max`, and stops at the first record
+ * that is not whole in `buf` (the rest comes with the next read) or not intact (`damaged`). For data
+ * known to hold whole records only, where scanRecords' resynchronising search is not needed.
+ */
+export function readWholeRecords(buf: Buffer, max: number): { records: ScannedRecord[]; end: number; damaged: boolean } {
+  const records: ScannedRecord[] = [];
+  let pos = 0;
+  while (records.length < max && pos + RECORD_HEADER_BYTES <= buf.length) {
+    const length = buf.readUInt32LE(pos);
+    if (length > MAX_RECORD_PAYLOAD) return { records, end: pos, damaged: true };
+    const end = pos + RECORD_HEADER_BYTES + length;
+    if (end > buf.length) break;
+    if (validAt(buf, pos) === undefined) return { records, end: pos, damaged: true };
+    records.push({ offset: pos, end, payload: buf.subarray(pos + RECORD_HEADER_BYTES, end) });
+    pos = end;
+  }
+  return { records, end: pos, damaged: false };
+}

@@ -5,7 +5,7 @@
 // returned is in the page cache, so the order of records on disk is the order of `append` calls.
 import { closeSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readdirSync, readSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { encodeRecord, scanRecords, type ScannedRecord } from './spool-format.js';
+import { encodeRecord, readWholeRecords, scanRecords, type ScannedRecord } from './spool-format.js';
 
 export type FsyncPolicy = 'always' | 'interval' | 'never';
 
@@ -44,6 +44,8 @@ interface Segment {
 }
 
 const FIRST_SEGMENT_NUMBER = 1_000_000_000;
+/** How much of the active segment one read takes at first (about 300 entries of 200 bytes). */
+const ACTIVE_READ_BYTES = 64 * 1024;
 const SEGMENT_NAME = /^(\d{16})\.seg$/;
 const segmentName = (n: number): string => `${String(n).padStart(16, '0')}.seg`;
 
@@ -178,8 +180,7 @@ export class Spool {
         this.readCursor = { segment: following.number, offset: 0 };
         continue;
       }
-      for (const record of this.recordsFrom(segment, this.readCursor.offset)) {
-        if (payloads.length >= max) break;
+      for (const record of this.recordsFrom(segment, this.readCursor.offset, max - payloads.length)) {
         payloads.push(record.payload);
         this.readCursor = { segment: segment.number, offset: record.end };
       }
@@ -277,15 +278,40 @@ export class Spool {
     }
   }
 
-  private recordsFrom(segment: Segment, offset: number): ScannedRecord[] {
+  /** Up to `max` records of `segment` from `offset` on. */
+  private recordsFrom(segment: Segment, offset: number, max: number): ScannedRecord[] {
     if (segment.number !== this.activeNumber()) {
       if (this.cache?.segment !== segment.number) {
         this.cache = { segment: segment.number, records: scanRecords(readFile(segment.path, 0, segment.size)).records };
       }
-      return this.cache.records.filter((r) => r.offset >= offset);
+      const records = this.cache.records;
+      const first = firstAtOrAfter(records, offset);
+      return records.slice(first, first + max);
     }
-    // The active segment holds only what this process wrote, whole records; its scan starts at `offset`.
-    return scanRecords(readFile(segment.path, offset, segment.size - offset)).records.map((r) => ({ ...r, offset: r.offset + offset, end: r.end + offset }));
+    // The active segment holds only whole records this process wrote, and may be large: read it in
+    // chunks from `offset`, as far as `max` records need, instead of the whole rest of the file per call.
+    const out: ScannedRecord[] = [];
+    let position = offset;
+    let chunk = ACTIVE_READ_BYTES;
+    while (out.length < max && position < segment.size) {
+      const buf = readFile(segment.path, position, Math.min(segment.size - position, chunk));
+      const parsed = readWholeRecords(buf, max - out.length);
+      if (parsed.damaged && parsed.records.length === 0) {
+        // Damaged under us (a bad disk): the resynchronising scan skips what it must.
+        const rest = scanRecords(readFile(segment.path, position, segment.size - position)).records;
+        out.push(...rest.slice(0, max - out.length).map((r) => ({ ...r, offset: r.offset + position, end: r.end + position })));
+        break;
+      }
+      if (parsed.records.length === 0) {
+        // One record larger than the chunk (or, read to the end, no whole record: nothing to hand out).
+        if (buf.length >= segment.size - position) break;
+        chunk *= 2;
+        continue;
+      }
+      out.push(...parsed.records.map((r) => ({ ...r, offset: r.offset + position, end: r.end + position })));
+      position += parsed.end;
+    }
+    return out;
   }
 
   /** Scans the segments a previous run left: truncates torn tails, counts damaged records. */
@@ -320,6 +346,18 @@ export class Spool {
     }
     return report;
   }
+}
+
+/** Index of the first record at or after `offset` (records are sorted by offset). */
+function firstAtOrAfter(records: readonly ScannedRecord[], offset: number): number {
+  let lo = 0;
+  let hi = records.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if ((records[mid] as ScannedRecord).offset < offset) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }
 
 function readFile(path: string, offset: number, length: number): Buffer {

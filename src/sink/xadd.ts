@@ -3,11 +3,33 @@
 // refuses an ID that is not greater than the stream's top item. Such a refusal is counted as a
 // duplicate avoided only after XRANGE shows the entry with that ID is ours (same boot_id and seq);
 // otherwise the ID collided with another writer's entry and the entry is counted as rejected.
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './redis-client.js';
 import type { StampedEntry } from './types.js';
 
 /** Redis's reply to an explicit ID at or below the top item (t_stream.c, xaddCommand). */
 const ID_TOO_SMALL = /equal or smaller than the target stream top item/;
+
+/**
+ * Replies that mean "not now" rather than "never" (server.c, cluster.c): loading a dataset, a busy
+ * script, a replica without its master, a cluster slot moving or down, a read-only replica after a
+ * failover, out of memory under `maxmemory`. Counting these as rejected would lose entries Redis takes a
+ * moment later, so the batch fails as a whole and is sent again.
+ */
+const TRANSIENT_REPLY = /^(LOADING|BUSY|MASTERDOWN|CLUSTERDOWN|TRYAGAIN|READONLY|OOM|NOREPLICAS|MOVED|ASK)\b/;
+
+/**
+ * How the stream is trimmed on every XADD, with `~` so Redis trims whole radix-tree nodes only (cheap):
+ * keep about `maxLen` entries, or drop entries older than `minIdAgeMs` (IDs are wall-clock ms here, see
+ * stream-id.ts, so MINID is an age).
+ */
+export type TrimPolicy = { maxLen: number } | { minIdAgeMs: number };
+
+/** The XADD trimming arguments for `policy` at time `now` (ms). */
+export function trimArgs(policy: TrimPolicy | undefined, now: number): Array<string | number> {
+  if (policy === undefined) return [];
+  if ('maxLen' in policy) return policy.maxLen > 0 ? ['MAXLEN', '~', policy.maxLen] : [];
+  return ['MINID', '~', `${Math.max(0, Math.floor(now - policy.minIdAgeMs))}-0`];
+}
 
 export interface BatchResult {
   written: number;
@@ -19,11 +41,10 @@ export interface BatchResult {
  * Writes `entries` in one pipeline. Throws when the batch as a whole failed (connection lost, timeout):
  * the caller sends it again later, and the IDs keep that safe.
  */
-export async function writeBatch(client: Redis, key: string, maxLen: number, entries: readonly StampedEntry[]): Promise<BatchResult> {
+export async function writeBatch(client: RedisClient, key: string, entries: readonly StampedEntry[], trim: ReadonlyArray<string | number> = []): Promise<BatchResult> {
   const result: BatchResult = { written: 0, duplicates: 0, rejected: 0 };
   if (entries.length === 0) return result;
   const pipeline = client.pipeline();
-  const trim: Array<string | number> = maxLen > 0 ? ['MAXLEN', '~', maxLen] : [];
   for (const entry of entries) pipeline.xadd(key, ...trim, entry.id, ...Object.entries(entry.fields).flat());
   const replies = await pipeline.exec();
   if (replies === null) throw new Error('pipeline discarded');
@@ -31,7 +52,7 @@ export async function writeBatch(client: Redis, key: string, maxLen: number, ent
   for (const [index, [error]] of replies.entries()) {
     const entry = entries[index] as StampedEntry;
     if (error === null) result.written++;
-    else if (error.name !== 'ReplyError') throw error;
+    else if (error.name !== 'ReplyError' || TRANSIENT_REPLY.test(error.message)) throw error;
     else if (ID_TOO_SMALL.test(error.message)) refused.push(entry);
     else result.rejected++;
   }

@@ -86,6 +86,26 @@ describe('Spool', () => {
     spool.close();
   });
 
+  it('reads a large active segment in pieces: many small records across read chunks, and records larger than a chunk', () => {
+    const dir = tempDir();
+    const spool = open(dir, { segmentBytes: 64 * 1024 * 1024 });
+    const small = Array.from({ length: 5000 }, (_, i) => payload(i));
+    const large = [0, 1, 2].map((i) => Buffer.from(`${i}`.repeat(200 * 1024)));
+    spool.append([...small.slice(0, 2500), ...large, ...small.slice(2500)]);
+    expect(segmentFiles(dir)).toHaveLength(1);
+    const read: string[] = [];
+    for (;;) {
+      const { payloads, next } = spool.read(333);
+      if (payloads.length === 0) break;
+      expect(payloads.length).toBeLessThanOrEqual(333);
+      read.push(...payloads.map(String));
+      spool.ack(next);
+    }
+    expect(read).toEqual([...small.slice(0, 2500), ...large, ...small.slice(2500)].map(String));
+    expect(spool.drained).toBe(true);
+    spool.close();
+  });
+
   it('keeps unacknowledged records across a reopen and reports the newest', () => {
     const dir = tempDir();
     const spool = open(dir);
