@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Installs the Debian/Ubuntu packages auditflow needs to build and test, only those that
 # are missing: a C++ toolchain and python3 for node-gyp, util-linux for flock/setpriv,
-# redis-server for the Redis sink, systemd for systemd-analyze (the unit file's test; it need
-# not be the init system). Node.js >= 20 itself must already be installed.
+# redis-server (with redis-cli, for the Redis Cluster test) for the Redis sink, openssl to make the TLS
+# tests' certificates, systemd for systemd-analyze (the unit file's test; it need not be the init
+# system). Node.js >= 20 itself must already be installed.
 set -euo pipefail
 
-packages=(build-essential python3 util-linux redis-server systemd)
+packages=(build-essential python3 util-linux redis-server redis-tools openssl systemd)
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'install ok installed' || missing+=("$package")

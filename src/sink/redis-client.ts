@@ -189,10 +189,13 @@ export function createRedisClient(options: RedisClientOptions): RedisClient {
  * keep (the sink spools meanwhile) or disconnect.
  */
 export async function connectRedis(client: RedisClient): Promise<void> {
-  // ioredis rejects `connect()` with "Connection is closed." after a refused AUTH; the reason itself
-  // (WRONGPASS, a certificate error) comes only as an 'error' event.
+  // ioredis rejects `connect()` with "Connection is closed." after a refused AUTH or a refused TCP
+  // connection; the reason itself (WRONGPASS, ECONNREFUSED, a certificate error) comes only as an
+  // 'error' event.
   let refusal: Error | undefined;
+  let last: Error | undefined;
   const onError = (error: Error): void => {
+    last = error;
     if (refusal === undefined && classifyRefusal(error) !== undefined) refusal = error;
   };
   client.on('error', onError);
@@ -205,7 +208,7 @@ export async function connectRedis(client: RedisClient): Promise<void> {
       client.disconnect();
       throw refusedError(kind, cause, describeRedisClient(client));
     }
-    throw new RedisUnreachableError(`Redis (${describeRedisClient(client)}) did not answer: ${(error as Error).message}`);
+    throw new RedisUnreachableError(`Redis (${describeRedisClient(client)}) did not answer: ${(last ?? (error as Error)).message}`);
   } finally {
     client.off('error', onError);
   }
