@@ -1,22 +1,12 @@
-// Shared by the sink tests: numbered flows, publishing with the `block` protocol, reading a stream
-// back whole, and the exactly-once-in-order check.
+// Shared by the sink tests: reading a stream back whole, and the exactly-once-in-order check.
 import { expect } from 'vitest';
 import type { RedisClient } from '../../src/sink/redis-client.js';
-import type { FlowSink, SinkEntry } from '../../src/sink/types.js';
+
+export { flow, publishAll } from './sink-flows.js';
 
 export interface ReadEntry {
   id: string;
   fields: Record<string, string>;
-}
-
-/** Flow number `i`: its `n` field is how the checks find gaps, duplicates and reordering. */
-export const flow = (i: number, extra: Record<string, string> = {}): SinkEntry => ({ kind: 'flow', fields: { v: '1', host: 'host-a', n: String(i), op: 'connect', ...extra } });
-
-/** Publishes flows from..to-1; under `block` a refused flow is offered again once the sink is writable. */
-export async function publishAll(sink: FlowSink, from: number, to: number): Promise<void> {
-  for (let i = from; i < to; i++) {
-    while (!sink.publish(flow(i))) await sink.writable();
-  }
 }
 
 export async function readStream(reader: RedisClient, key: string): Promise<ReadEntry[]> {
