@@ -1,8 +1,8 @@
 // Retention against readers: the stream is trimmed (MAXLEN or MINID, xadd.ts) whether or not its
 // consumer groups have read what is trimmed. The daemon calls checkConsumerLag periodically and logs the
 // warnings, so an operator hears that a group is about to lose entries (or already has) before a
-// consumer finds the hole. Everything comes from XINFO STREAM, XINFO GROUPS and XPENDING
-// (https://redis.io/docs/latest/commands/xinfo-groups/): no scan of the stream.
+// consumer finds the hole. Everything comes from XINFO STREAM, XINFO GROUPS, XPENDING and at most one
+// XRANGE of one entry per group (https://redis.io/docs/latest/commands/xinfo-groups/): no scan.
 import type { RedisClient } from './redis-client.js';
 import { compareStreamIds, parseStreamId, type StreamId } from './stream-id.js';
 import type { TrimPolicy } from './xadd.js';
@@ -18,12 +18,21 @@ export interface GroupLag {
   lastDeliveredId: string;
   /** The group's logical read counter (Redis 7 `entries-read`); null when Redis does not know it. */
   entriesRead: number | null;
-  /** Entries not yet delivered to the group; null when Redis cannot tell (a group made at `$` before its first read). */
-  lag: number | null;
-  /** Entries trimmed before the group read them: entries removed from the stream minus entries the group read; null when unknown. */
+  /** Entries in the stream not yet delivered to the group. */
+  lag: number;
+  /**
+   * The lag is an estimate: Redis's own figure was missing or stale (its counter does not move over
+   * entries trimmed before the group read them), so it is interpolated from the entry IDs' times.
+   */
+  lagEstimated: boolean;
+  /**
+   * Entries trimmed before the group read them, since the group exists: the entries removed from the
+   * stream minus those of them the group had read; null when Redis has no read counter for the group.
+   * An estimate when the lag is.
+   */
   trimmedUnread: number | null;
-  /** The group's last delivered ID is below the stream's first entry (the entry it last read is gone). */
-  behindFirstEntry: boolean;
+  /** The group has unread entries and its last delivered entry is older than the stream's first: trimming is eating its backlog. */
+  atTrimPoint: boolean;
   /** The oldest delivered, unacknowledged ID; null when nothing is pending. */
   oldestPendingId: string | null;
   /** Pending entries below the stream's first entry: trimmed before a consumer acknowledged them. */
@@ -43,12 +52,17 @@ export interface LagReport {
   warnings: string[];
 }
 
-/**
- * Reads every consumer group of `key` and says which are losing entries to trimming or about to.
- * `trim` is the policy the sink trims with (none: only losses already happened are reported); `now`
- * is the wall clock in ms, for MINID ages.
- */
-export async function checkConsumerLag(client: RedisClient, key: string, trim: TrimPolicy | undefined, now: number): Promise<LagReport> {
+export interface LagCheckOptions {
+  /** The policy the sink trims with; without it only losses that already happened are reported. */
+  trim?: TrimPolicy;
+  /** Wall clock in ms, for MINID ages. */
+  now: number;
+  /** The previous report: a loss is warned about once, when it grows, not at every check. */
+  previous?: LagReport;
+}
+
+/** Reads every consumer group of `key` and says which are losing entries to trimming or about to. */
+export async function checkConsumerLag(client: RedisClient, key: string, options: LagCheckOptions): Promise<LagReport> {
   let streamReply: unknown;
   try {
     streamReply = await client.xinfo('STREAM', key);
@@ -59,10 +73,12 @@ export async function checkConsumerLag(client: RedisClient, key: string, trim: T
   const stream = fieldMap(streamReply);
   const length = numberOr(stream.get('length'), 0);
   const entriesAdded = numberOr(stream.get('entries-added'), length);
-  const firstEntry = stream.get('first-entry');
-  const firstEntryId = Array.isArray(firstEntry) && typeof firstEntry[0] === 'string' ? firstEntry[0] : null;
+  const firstEntryId = entryId(stream.get('first-entry'));
   const first = firstEntryId === null ? undefined : parseStreamId(firstEntryId);
+  const last = parseStreamId(entryId(stream.get('last-entry')) ?? '');
   const removed = Math.max(0, entriesAdded - length);
+  // With no entry in the stream, every ID is "below the first entry" once anything was removed.
+  const belowFirst = (id: StreamId): boolean => (first === undefined ? removed > 0 : compareStreamIds(id, first) < 0);
 
   const groupsReply = await client.xinfo('GROUPS', key);
   const groups: GroupLag[] = [];
@@ -73,16 +89,24 @@ export async function checkConsumerLag(client: RedisClient, key: string, trim: T
     const lastDelivered = parseStreamId(lastDeliveredId) ?? { ms: 0, n: 0 };
     const entriesRead = numberOr(info.get('entries-read'), null);
     const pending = numberOr(info.get('pending'), 0);
-    // With no entry in the stream, every ID is "below the first entry" once anything was removed.
-    const belowFirst = (id: StreamId): boolean => (first === undefined ? removed > 0 : compareStreamIds(id, first) < 0);
-    const behindFirstEntry = belowFirst(lastDelivered) && removed > 0;
-    let lag = numberOr(info.get('lag'), null);
-    // Redis gives no lag for some groups; when the last delivered entry is older than the whole stream,
-    // every entry in it is unread.
-    if (lag === null && behindFirstEntry) lag = length;
+    const redisLag = numberOr(info.get('lag'), null);
+    let lag: number;
+    let lagEstimated = false;
+    if (last === undefined || compareStreamIds(lastDelivered, last) >= 0) lag = 0;
+    else if (belowFirst(lastDelivered)) lag = length;
+    // Redis's lag is its counters' difference, entries added minus entries read; the read counter does
+    // not move over entries trimmed before the group read them, so after such a loss it overstates the
+    // lag (by the loss). Above the stream's length it is surely stale.
+    else if (redisLag !== null && redisLag <= length) lag = redisLag;
+    else {
+      lag = interpolatedLag(length, first, last, lastDelivered);
+      lagEstimated = true;
+    }
+    // Read by the group: entriesRead; of those, still in the stream: length - lag; so removed after
+    // being read: entriesRead - (length - lag); removed unread: the rest of what was removed.
+    const trimmedUnread = entriesRead === null ? null : Math.max(0, removed - entriesRead + (length - lag));
     const oldestPendingId = pending > 0 ? await oldestPending(client, key, group) : null;
     const oldestPendingParsed = oldestPendingId === null ? undefined : parseStreamId(oldestPendingId);
-    const nearTrim = lag !== null && lag > 0 && (await isNearTrim(client, key, trim, lag, lastDeliveredId, now));
     groups.push({
       group,
       consumers: numberOr(info.get('consumers'), 0),
@@ -90,14 +114,26 @@ export async function checkConsumerLag(client: RedisClient, key: string, trim: T
       lastDeliveredId,
       entriesRead,
       lag,
-      trimmedUnread: entriesRead === null ? null : Math.max(0, removed - entriesRead),
-      behindFirstEntry,
+      lagEstimated,
+      trimmedUnread,
+      atTrimPoint: lag > 0 && belowFirst(lastDelivered),
       oldestPendingId,
       pendingTrimmed: oldestPendingParsed !== undefined && belowFirst(oldestPendingParsed),
-      nearTrim,
+      nearTrim: lag > 0 && (await isNearTrim(client, key, options.trim, lag, lastDeliveredId, options.now)),
     });
   }
-  return { key, exists: true, length, firstEntryId, groups, warnings: groups.flatMap((g) => warningsFor(key, g, trim)) };
+  const before = new Map((options.previous?.key === key ? options.previous.groups : []).map((g) => [g.group, g]));
+  return { key, exists: true, length, firstEntryId, groups, warnings: groups.flatMap((g) => warningsFor(key, g, before.get(g.group), options.trim)) };
+}
+
+/**
+ * Unread entries, from where the last delivered ID falls between the first and the last entry's
+ * time: stream IDs are wall-clock ms here (stream-id.ts), so this is exact for an even flow of entries.
+ */
+function interpolatedLag(length: number, first: StreamId | undefined, last: StreamId, lastDelivered: StreamId): number {
+  if (first === undefined || last.ms <= first.ms) return length;
+  const read = Math.min(1, Math.max(0, (lastDelivered.ms - first.ms) / (last.ms - first.ms)));
+  return Math.max(1, Math.round(length * (1 - read)));
 }
 
 async function isNearTrim(client: RedisClient, key: string, trim: TrimPolicy | undefined, lag: number, lastDeliveredId: string, now: number): Promise<boolean> {
@@ -115,22 +151,30 @@ async function oldestPending(client: RedisClient, key: string, group: string): P
   return Array.isArray(summary) && typeof summary[1] === 'string' ? summary[1] : null;
 }
 
-function warningsFor(key: string, g: GroupLag, trim: TrimPolicy | undefined): string[] {
+function warningsFor(key: string, g: GroupLag, before: GroupLag | undefined, trim: TrimPolicy | undefined): string[] {
   const warnings: string[] = [];
   const name = `consumer group "${g.group}" of ${key}`;
-  if (g.trimmedUnread !== null && g.trimmedUnread > 0) {
-    warnings.push(`${name} lost ${g.trimmedUnread} entries to trimming before reading them; it reads slower than the stream is trimmed`);
-  } else if (g.trimmedUnread === null && g.behindFirstEntry) {
-    warnings.push(`${name} last read ${g.lastDeliveredId}, which is older than the stream's first entry: entries it had not read may have been trimmed`);
+  const lost = g.trimmedUnread ?? 0;
+  const newlyLost = lost - (before?.trimmedUnread ?? 0);
+  // An estimated count wobbles by an entry or so between checks; that is not a new loss.
+  const noise = g.lagEstimated ? Math.max(1, Math.ceil(0.01 * (g.lag + lost))) : 0;
+  if (g.atTrimPoint) {
+    warnings.push(`${name} is at the trim point: ${g.lag} unread entries, and trimming removes them before it reads them${lost > 0 ? ` (${lost} lost so far)` : ''}`);
+  } else {
+    if (newlyLost > noise) warnings.push(`${name} lost ${newlyLost} entries to trimming before reading them${newlyLost === lost ? '' : ` (${lost} in all)`}`);
+    if (g.nearTrim && trim !== undefined) {
+      const limit = 'maxLen' in trim ? `MAXLEN ${trim.maxLen}` : `the retention of ${Math.round(trim.minIdAgeMs / 1000)} s (MINID)`;
+      warnings.push(`${name} is ${g.lag}${g.lagEstimated ? ' (estimated)' : ''} entries behind, within ${Math.round((1 - NEAR_TRIM_SHARE) * 100)} % of ${limit}: unread entries are about to be trimmed`);
+    }
   }
   if (g.pendingTrimmed) {
-    warnings.push(`${name} has pending entries from ${g.oldestPendingId ?? '?'} that were trimmed before a consumer acknowledged them`);
-  }
-  if (g.nearTrim && trim !== undefined) {
-    const limit = 'maxLen' in trim ? `MAXLEN ${trim.maxLen}` : `the retention of ${Math.round(trim.minIdAgeMs / 1000)} s (MINID)`;
-    warnings.push(`${name} is ${g.lag ?? '?'} entries behind, within ${Math.round((1 - NEAR_TRIM_SHARE) * 100)} % of ${limit}: unread entries are about to be trimmed`);
+    warnings.push(`${name} has pending entries from ${g.oldestPendingId ?? '?'} that were trimmed before a consumer acknowledged them (XAUTOCLAIM clears them)`);
   }
   return warnings;
+}
+
+function entryId(entry: unknown): string | null {
+  return Array.isArray(entry) && typeof entry[0] === 'string' ? entry[0] : null;
 }
 
 /** XINFO replies are flat [name, value, ...] arrays (RESP2, and ioredis's legacy mapping of RESP3 maps). */
