@@ -11,6 +11,7 @@ import { replayCommand } from './replay.js';
 import { applyCommand, checkCommand, clearCommand, listCommand } from './rules.js';
 import { runCommand, type RunOptions } from './run.js';
 import { statusCommand } from './status.js';
+import { parseCount, parseFrom, tailCommand } from './tail.js';
 
 /** The package's version, from the nearest package.json above this file (src/ or dist/src/). */
 function packageVersion(): string {
@@ -68,6 +69,23 @@ program
   .option('--all-families', 'keep AF_UNIX, AF_NETLINK, ... flows too (default: inet and inet6 only)')
   .option('--window <ms>', 'sendto/sendmsg aggregation window in milliseconds, 0 = off', '10000')
   .action(action(replayCommand));
+
+program
+  .command('tail')
+  .description('follow the flow stream in Redis: one readable line per entry, or --json; control characters are shown escaped')
+  .option('--redis <url>', 'redis://[user:password@]host[:port][/db] or rediss:// (default: $AUDITFLOW_REDIS_URL or redis://127.0.0.1:6379)')
+  .option('--cluster <urls>', 'comma-separated seed node URLs of a Redis Cluster (then --redis is not used)')
+  .option('--tls-ca <file>', 'PEM CA file for rediss://')
+  .option('--tls-cert <file>', 'PEM client certificate for rediss://')
+  .option('--tls-key <file>', 'PEM key of --tls-cert')
+  .option('--stream <key>', 'stream key; <host> is replaced by --host (default: $AUDITFLOW_STREAM or auditflow:flows)')
+  .option('--host <name>', "the host in the stream key's <host> (default: this host's name)")
+  .option('--from <id>', '$ (new entries only, the default), 0 (from the start) or a stream ID; with --group, where a new group starts', parseFrom)
+  .option('--count <n>', 'stop after n entries', parseCount)
+  .option('--json', 'one JSON object per entry (id and fields)')
+  .option('--group <name>', 'read as this consumer group (created if missing) with XREADGROUP, acknowledging what is printed')
+  .option('--consumer <name>', 'the consumer name within --group')
+  .action(action(tailCommand));
 
 const rules = program.command('rules').description('auditctl-syntax audit rules: check, apply, list, clear (auditctl is not needed)');
 rules

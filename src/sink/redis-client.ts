@@ -121,13 +121,18 @@ function daemonOptions(endpoint: RedisEndpoint, options: RedisClientOptions): Re
     username: endpoint.username,
     password: endpoint.password,
     ...(endpoint.tls ? { tls: tlsOptions(options.tls) } : {}),
-    // A command already sent when the connection drops fails after one reconnect attempt, not 20.
-    maxRetriesPerRequest: 1,
+    // A command sent and unanswered when the connection drops fails at once. With 1 (or the default
+    // 20) ioredis keeps it across the reconnect and, not resending it (below), leaves its promise to
+    // the command timeout: an in-flight batch then hung for commandTimeout after every Redis restart.
+    maxRetriesPerRequest: 0,
     // A batch whose answer was lost may have been written: resending it blindly is what the stream
     // IDs make safe, but the publisher decides when, so ioredis must not resend on its own.
     autoResendUnfulfilledCommands: false,
     commandTimeout: options.commandTimeoutMs ?? 5000,
     connectTimeout: options.connectTimeoutMs ?? 5000,
+    // After `disconnect()` ioredis waits this long for the socket to close before destroying it, on a
+    // timer that keeps the process alive (default 2 s, even when the socket had closed already).
+    disconnectTimeout: 250,
     // CLIENT SETINFO is only a label (and absent before Redis 7.2); leaving it out keeps the ACL short.
     disableClientInfo: true,
   };

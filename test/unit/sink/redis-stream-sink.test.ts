@@ -252,6 +252,35 @@ describe('RedisStreamSink against a slow Redis', () => {
   }, 60_000);
 });
 
+describe('RedisStreamSink and a Redis restart', () => {
+  it('a batch in flight when Redis dies fails at once, not after the command timeout, and is delivered after the restart', async () => {
+    const redis = await server(true);
+    const admin = client(redis.url);
+    await admin.connect();
+    const c = client(redis.url, 60_000);
+    const target = await RedisStreamSink.open({
+      client: c,
+      key: KEY,
+      host: 'host-a',
+      bootId: BOOT,
+      spool: Spool.open({ dir: tempDir(), maxBytes: 64 * 1024 * 1024, fsync: 'never' }),
+      fullPolicy: 'block',
+    });
+    await publishAll(target, 0, 100);
+    await target.flush();
+    // Held by the pause, a batch is in flight when Redis is killed.
+    await admin.call('CLIENT', 'PAUSE', '60000', 'WRITE');
+    await publishAll(target, 100, 200);
+    await sleep(100);
+    expect(target.health().queued).toBeGreaterThan(0);
+    await redis.kill();
+    await redis.restart();
+    await target.flush();
+    expectExactlyInOrder(await readStream(redis.url), 200);
+    await target.close();
+  }, 20_000);
+});
+
 describe('RedisStreamSink backpressure and shutdown', () => {
   it('block: writable() waits until the spool has room for the refused entry itself, not for a guessed size', async () => {
     const redis = await server();
