@@ -106,6 +106,8 @@ export function formatReadableLine(entry: RawEntry): string {
   const f = new Map(entry.fields.map(([name, value]) => [name, escapeForTerminal(value)]));
   // An entry's time is its `ts` field (a loss: when it began), else its stream ID's time part (stream-id.ts).
   const time = isoTime(f.get('ts') ?? f.get('first_ts') ?? entry.id.split('-')[0]);
+  // A pending entry read again with XREADGROUP after it was trimmed comes back without fields.
+  if (entry.fields.length === 0) return `${time} (entry ${escapeForTerminal(entry.id)} is no longer in the stream)`;
   switch (f.get('kind')) {
     case 'flow': {
       const user = f.get('user') ?? (f.has('uid') ? `uid=${f.get('uid') ?? ''}` : '?');

@@ -69,6 +69,7 @@ describe('tail output', () => {
     expect(formatReadableLine(entry(LIFECYCLE))).toBe(LIFECYCLE_LINE);
     expect(formatReadableLine(entry({ kind: 'other', 'na\nme': 'va\u001blue' }))).toBe('2026-11-21T09:16:39.301Z kind=other na\\nme=va\\elue');
     expect(formatReadableLine(entry({ kind: 'flow', ts: 'soon' }))).toBe('? ? ? ? → ? ?[?] ? - ?');
+    expect(formatReadableLine(entry({}))).toBe('2026-11-21T09:16:39.301Z (entry 1795252599301-0 is no longer in the stream)');
   });
 
   it('--json: one valid JSON object whose text holds no raw control, C1 or bidi character', () => {
