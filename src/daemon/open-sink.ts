@@ -17,12 +17,18 @@ export async function openSink(settings: Settings, bootId: string, log: Logger):
   if (settings.sink === 'stdout') return new StdoutJsonlSink({ bootId, output: process.stdout });
 
   const url = redactUrl(settings.redis_url);
+  // First: a bad URL or TLS file (RedisConfigError) is refused before the spool is opened.
+  const client = createRedisClient({
+    url: settings.redis_url,
+    cluster: settings.redis_cluster_nodes,
+    tls: { ca: settings.redis_tls_ca, cert: settings.redis_tls_cert, key: settings.redis_tls_key },
+    commandTimeoutMs: settings.redis_command_timeout_ms,
+  });
   const spool = Spool.open({ dir: spoolDirectory(settings), maxBytes: settings.spool_max_bytes, fsync: settings.spool_fsync });
   const opened = spool.opened;
   if (opened.records > 0 || opened.corrupt > 0 || opened.tornBytes > 0) {
     log.warn({ records: opened.records, corrupt: opened.corrupt, tornBytes: opened.tornBytes }, 'the spool holds entries from before: they are sent first');
   }
-  const client = createRedisClient({ url: settings.redis_url, commandTimeoutMs: settings.redis_command_timeout_ms });
   let sink: RedisStreamSink;
   try {
     sink = await RedisStreamSink.open({
@@ -30,7 +36,7 @@ export async function openSink(settings: Settings, bootId: string, log: Logger):
       key: streamKey(settings.stream, settings.host),
       host: settings.host,
       bootId,
-      maxLen: settings.stream_maxlen,
+      trim: settings.stream_maxlen > 0 ? { maxLen: settings.stream_maxlen } : undefined,
       batchSize: settings.batch_size,
       lingerMs: settings.batch_linger_ms,
       queueLimit: settings.queue_limit,
