@@ -6,7 +6,7 @@
 //   containerd/CRI  .../cri-containerd-<id>.scope, or "<slice>:cri-containerd:<id>" where a
 //                   systemd-style cgroupsPath reached a cgroupfs driver
 //   cri-o           .../crio-<id>.scope
-//   podman          /machine.slice/libpod-<id>.scope[/container], /libpod_parent/libpod-<id>
+//   podman          /machine.slice/libpod-<id>.scope[/container]
 //   systemd-nspawn  /machine.slice/systemd-nspawn@<name>.service/payload/...
 //   other machines  /machine.slice/machine-<name>.scope/... (registered with systemd-machined)
 //   Kubernetes      kubepods[.slice]/.../pod<uid> or kubepods-<qos>-pod<uid_with_underscores>.slice
@@ -58,8 +58,6 @@ const PREFIX_RUNTIMES: ReadonlyMap<string, ContainerRuntime> = new Map([
 ]);
 const SCOPE = new RegExp(`^(docker|cri-containerd|crio|libpod)-${ID}\\.scope$`);
 const SYSTEMD_CGROUPS_PATH = new RegExp(`^[^:]*:(docker|cri-containerd|crio|libpod):${ID}$`);
-// podman's cgroupfs manager: /libpod_parent/libpod-<id>.
-const LIBPOD_CGROUPFS = new RegExp(`^libpod-${ID}$`);
 const BARE_ID = new RegExp(`^${ID}$`);
 const NSPAWN_SERVICE = /^systemd-nspawn@(.+)\.service$/;
 const MACHINE_SCOPE = /^machine-(.+)\.scope$/;
@@ -81,8 +79,6 @@ function containerOf(components: string[]): Found | undefined {
     const component = components[i] ?? '';
     const scope = SCOPE.exec(component) ?? SYSTEMD_CGROUPS_PATH.exec(component);
     if (scope) return { id: scope[2] ?? '', runtime: PREFIX_RUNTIMES.get(scope[1] ?? '') ?? null };
-    const libpod = LIBPOD_CGROUPFS.exec(component);
-    if (libpod) return { id: libpod[1] ?? '', runtime: 'podman' };
     const nspawn = NSPAWN_SERVICE.exec(component);
     if (nspawn) return { id: unescapeUnitName(nspawn[1] ?? ''), runtime: 'systemd-nspawn' };
     const machine = MACHINE_SCOPE.exec(component);
