@@ -3,6 +3,7 @@
 // one process for the whole boot, so it is the process cache's key.
 import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import { performance } from 'node:perf_hooks';
 
 export interface ProcStat {
   pid: number;
@@ -64,15 +65,23 @@ export async function readProcStatAsync(procRoot: string, pid: number): Promise<
   }
 }
 
+const readUptime = (procRoot: string): number => Number(readFileSync(`${procRoot}/uptime`, 'latin1').split(' ')[0]);
+
 /**
  * The wall-clock time of boot in ms: now minus /proc/uptime. uptime counts CLOCK_BOOTTIME
- * (fs/proc/uptime.c), the clock starttime is measured on, and has 10 ms resolution, much
- * finer than /proc/stat's btime (whole seconds).
+ * (fs/proc/uptime.c), the clock starttime is measured on, in steps of 10 ms, much finer than
+ * /proc/stat's btime (whole seconds). With `atTick`, it waits (at most ~12 ms) for uptime to
+ * step and reads the clock right then, when uptime is exact instead of up to 10 ms behind.
  */
-export function readBootTimeMs(procRoot: string, now: number): number {
-  const uptime = Number(readFileSync(`${procRoot}/uptime`, 'latin1').split(' ')[0]);
-  if (!Number.isFinite(uptime)) throw new Error(`${procRoot}/uptime: not a number of seconds`);
-  return Math.round(now - uptime * 1000);
+export function readBootTimeMs(procRoot: string, now: () => number, atTick = false): number {
+  const first = readUptime(procRoot);
+  if (!Number.isFinite(first)) throw new Error(`${procRoot}/uptime: not a number of seconds`);
+  const deadline = performance.now() + 12;
+  while (atTick && performance.now() < deadline) {
+    const next = readUptime(procRoot);
+    if (next !== first && Number.isFinite(next)) return Math.round(now() - next * 1000);
+  }
+  return Math.round(now() - first * 1000);
 }
 
 /** starttime as ms since the epoch, given the boot time. */

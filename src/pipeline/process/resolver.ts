@@ -125,7 +125,7 @@ export class ProcessResolver {
     this.maxPending = Math.max(1, options.maxPending ?? 4096);
     this.now = options.now ?? Date.now;
     this.bootCheckedAt = this.now();
-    this.bootMs = readBootTimeMs(this.procRoot, this.bootCheckedAt);
+    this.bootMs = readBootTimeMs(this.procRoot, this.now, true);
   }
 
   /**
@@ -308,10 +308,9 @@ export class ProcessResolver {
     if (now - this.bootCheckedAt >= BOOT_TIME_CHECK_MS || now < this.bootCheckedAt) {
       this.bootCheckedAt = now;
       try {
-        const boot = readBootTimeMs(this.procRoot, now);
         // Keep the value while it only jitters (10 ms steps), so proc_start stays the same for
         // one process; a stepped wall clock moves it by more.
-        if (Math.abs(boot - this.bootMs) > 1000) this.bootMs = boot;
+        if (Math.abs(readBootTimeMs(this.procRoot, this.now) - this.bootMs) > 1000) this.bootMs = readBootTimeMs(this.procRoot, this.now, true);
       } catch {
         // /proc/uptime unreadable for a moment: keep the boot time we have.
       }

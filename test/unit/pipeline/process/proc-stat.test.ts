@@ -33,7 +33,7 @@ describe('/proc/<pid>/stat', () => {
 
   it('puts this process start within the last hours, before now, from /proc/uptime', () => {
     const now = Date.now();
-    const boot = readBootTimeMs('/proc', now);
+    const boot = readBootTimeMs('/proc', () => now, true);
     const started = startTimeMs(boot, readProcStat('/proc', process.pid)?.startTicks ?? Number.NaN);
     expect(started).toBeLessThanOrEqual(now + 20);
     expect(started).toBeGreaterThan(now - 6 * 3600_000);
@@ -43,7 +43,7 @@ describe('/proc/<pid>/stat', () => {
     const dir = mkdtempSync(join(tmpdir(), 'auditflow-uptime-'));
     try {
       writeFileSync(join(dir, 'uptime'), 'garbage\n');
-      expect(() => readBootTimeMs(dir, 0)).toThrow(/uptime: not a number/);
+      expect(() => readBootTimeMs(dir, () => 0)).toThrow(/uptime: not a number/);
     } finally {
       rmSync(dir, { recursive: true });
     }
