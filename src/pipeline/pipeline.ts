@@ -152,7 +152,7 @@ export class Pipeline {
         this.lose({ reason: 'bad-sockaddr', count: 1, node: event.node, time: event.time, firstSerial: event.serial, detail: outcome.error.kind });
         break;
       case 'none': {
-        // A socket() (or any other audited syscall): start its process's lookup before its first flow.
+        // A socket() (or any other audited syscall): its rule key may label the process.
         const owner = this.processContext && syscallProcess(event);
         if (owner) this.processContext?.observe(owner.pid, owner.exe, owner.key, event.time);
         break;

@@ -10,7 +10,7 @@ export { cgroupContext, parseCgroupFile, unescapeUnitName, type CgroupContext, t
 export { LruTtlCache, processKey } from './cache.js';
 export { ProcessConfigError } from './errors.js';
 export { exeGlob, LabelRules, type LabelRule } from './labels.js';
-export { readProcessSnapshot, splitCmdline, type ProcessSnapshot } from './proc-reader.js';
+export { readProcLink, SlowProcReader, splitCmdline, type SlowProcFiles } from './proc-files.js';
 export { parseProcStat, readBootTimeMs, readProcStat, startTimeMs, USER_HZ, type ProcStat } from './proc-stat.js';
 export { ProcessResolver, type ProcessResolverOptions, type ProcessResolverStats } from './resolver.js';
 export { ID_UNSET, UserNames, type UserNamesOptions } from './user-names.js';
@@ -27,7 +27,7 @@ export interface ProcessContextConfig {
   cacheSize?: number;
   /** Re-read a cached process's /proc data after this long, ms [60000]. */
   ttlMs?: number;
-  /** A flow waits at most this long for its /proc lookup, ms [250]. */
+  /** A flow waits at most this long for its process's cgroup and cmdline (read in a worker thread), ms [250]. */
   lookupTimeoutMs?: number;
   /** Label rules: `{ key: 'auditflow-connect', label: 'net' }`, `{ exe: '/usr/bin/apt*', label: 'software_mgmt' }`. */
   labels?: LabelRule[];

@@ -63,12 +63,18 @@ beforeEach(() => {
   proc.add(init);
 });
 
-afterEach(() => {
+afterEach(async () => {
+  await Promise.all(created.splice(0).map((made) => made.close()));
   proc.dispose();
   rmSync(etc, { recursive: true, force: true });
 });
 
-const resolver = (options: ProcessResolverOptions = {}): ProcessResolver => new ProcessResolver({ procRoot: proc.root, users, now: () => clock, ...options });
+const created: ProcessResolver[] = [];
+const resolver = (options: ProcessResolverOptions = {}): ProcessResolver => {
+  const made = new ProcessResolver({ procRoot: proc.root, users, now: () => clock, ...options });
+  created.push(made);
+  return made;
+};
 const copy = (over: Partial<Flow> = {}): Flow => ({ ...structuredClone(RECORDED[1]!), ...over });
 
 /** Pushes flows; resolves with them once all came out (in the order they came out). */
@@ -131,17 +137,47 @@ describe('the process resolver', () => {
     proc.add(parent());
     proc.add(child());
     const stage = resolver();
+    // Seen alive now (T + 2 s), with its event at T.
     const [first] = await resolveAll(stage, [copy()]);
     expect(first).toMatchObject({ proc_gone: false, cwd: '/srv/work dir', container_id: DOCKER_ID });
 
-    // The process exits; another one gets its pid 1 s after the event.
-    proc.add(child({ startTicks: CHILD_TICKS + 150, exe: '/usr/bin/curl', cwd: '/tmp', argv: ['curl', 'x'], cgroup: '0::/system.slice/cron.service\n' }));
-    const [late] = await resolveAll(stage, [copy()]);
+    // It exits; another process gets its pid at T + 4 s; now is T + 5 s.
+    clock = T + 5000;
+    proc.setNow(clock);
+    const successor = child({ startTicks: CHILD_TICKS + 450, exe: '/usr/bin/curl', cwd: '/tmp', argv: ['curl', 'x'], cgroup: '0::/system.slice/cron.service\n' });
+    proc.add(successor);
+    const successorData = { cwd: '/tmp', unit: 'cron.service' };
+
+    // An event from before it was last seen alive is its own (from the cache; or, if the
+    // check came too late for that, gone), never the successor's.
+    const [old] = await resolveAll(stage, [copy()]);
+    expect(old).not.toMatchObject(successorData);
+    expect(old?.proc_gone === true || old?.cwd === '/srv/work dir').toBe(true);
+
+    // An event after it was last seen, before the successor started: gone.
+    const [late] = await resolveAll(stage, [copy({ ts: T + 3000 })]);
     expect(late).toMatchObject({ proc_gone: true, cwd: null, container_id: null, unit: null, argv: RECORDED[1]!.argv });
 
-    // An event of the new process: its own data, not the cache's.
-    const [next] = await resolveAll(stage, [copy({ ts: T + 2000, exe: '/usr/bin/curl', argv: ['curl', 'x'] })]);
-    expect(next).toMatchObject({ proc_gone: false, cwd: '/tmp', container_id: null, unit: 'cron.service', proc_start: proc.startMs(CHILD_TICKS + 150) });
+    // An event of the successor: its own data, not the cache's.
+    const [next] = await resolveAll(stage, [copy({ ts: T + 4500, exe: '/usr/bin/curl', argv: ['curl', 'x'] })]);
+    expect(next).toMatchObject({ proc_gone: false, ...successorData, container_id: null, proc_start: proc.startMs(CHILD_TICKS + 450) });
+  });
+
+  it('takes a burst of one process from the cache after one stat read, as long as the events predate it', async () => {
+    proc.add(parent());
+    proc.add(child());
+    const stage = resolver();
+    await resolveAll(stage, [copy()]);
+    // The process is gone from /proc now, but these events happened before it was seen alive.
+    proc.remove(PID);
+    const burst = await resolveAll(stage, [copy({ ts: T + 1 }), copy({ ts: T + 2 })]);
+    expect(burst.map((flow) => [flow.proc_gone, flow.cwd])).toEqual([
+      [false, '/srv/work dir'],
+      [false, '/srv/work dir'],
+    ]);
+    // An event after that moment needs /proc, and finds the process gone.
+    const [after] = await resolveAll(stage, [copy({ ts: clock + 1 })]);
+    expect(after?.proc_gone).toBe(true);
   });
 
   it('reads a process again after an exec (same pid and start time, another exe)', async () => {
@@ -194,11 +230,11 @@ describe('the process resolver', () => {
     expect(kept?.argv).toEqual(cut);
   });
 
-  it('keeps the order of flows, and lets a slow lookup hold them back at most lookupTimeoutMs', async () => {
+  it('keeps the order of flows, and lets a stuck cmdline read hold them back at most lookupTimeoutMs', async () => {
     proc.add(parent());
     proc.add(child());
     proc.add(child({ pid: 30_000 }));
-    // A FIFO for a cmdline: reading it blocks (in libuv's pool, not this thread) until a writer comes.
+    // A FIFO for a cmdline: reading it blocks (in the worker thread, not this one) until a writer comes.
     rmSync(join(proc.root, '30000', 'cmdline'));
     execFileSync('mkfifo', [join(proc.root, '30000', 'cmdline')]);
     const stage = resolver({ lookupTimeoutMs: 150 });
@@ -210,16 +246,17 @@ describe('the process resolver', () => {
     expect(out).toEqual([]);
     await stage.settled();
     expect(Date.now() - started).toBeGreaterThanOrEqual(140);
-    expect(out.map((flow) => [flow.serial, flow.proc_gone])).toEqual([
-      [1, null],
-      [2, false],
+    // The first goes out with what this thread read (exe, cwd), without the worker's part.
+    expect(out.map((flow) => [flow.serial, flow.proc_gone, flow.cwd, flow.container_id])).toEqual([
+      [1, false, '/srv/work dir', null],
+      [2, false, '/srv/work dir', DOCKER_ID],
     ]);
     expect(stage.stats()).toMatchObject({ timeouts: 1, pending: 0 });
     // Let the blocked read finish (non-blocking open: it fails rather than hangs if no reader is there).
     closeSync(openSync(join(proc.root, '30000', 'cmdline'), fsConstants.O_WRONLY | fsConstants.O_NONBLOCK));
   });
 
-  it('releases waiting flows at flush(), without /proc context', () => {
+  it('releases waiting flows at flush(), with what is known so far', () => {
     proc.add(parent());
     proc.add(child());
     const stage = resolver();
@@ -227,7 +264,7 @@ describe('the process resolver', () => {
     stage.push(copy(), (flow) => out.push(flow));
     stage.flush();
     expect(out).toHaveLength(1);
-    expect(out[0]).toMatchObject({ proc_gone: null, cwd: null, user: 'root' });
+    expect(out[0]).toMatchObject({ proc_gone: false, cwd: '/srv/work dir', container_id: null, parent_argv: null, user: 'root' });
     expect(stage.stats()).toMatchObject({ timeouts: 1, pending: 0 });
   });
 
@@ -277,6 +314,7 @@ describe('createProcessResolver', () => {
     proc.add(parent());
     proc.add(child());
     const stage = createProcessResolver({ procRoot: proc.root, passwdPath: join(etc, 'passwd'), groupPath: join(etc, 'group'), cacheSize: 10, ttlMs: 5000, lookupTimeoutMs: 100, labels: [{ key: 'auditflow-fixture', label: 'fixture' }] });
+    created.push(stage);
     const [flow] = await resolveAll(stage, [copy({ ts: Date.now() })]);
     expect(flow).toMatchObject({ user: 'root', labels: ['fixture'] });
   });
