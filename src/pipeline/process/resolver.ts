@@ -16,13 +16,13 @@
 // stretch it.)
 //
 // Off the hot path. A cache hit costs at most that one stat read. A new process costs two
-// readlinks (exe, cwd) on this thread, which cannot wait on other tasks, and a request to the worker
-// thread for its cgroup and cmdline, which can (proc-files.ts). Flows wait for that answer in
-// an ordered queue and leave in the order they came: each when its answer is in, or after
-// `lookupTimeoutMs` with what this thread read (counted as a timeout). A stuck read thus
-// delays output by at most that long and never blocks the pipeline. The price of reading at
-// all, rather than trusting the record: a process that exits between its event and the stat
-// read (short-lived programs do, within milliseconds) is only `proc_gone`.
+// readlinks (exe, cwd) on this thread, which cannot wait on other tasks, and a request to
+// the worker thread for its cgroup and cmdline, which can (proc-files.ts). Flows wait for
+// that answer in an ordered queue and leave in the order they came: each when its answer is
+// in, or after `lookupTimeoutMs` with what this thread read (counted as a timeout). A stuck
+// read thus delays output by at most that long and never blocks the pipeline. The price of
+// reading /proc after the event rather than at it: a process that exits in between
+// (short-lived programs do, within milliseconds) is only `proc_gone`.
 import { performance } from 'node:perf_hooks';
 import type { Flow } from '../flow.js';
 import { LruTtlCache, processKey } from './cache.js';
