@@ -2,7 +2,6 @@
 export { Aggregator, type AggregatorOptions } from './aggregate.js';
 export { communityId, type FlowEndpoint } from './community-id.js';
 export { DEFAULT_FAMILIES, FLOW_SCHEMA_VERSION, toFlow, type Flow, type FlowOptions, type FlowOutcome, type Op } from './flow.js';
-export { flowFields } from './flow-fields.js';
 export { LossCounter, type LossCallback, type LossReason, type LossReport } from './loss.js';
 export { Pipeline, type PipelineOptions, type PipelineStats } from './pipeline.js';
 export { createProcessResolver, LabelRules, ProcessConfigError, ProcessResolver, UserNames, type LabelRule, type ProcessContextConfig, type ProcessResolverStats } from './process/index.js';
