@@ -444,7 +444,9 @@ export class ProcessResolver {
     this.timer = undefined;
     const first = this.queue[this.head];
     if (first) {
-      this.timer = setTimeout(() => this.pump(), Math.max(0, first.deadline - performance.now()));
+      // At the deadline, pump only after the event loop's poll phase: answers that are already in
+      // (the thread was busy and had not read them yet) count, rather than being timed out.
+      this.timer = setTimeout(() => setImmediate(() => this.pump()), Math.max(0, first.deadline - performance.now()));
       this.timer.unref();
     } else if (this.waiters.length > 0) {
       const waiters = this.waiters;
