@@ -1,12 +1,12 @@
 // Reading a process's /proc files, split by whether the read can wait on another task:
 //   exe, cwd (readlink): fs/proc/base.c proc_exe_link and proc_cwd_link take only the task's
 //     own short locks (task_lock, fs->lock), so they are read at once on the pipeline's thread.
-//   cgroup, cmdline: proc_cgroup_show has waited on cgroup_mutex while a container runtime held
-//     it (processes hung in D state reading it on a 4.12 kernel, SUSE bsc#1228347), and proc_pid_cmdline_read
-//     takes the target's mmap lock (get_mm_cmdline → access_remote_vm), which the target may
-//     hold for as long as it likes. These are read in a worker thread of their own: a stuck
-//     read holds up only that thread, never the pipeline, nor the thread pool the sink's
-//     spool writes through.
+//   cgroup, cmdline: proc_cgroup_show has waited on cgroup_mutex while a container runtime
+//     held it (readers hung in D state on a 4.12 kernel, SUSE bsc#1228347), and
+//     proc_pid_cmdline_read takes the target's mmap lock (get_mm_cmdline → access_remote_vm),
+//     which the target may hold for as long as it likes. These are read in a worker thread of
+//     their own: a stuck read holds up only that thread, never the pipeline, nor the thread
+//     pool the sink's spool writes through.
 import { readlinkSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 
