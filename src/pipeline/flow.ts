@@ -4,6 +4,7 @@
 import { archInfo, type Machine } from '../rules/arch.js';
 import { errnoName } from '../rules/tables.js';
 import { communityId } from './community-id.js';
+import { ID_UNSET } from './process/user-names.js';
 import { numberField, proctitleArgv, stringField, type AuditRecord } from './record.js';
 import type { AuditEvent } from './reassembler.js';
 import { AF_INET, AF_INET6, decodeSockaddrHex, familyName, sockaddrFamily, type Sockaddr, type SockaddrError } from './sockaddr.js';
@@ -39,13 +40,31 @@ export interface Flow {
   pid: number | null;
   ppid: number | null;
   uid: number | null;
+  user: string | null;
   euid: number | null;
+  euser: string | null;
+  gid: number | null;
+  group: string | null;
   auid: number | null;
+  auser: string | null;
   ses: number | null;
   tty: string | null;
   comm: string | null;
   exe: string | null;
   argv: string[];
+  /** The process context from /proc (./process/): null without a resolver (replay). */
+  cwd: string | null;
+  proc_start: number | null;
+  /** true: the process had exited (or its pid was reused) before /proc could be read; false: it was read; null: not looked up. */
+  proc_gone: boolean | null;
+  parent_exe: string | null;
+  parent_comm: string | null;
+  parent_argv: string[] | null;
+  container_id: string | null;
+  container_runtime: string | null;
+  pod_uid: string | null;
+  unit: string | null;
+  labels: string[];
   key: string | null;
   fd: number | null;
   count: number;
@@ -139,6 +158,20 @@ function socketCall(syscall: AuditRecord, records: AuditRecord[]): Call | undefi
   return { ...call, args };
 }
 
+/** The process of a syscall event, for events that are not flows (socket(), ...). */
+export function syscallProcess(event: AuditEvent): { pid: number; exe: string | null; key: string | null } | undefined {
+  const syscall = event.records.find((record) => record.type === AUDIT_SYSCALL);
+  const pid = syscall ? numberField(syscall, 'pid') : undefined;
+  if (!syscall || pid === undefined) return undefined;
+  return { pid, exe: stringField(syscall, 'exe') ?? null, key: keyOf(syscall) };
+}
+
+// kernel/auditfilter.c: several keys on one rule are joined with AUDIT_KEY_SEPARATOR (0x01).
+function keyOf(syscall: AuditRecord): string | null {
+  const raw = stringField(syscall, 'key');
+  return raw === undefined ? null : raw.split('\x01').join(',');
+}
+
 export function resultName(success: boolean, exit: number | undefined): string {
   if (success) return 'ok';
   if (exit === -EINPROGRESS || exit === -EALREADY) return 'inprogress';
@@ -216,7 +249,6 @@ export function toFlow(event: AuditEvent, sockets: SocketTable, options: FlowOpt
       ? (communityId(protocol, initiator, responder) ?? null)
       : null;
   const proctitle = event.records.find((record) => record.type === AUDIT_PROCTITLE);
-  const rawKey = stringField(syscall, 'key');
 
   const flow: Flow = {
     v: FLOW_SCHEMA_VERSION,
@@ -241,21 +273,47 @@ export function toFlow(event: AuditEvent, sockets: SocketTable, options: FlowOpt
     pid: pid ?? null,
     ppid: numberField(syscall, 'ppid') ?? null,
     uid: numberField(syscall, 'uid') ?? null,
+    user: recordName(syscall, 'uid'),
     euid: numberField(syscall, 'euid') ?? null,
+    euser: recordName(syscall, 'euid'),
+    gid: numberField(syscall, 'gid') ?? null,
+    group: recordName(syscall, 'gid'),
     auid: numberField(syscall, 'auid') ?? null,
+    auser: recordName(syscall, 'auid'),
     ses: numberField(syscall, 'ses') ?? null,
     tty: stringField(syscall, 'tty') ?? null,
     comm: stringField(syscall, 'comm') ?? null,
     exe: stringField(syscall, 'exe') ?? null,
     argv: proctitle ? proctitleArgv(proctitle) : [],
-    // kernel/auditfilter.c: several keys on one rule are joined with AUDIT_KEY_SEPARATOR (0x01).
-    key: rawKey === undefined ? null : rawKey.split('\x01').join(','),
+    cwd: null,
+    proc_start: null,
+    proc_gone: null,
+    parent_exe: null,
+    parent_comm: null,
+    parent_argv: null,
+    container_id: null,
+    container_runtime: null,
+    pod_uid: null,
+    unit: null,
+    labels: [],
+    key: keyOf(syscall),
     fd: op === 'accept' ? (acceptedFd ?? null) : fd,
     count: 1,
     first_ts: event.time,
     last_ts: event.time,
   };
   return { kind: 'flow', flow };
+}
+
+// auditd's ENRICHED log format names the ids after 0x1D (UID="root" AUID="unset"), resolved on
+// the host and at the time it logged them: the only names a log from elsewhere can have.
+const ENRICHED_NAMES: Record<'uid' | 'euid' | 'gid' | 'auid', string> = { uid: 'UID', euid: 'EUID', gid: 'GID', auid: 'AUID' };
+
+/** The name of an id from the record alone: auditd's enriched name, or `unset` for (unsigned)-1. */
+function recordName(syscall: AuditRecord, field: 'uid' | 'euid' | 'gid' | 'auid'): string | null {
+  const enriched = syscall.enriched.get(ENRICHED_NAMES[field]);
+  if (enriched !== undefined && enriched !== '') return enriched;
+  return numberField(syscall, field) === ID_UNSET ? 'unset' : null;
 }
 
 function endpointOf(address: Sockaddr | undefined): Endpoint | undefined {

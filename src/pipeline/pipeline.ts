@@ -1,12 +1,13 @@
 // Pipeline: records in, flows and loss reports out. Wires the stages in order
-//   parseRecord → Reassembler → toFlow (socket table, family filter) → Aggregator
+//   parseRecord → Reassembler → toFlow (socket table, family filter) → [ProcessResolver] → Aggregator
 // and counts what each stage lost. It imports neither the addon nor a sink: the daemon feeds
 // it kernel records, `auditflow replay` feeds it log lines, tests feed it fixtures.
 import { Aggregator } from './aggregate.js';
-import { DEFAULT_FAMILIES, toFlow, type Flow } from './flow.js';
+import { DEFAULT_FAMILIES, syscallProcess, toFlow, type Flow } from './flow.js';
 import { LossCounter, type LossCallback, type LossReport } from './loss.js';
 import { Reassembler, type AuditEvent } from './reassembler.js';
 import { parseKernelRecord, parseLogLine, type AuditRecord, type ParseResult } from './record.js';
+import type { ProcessResolver, ProcessResolverStats } from './process/resolver.js';
 import { SocketTable, type SocketResolver } from './sockets.js';
 import { AUDIT_REPLACE } from './types.js';
 
@@ -25,6 +26,12 @@ export interface PipelineOptions {
   socketTableSize?: number;
   /** Where to look up sockets the table does not know (live: procSocketResolver()). */
   resolver?: SocketResolver;
+  /**
+   * The process context from /proc and the user database (live: createProcessResolver()).
+   * Without it flows carry what the records say: replay of a log must not read this host's
+   * /proc for another time's (or another host's) processes.
+   */
+  processContext?: ProcessResolver;
 }
 
 export interface PipelineStats {
@@ -35,6 +42,8 @@ export interface PipelineStats {
   sockets: number;
   /** Counts by loss reason, and by `reason:detail` (e.g. `family:unix`). */
   losses: Record<string, number>;
+  /** The process stage's counters, when there is one. */
+  process?: ProcessResolverStats;
 }
 
 export class Pipeline {
@@ -43,11 +52,14 @@ export class Pipeline {
   private readonly sockets: SocketTable;
   private readonly losses = new LossCounter();
   private readonly families: ReadonlySet<string> | 'all';
+  private readonly processContext: ProcessResolver | undefined;
+  private readonly toAggregator = (flow: Flow): void => this.aggregator.push(flow);
   private records = 0;
   private flows = 0;
 
   constructor(private readonly options: PipelineOptions) {
     this.families = options.families ?? DEFAULT_FAMILIES;
+    this.processContext = options.processContext;
     this.sockets = new SocketTable({ maxEntries: options.socketTableSize, resolver: options.resolver });
     this.aggregator = new Aggregator({
       windowMs: options.aggregateWindowMs,
@@ -89,10 +101,21 @@ export class Pipeline {
     this.aggregator.advance(now);
   }
 
-  /** The input has ended: emit what is in flight and every pending aggregate. */
+  /**
+   * The input has ended: emit what is in flight and every pending aggregate. Flows still
+   * waiting for a /proc lookup go out without it; drain() waits for them instead.
+   */
   flush(): void {
     this.reassembler.flush();
+    this.processContext?.flush();
     this.aggregator.flush();
+  }
+
+  /** flush(), but first lets the waiting /proc lookups finish (each within the resolver's lookupTimeoutMs). */
+  async drain(): Promise<void> {
+    this.reassembler.flush();
+    await this.processContext?.settled();
+    this.flush();
   }
 
   stats(): PipelineStats {
@@ -103,6 +126,7 @@ export class Pipeline {
       inFlight: this.reassembler.inFlightCount,
       sockets: this.sockets.size,
       losses: this.losses.toJSON(),
+      ...(this.processContext ? { process: this.processContext.stats() } : {}),
     };
   }
 
@@ -118,7 +142,8 @@ export class Pipeline {
     const outcome = toFlow(event, this.sockets, { families: this.families });
     switch (outcome.kind) {
       case 'flow':
-        this.aggregator.push(outcome.flow);
+        if (this.processContext) this.processContext.push(outcome.flow, this.toAggregator);
+        else this.aggregator.push(outcome.flow);
         break;
       case 'dropped':
         this.lose({ reason: 'family', count: 1, node: event.node, time: event.time, firstSerial: event.serial, detail: outcome.family });
@@ -126,8 +151,12 @@ export class Pipeline {
       case 'bad-sockaddr':
         this.lose({ reason: 'bad-sockaddr', count: 1, node: event.node, time: event.time, firstSerial: event.serial, detail: outcome.error.kind });
         break;
-      case 'none':
+      case 'none': {
+        // A socket() (or any other audited syscall): its rule key may label the process.
+        const owner = this.processContext && syscallProcess(event);
+        if (owner) this.processContext?.observe(owner.pid, owner.exe, owner.key, event.time);
         break;
+      }
     }
   }
 

@@ -1,0 +1,476 @@
+// The process resolver: gives each flow what /proc knows about its process (cwd, the full
+// command line, the parent, the container, the systemd unit, when it started) and the names
+// of its ids, without ever attaching another process's data.
+//
+// Identity. A flow's pid is checked when the flow arrives: /proc/<pid>/stat gives the start
+// time of the process holding that pid now. If there is none, it is a zombie, or it started
+// after the flow's event, the event's process has exited (and maybe its pid was reused): the
+// flow is marked `proc_gone`, with its parent's context if the parent still lives. Otherwise
+// (pid, start time) is the cache key. An exec keeps both, so an entry also remembers the exe
+// its events named, and is read again when that changes.
+//
+// A process seen alive at time A held its pid through every moment between its start and A:
+// a flow whose event lies in that span is that process's, without reading stat again. Events
+// reach the pipeline after they happen, so within a burst of one process only the first flow
+// reads stat. (The span is trusted for a few seconds at most, so a stepped wall clock cannot
+// stretch it.)
+//
+// Off the hot path. A cache hit costs at most that one stat read. A new process costs two
+// readlinks (exe, cwd) on this thread, which cannot wait on other tasks, and a request to
+// the worker thread for its cgroup and cmdline, which can (proc-files.ts). Flows wait for
+// that answer in an ordered queue and leave in the order they came: each when its answer is
+// in, or after `lookupTimeoutMs` with what this thread read (counted as a timeout). A stuck
+// read thus delays output by at most that long and never blocks the pipeline. The price of
+// reading /proc after the event rather than at it: a process that exits in between
+// (short-lived programs do, within milliseconds) is only `proc_gone`.
+import { performance } from 'node:perf_hooks';
+import type { Flow } from '../flow.js';
+import { LruTtlCache, processKey } from './cache.js';
+import { cgroupContext, parseCgroupFile, type CgroupContext } from './cgroup.js';
+import { LabelRules } from './labels.js';
+import { readProcLink, SlowProcReader, splitCmdline } from './proc-files.js';
+import { hasExited, readBootTimeMs, readProcStat, startTimeMs, type ProcStat } from './proc-stat.js';
+import { UserNames } from './user-names.js';
+
+export interface ProcessResolverOptions {
+  /** Where /proc is (tests pass a directory laid out like it). Default `/proc`. */
+  procRoot?: string;
+  users?: UserNames;
+  labels?: LabelRules;
+  /** Processes cached, at most (default 16384); the least recently used go first. */
+  cacheSize?: number;
+  /** A cached process's /proc data is read again after this long (ms, default 60,000). */
+  ttlMs?: number;
+  /** A flow waits at most this long for its process's cgroup and cmdline (ms, default 250). */
+  lookupTimeoutMs?: number;
+  /** Flows waiting at most; beyond it the oldest goes out without waiting (default 4096). */
+  maxPending?: number;
+  /** Wall clock (ms since the epoch), for the cache's time-to-live and the boot time. */
+  now?: () => number;
+}
+
+export interface ProcessResolverStats {
+  /** Processes in the cache. */
+  cached: number;
+  /** Processes that carry labels. */
+  labelled: number;
+  /** Flows waiting for the worker's answer. */
+  pending: number;
+  /** Flows whose process was in the cache. */
+  hits: number;
+  /** Processes read from /proc. */
+  lookups: number;
+  /** Flows whose process had exited (or whose pid was reused) before it could be read. */
+  gone: number;
+  /** Flows released before their process's cgroup and cmdline came: after lookupTimeoutMs, beyond maxPending, or at flush(). */
+  timeouts: number;
+  /** Cache entries dropped for room. */
+  evictions: number;
+}
+
+/** What the worker read: the container and unit, and the whole command line. */
+interface SlowDetails {
+  cgroup: CgroupContext;
+  argv: string[] | null;
+}
+
+interface ProcessEntry {
+  pid: number;
+  startTicks: number;
+  startMs: number;
+  comm: string;
+  exe: string | null;
+  cwd: string | null;
+  /** The exe this process's events named when the entry was read: another one means an exec since. */
+  eventExe: string | null;
+  parent: ProcessEntry | null;
+  details: SlowDetails | undefined;
+  detailsRead: Promise<SlowDetails> | undefined;
+}
+
+type Patch = Partial<Flow>;
+
+interface Resolution {
+  /** What is known now. */
+  patch: Patch;
+  /** What the worker's answer adds. */
+  later?: Promise<Patch>;
+}
+
+/** A process entry and when (wall clock, the events' clock) it was last seen alive. */
+interface Seen {
+  entry: ProcessEntry;
+  at: number;
+}
+
+interface Pending {
+  flow: Flow;
+  emit: (flow: Flow) => void;
+  patch: Patch;
+  done: boolean;
+  deadline: number;
+}
+
+const NO_CGROUP: CgroupContext = { containerId: null, runtime: null, podUid: null, unit: null };
+// A process cannot make a syscall before it starts. The computed start time may lie a few ms
+// after the true one (10 ms ticks, a coarse event clock): a process that "started" more than
+// this after the event is another process.
+const START_TOLERANCE_MS = 100;
+// PROCTITLE holds the first 128 bytes of the argument area (kernel/auditsc.c
+// MAX_PROCTITLE_AUDIT_LEN), trailing NULs trimmed: this long or longer, it may be cut.
+const PROCTITLE_MAX = 128;
+// Ancestors read for label inheritance, at most (a chain of 64 is far beyond any real tree).
+const MAX_DEPTH = 64;
+// The boot time is re-read this often, and adopted when the wall clock was stepped.
+const BOOT_TIME_CHECK_MS = 10_000;
+// How long "seen alive at A" stands in for a stat read (monotonic ms): short enough that a
+// stepped wall clock and a reused pid cannot meet in it (a pid comes back only after the
+// kernel has handed out every other one, kernel/pid.c alloc_pid's cyclic allocation).
+const SEEN_WINDOW_MS = 5000;
+
+export class ProcessResolver {
+  private readonly procRoot: string;
+  private readonly users: UserNames;
+  private readonly labelRules: LabelRules;
+  private readonly cache: LruTtlCache<ProcessEntry>;
+  private readonly labels: LruTtlCache<Set<string>>;
+  private readonly seen: LruTtlCache<Seen>;
+  private readonly slowReader: SlowProcReader;
+  private readonly lookupTimeoutMs: number;
+  private readonly maxPending: number;
+  private readonly now: () => number;
+  private readonly queue: Array<Pending | undefined> = [];
+  private head = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private waiters: Array<() => void> = [];
+  private bootMs: number;
+  private bootCheckedAt: number;
+  private counts = { hits: 0, lookups: 0, gone: 0, timeouts: 0 };
+
+  constructor(options: ProcessResolverOptions = {}) {
+    this.procRoot = options.procRoot ?? '/proc';
+    this.users = options.users ?? new UserNames();
+    this.labelRules = options.labels ?? new LabelRules();
+    const cacheSize = options.cacheSize ?? 16384;
+    this.cache = new LruTtlCache({ maxEntries: cacheSize, ttlMs: options.ttlMs ?? 60_000 });
+    this.labels = new LruTtlCache({ maxEntries: cacheSize, ttlMs: Number.POSITIVE_INFINITY });
+    this.seen = new LruTtlCache({ maxEntries: cacheSize, ttlMs: SEEN_WINDOW_MS });
+    this.slowReader = new SlowProcReader(this.procRoot);
+    // Started now, so it is running (a thread takes tens of ms to start) before the first flow.
+    this.slowReader.start();
+    this.lookupTimeoutMs = options.lookupTimeoutMs ?? 250;
+    this.maxPending = Math.max(1, options.maxPending ?? 4096);
+    this.now = options.now ?? Date.now;
+    this.bootCheckedAt = this.now();
+    this.bootMs = readBootTimeMs(this.procRoot, this.now, true);
+  }
+
+  /**
+   * A flow from the pipeline: `emit` gets it (with its context) now or later, always in the
+   * order flows were pushed.
+   */
+  push(flow: Flow, emit: (flow: Flow) => void): void {
+    Object.assign(flow, this.names(flow));
+    const { patch, later } = this.resolve(flow);
+    if (!later && this.head === this.queue.length) {
+      Object.assign(flow, patch);
+      emit(flow);
+      return;
+    }
+    const item: Pending = { flow, emit, patch, done: !later, deadline: performance.now() + this.lookupTimeoutMs };
+    this.queue.push(item);
+    later?.then(
+      (more) => {
+        Object.assign(item.patch, more);
+        item.done = true;
+        this.pump();
+      },
+      () => {
+        item.done = true;
+        this.pump();
+      },
+    );
+    while (this.queue.length - this.head > this.maxPending) this.release();
+    this.pump();
+  }
+
+  /**
+   * Another syscall event of a process (a socket(), an execve the rules audit): labels of its
+   * rule key and exe attach to the process, for the children it starts afterwards.
+   */
+  observe(pid: number, exe: string | null, key: string | null, time: number): void {
+    const labels = [...this.labelRules.forKey(key), ...this.labelRules.forExe(exe)];
+    if (labels.length === 0) return;
+    const stat = this.identify(pid, time);
+    if (stat) this.addLabels(processKey(pid, stat.startTicks), labels);
+  }
+
+  /** Releases every waiting flow now, with what is known of its process so far. */
+  flush(): void {
+    while (this.head < this.queue.length) this.release();
+    this.afterPump();
+  }
+
+  /** Resolves when no flow is waiting (each waits at most lookupTimeoutMs). */
+  settled(): Promise<void> {
+    if (this.head === this.queue.length) return Promise.resolve();
+    return new Promise((resolve) => this.waiters.push(resolve));
+  }
+
+  /** Resolves when the worker thread runs. */
+  ready(): Promise<void> {
+    return this.slowReader.start().online;
+  }
+
+  /** Releases the waiting flows and stops the worker thread. */
+  async close(): Promise<void> {
+    this.flush();
+    await this.slowReader.close();
+  }
+
+  stats(): ProcessResolverStats {
+    return { cached: this.cache.size, labelled: this.labels.size, pending: this.queue.length - this.head, ...this.counts, evictions: this.cache.evictions };
+  }
+
+  private names(flow: Flow): Patch {
+    return {
+      user: this.users.user(flow.uid) ?? flow.user,
+      euser: this.users.user(flow.euid) ?? flow.euser,
+      group: this.users.group(flow.gid) ?? flow.group,
+      auser: this.users.user(flow.auid) ?? flow.auser,
+    };
+  }
+
+  private resolve(flow: Flow): Resolution {
+    const eventLabels = [...this.labelRules.forKey(flow.key), ...this.labelRules.forExe(flow.exe)];
+    if (flow.pid === null) return { patch: { labels: sorted(eventLabels) } };
+    const entry = this.seenAlive(flow) ?? this.lookUp(flow);
+    if (!entry) return this.resolveGone(flow, eventLabels);
+    const id = processKey(entry.pid, entry.startTicks);
+    this.addLabels(id, eventLabels);
+    const parent = entry.parent && entry.parent.pid === flow.ppid ? entry.parent : null;
+    const patch: Patch = {
+      proc_gone: false,
+      proc_start: entry.startMs,
+      cwd: entry.cwd,
+      labels: sorted(this.labels.lookup(id, 0)?.value ?? []),
+      // The parent /proc shows may not be the event's (the event's parent exited and the
+      // process was reparented): then the parent is not known.
+      ...(parent ? { parent_exe: parent.exe, parent_comm: parent.comm } : {}),
+    };
+    const slow = (): Patch => ({ ...detailsPatch(flow, entry.details), ...(parent ? { parent_argv: parent.details?.argv ?? null } : {}) });
+    const waits = [entry, parent].filter((one): one is ProcessEntry => one !== null && one.details === undefined);
+    if (waits.length === 0) return { patch: { ...patch, ...slow() } };
+    return { patch, later: Promise.all(waits.map((one) => this.details(one))).then(slow) };
+  }
+
+  /** The entry of a process seen alive after the flow's event (and started before it), if still cached as it was. */
+  private seenAlive(flow: Flow): ProcessEntry | undefined {
+    const seen = flow.pid === null ? undefined : this.seen.lookup(String(flow.pid), performance.now());
+    if (!seen || seen.expired) return undefined;
+    const { entry, at } = seen.value;
+    if (flow.ts > at || flow.ts + START_TOLERANCE_MS < entry.startMs || entry.eventExe !== flow.exe) return undefined;
+    const cached = this.cache.lookup(processKey(entry.pid, entry.startTicks), this.now());
+    if (cached?.value !== entry || cached.expired) return undefined;
+    this.counts.hits++;
+    return entry;
+  }
+
+  /** The flow's process from stat: its cache entry, read if need be; undefined when it is gone. */
+  private lookUp(flow: Flow): ProcessEntry | undefined {
+    if (flow.pid === null) return undefined;
+    const at = this.now();
+    const stat = this.identify(flow.pid, flow.ts);
+    const entry = stat && this.entry(stat, flow.exe, true);
+    if (entry) this.seen.set(String(flow.pid), { entry, at }, performance.now());
+    return entry;
+  }
+
+  /** The process has exited: the record's fields stay; the parent's context comes if it still lives. */
+  private resolveGone(flow: Flow, eventLabels: string[]): Resolution {
+    this.counts.gone++;
+    const patch: Patch = { proc_gone: true, labels: sorted(eventLabels) };
+    const stat = flow.ppid === null || flow.ppid <= 0 ? undefined : this.identify(flow.ppid, flow.ts);
+    const parent = stat && this.entry(stat, undefined, false);
+    if (!stat || !parent) return { patch };
+    patch.parent_exe = parent.exe;
+    patch.parent_comm = parent.comm;
+    patch.labels = sorted([...eventLabels, ...(this.labels.lookup(processKey(stat.pid, stat.startTicks), 0)?.value ?? [])]);
+    if (parent.details) return { patch: { ...patch, parent_argv: parent.details.argv } };
+    return { patch, later: this.details(parent).then((details) => ({ parent_argv: details.argv })) };
+  }
+
+  /** The process now at `pid`, if it can be the one that made an event at `time`. */
+  private identify(pid: number, time: number): ProcStat | undefined {
+    const stat = readProcStat(this.procRoot, pid);
+    if (!stat || hasExited(stat.state)) return undefined;
+    if (startTimeMs(this.bootTime(), stat.startTicks) > time + START_TOLERANCE_MS) return undefined;
+    return stat;
+  }
+
+  /**
+   * The cache entry of (pid, start time), read when missing, expired, or (for a flow's own
+   * process, `eventExe` given) made before an exec. undefined: the process went away meanwhile.
+   */
+  private entry(stat: ProcStat, eventExe: string | null | undefined, countHit: boolean): ProcessEntry | undefined {
+    const hit = this.cache.lookup(processKey(stat.pid, stat.startTicks), this.now());
+    if (hit && !hit.expired && (eventExe === undefined || hit.value.eventExe === eventExe)) {
+      if (countHit) this.counts.hits++;
+      return hit.value;
+    }
+    return this.read(stat, eventExe === undefined ? (hit?.value.eventExe ?? null) : eventExe, 0);
+  }
+
+  private read(stat: ProcStat, eventExe: string | null, depth: number): ProcessEntry | undefined {
+    const id = processKey(stat.pid, stat.startTicks);
+    this.counts.lookups++;
+    const exe = readProcLink(this.procRoot, stat.pid, 'exe');
+    const cwd = readProcLink(this.procRoot, stat.pid, 'cwd');
+    // A link that could not be read: a kernel thread, or the process exited since its stat was
+    // read. (It cannot have been replaced: the kernel hands a freed pid out again only after
+    // every other one, kernel/pid.c alloc_pid's cyclic allocation, not within microseconds.)
+    if (exe === null || cwd === null) {
+      const after = readProcStat(this.procRoot, stat.pid);
+      if (!after || after.startTicks !== stat.startTicks || hasExited(after.state)) {
+        this.cache.delete(id);
+        return undefined;
+      }
+    }
+    const parent = stat.ppid > 0 && depth < MAX_DEPTH ? this.ancestor(stat.ppid, stat, depth + 1) : undefined;
+    const inherited = parent ? (this.labels.lookup(processKey(parent.pid, parent.startTicks), 0)?.value ?? []) : [];
+    this.addLabels(id, [...inherited, ...this.labelRules.forExe(exe)]);
+    const entry: ProcessEntry = {
+      pid: stat.pid,
+      startTicks: stat.startTicks,
+      startMs: startTimeMs(this.bootTime(), stat.startTicks),
+      comm: stat.comm,
+      exe,
+      cwd,
+      eventExe,
+      parent: parent ?? null,
+      details: undefined,
+      detailsRead: undefined,
+    };
+    this.cache.set(id, entry, this.now());
+    return entry;
+  }
+
+  /**
+   * The parent of `child`: the process at `pid` if it started no later. A parent seen alive
+   * after the child started was the parent then, without another stat read.
+   */
+  private ancestor(pid: number, child: ProcStat, depth: number): ProcessEntry | undefined {
+    const seen = this.seen.lookup(String(pid), performance.now());
+    const childStartMs = startTimeMs(this.bootTime(), child.startTicks);
+    if (seen && !seen.expired && seen.value.entry.startTicks <= child.startTicks && seen.value.at >= childStartMs + START_TOLERANCE_MS) {
+      const cached = this.cache.lookup(processKey(pid, seen.value.entry.startTicks), this.now());
+      if (cached?.value === seen.value.entry && !cached.expired) return cached.value;
+    }
+    const at = this.now();
+    const stat = readProcStat(this.procRoot, pid);
+    if (!stat || hasExited(stat.state) || stat.startTicks > child.startTicks) return undefined;
+    const hit = this.cache.lookup(processKey(pid, stat.startTicks), this.now());
+    const entry = hit && !hit.expired ? hit.value : this.read(stat, hit?.value.eventExe ?? null, depth);
+    if (entry) this.seen.set(String(pid), { entry, at }, performance.now());
+    return entry;
+  }
+
+  /** The worker's answer for a process, asked once per entry. */
+  private details(entry: ProcessEntry): Promise<SlowDetails> {
+    entry.detailsRead ??= this.slowReader.read(entry.pid).then((files) => {
+      // Read from the same process? If it exited meanwhile, the files may be its successor's.
+      const still = readProcStat(this.procRoot, entry.pid);
+      const same = still !== undefined && still.startTicks === entry.startTicks;
+      entry.details = {
+        cgroup: same && files.cgroup !== null ? cgroupContext(parseCgroupFile(files.cgroup)) : NO_CGROUP,
+        argv: same && files.cmdline !== null ? splitCmdline(files.cmdline) : null,
+      };
+      return entry.details;
+    });
+    return entry.detailsRead;
+  }
+
+  private addLabels(id: string, labels: Iterable<string>): void {
+    const list = [...labels];
+    if (list.length === 0) return;
+    const set = this.labels.lookup(id, 0)?.value ?? new Set<string>();
+    for (const label of list) set.add(label);
+    this.labels.set(id, set, 0);
+  }
+
+  private bootTime(): number {
+    const now = this.now();
+    if (now - this.bootCheckedAt >= BOOT_TIME_CHECK_MS || now < this.bootCheckedAt) {
+      this.bootCheckedAt = now;
+      try {
+        // Keep the value while it only jitters (10 ms steps), so proc_start stays the same for
+        // one process; a stepped wall clock moves it by more.
+        if (Math.abs(readBootTimeMs(this.procRoot, this.now) - this.bootMs) > 1000) this.bootMs = readBootTimeMs(this.procRoot, this.now, true);
+      } catch {
+        // /proc/uptime unreadable for a moment: keep the boot time we have.
+      }
+    }
+    return this.bootMs;
+  }
+
+  private pump(): void {
+    for (;;) {
+      const item = this.queue[this.head];
+      if (!item || (!item.done && performance.now() < item.deadline)) break;
+      this.release();
+    }
+    this.afterPump();
+  }
+
+  /** Emits the oldest waiting flow with what is known of its process. */
+  private release(): void {
+    const item = this.queue[this.head];
+    if (!item) return;
+    this.queue[this.head] = undefined;
+    this.head++;
+    if (!item.done) this.counts.timeouts++;
+    Object.assign(item.flow, item.patch);
+    // A late answer must not change a flow already emitted.
+    item.patch = {};
+    item.emit(item.flow);
+  }
+
+  private afterPump(): void {
+    if (this.head > 1024 && this.head * 2 > this.queue.length) {
+      this.queue.splice(0, this.head);
+      this.head = 0;
+    }
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    const first = this.queue[this.head];
+    if (first) {
+      // At the deadline, pump only after the event loop's poll phase: answers that are already in
+      // (the thread was busy and had not read them yet) count, rather than being timed out.
+      this.timer = setTimeout(() => setImmediate(() => this.pump()), Math.max(0, first.deadline - performance.now()));
+      this.timer.unref();
+    } else if (this.waiters.length > 0) {
+      const waiters = this.waiters;
+      this.waiters = [];
+      for (const wake of waiters) wake();
+    }
+  }
+}
+
+/** The worker's part of a flow: container, unit, and the whole command line where PROCTITLE was cut. */
+function detailsPatch(flow: Flow, details: SlowDetails | undefined): Patch {
+  if (!details) return {};
+  const patch: Patch = {
+    container_id: details.cgroup.containerId,
+    container_runtime: details.cgroup.runtime,
+    pod_uid: details.cgroup.podUid,
+    unit: details.cgroup.unit,
+  };
+  if (details.argv && isCutOff(flow.argv) && details.argv.join('\0').startsWith(flow.argv.join('\0'))) patch.argv = details.argv;
+  return patch;
+}
+
+const sorted = (labels: Iterable<string>): string[] => [...new Set(labels)].sort();
+
+function isCutOff(argv: string[]): boolean {
+  return Buffer.byteLength(argv.join('\0')) >= PROCTITLE_MAX - 1;
+}
