@@ -52,6 +52,9 @@ export async function runCommand(options: RunOptions, version: string): Promise<
   let daemon: Daemon | undefined;
   let stopSignal: string | undefined;
   const exit = (code: number): void => {
+    // Exits even when the log cannot be flushed (its reader is gone): a stuck flush must not keep a
+    // stopped daemon alive.
+    setTimeout(() => process.exit(code), 1000);
     void logger.flush().then(() => process.exit(code));
   };
   const stop = (reason: string, code?: number): void => {

@@ -8,6 +8,7 @@ import type { AuditMessage } from '../audit/socket.js';
 import { nativeBinding, type AuditBinding } from '../native/binding.js';
 import type { Flow } from '../pipeline/flow.js';
 import { Pipeline } from '../pipeline/pipeline.js';
+import { createProcessResolver, ProcessConfigError, type ProcessResolver } from '../pipeline/process/index.js';
 import { procSocketResolver } from '../pipeline/sockets.js';
 import { lifecycleEntry, type FlowSink, type SinkEntry } from '../sink/index.js';
 import { ConfigError, loadConfig, restartOnlyChanges, type ConfigInput, type LoadedConfig } from './config.js';
@@ -62,6 +63,7 @@ export class Daemon {
   private readonly binding: AuditBinding;
   private readonly losses: LossReporter;
   private pipeline!: Pipeline;
+  private processContext: ProcessResolver | undefined;
   private kernel!: KernelSession;
   private sink!: FlowSink;
   private metrics: Server | undefined;
@@ -125,7 +127,21 @@ export class Daemon {
     if (s.sink === 'redis') prepareSpoolDir(s.spool_dir === '' ? `${s.state_dir}/spool` : s.spool_dir);
     this.sink = await openSink(s, this.bootId, this.stageLogger('sink'));
 
+    if (s.process_context) {
+      try {
+        this.processContext = createProcessResolver({
+          cacheSize: s.process_cache_size,
+          ttlMs: s.process_ttl_ms,
+          lookupTimeoutMs: s.process_lookup_timeout_ms,
+          labels: s.labels,
+        });
+      } catch (error) {
+        if (error instanceof ProcessConfigError) throw new ConfigError(`process context: ${error.message}`);
+        throw error;
+      }
+    }
     this.pipeline = new Pipeline({
+      processContext: this.processContext,
       onFlow: (flow) => this.onFlow(flow),
       onLoss: (report) => {
         if (report.reason === 'parse-error') this.log.warn({ stage: 'pipeline', detail: report.detail, text: report.text }, 'a record could not be parsed; counted and skipped');
@@ -456,7 +472,12 @@ export class Daemon {
     }
     if (started) {
       await step('drain held records', () => this.drainHeld());
-      await step('flush pipeline', () => this.pipeline.flush());
+      // Lets the flows waiting for /proc lookups finish (each within process_lookup_timeout_ms).
+      await step('flush pipeline', () => this.pipeline.drain());
+      if (this.processContext !== undefined) {
+        const context = this.processContext;
+        await step('close process context', () => context.close());
+      }
       this.collectReaderLosses();
     }
     this.stopped = true;

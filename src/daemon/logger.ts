@@ -14,6 +14,12 @@ export interface DaemonLogger {
 export function createLogger(options: { level: LogLevel; fd: 1 | 2 }): DaemonLogger {
   // Asynchronous writes keep a burst of log lines off the event loop's hot path; flush() before exit.
   const destination = pino.destination({ fd: options.fd, sync: false });
+  // A log nobody reads any more (EPIPE when journald or a pipe's reader went away) is not a reason
+  // to crash the daemon; its lines are lost, the flows are not.
+  let broken = false;
+  destination.on('error', () => {
+    broken = true;
+  });
   const root = pino(
     {
       level: options.level,
@@ -27,6 +33,10 @@ export function createLogger(options: { level: LogLevel; fd: 1 | 2 }): DaemonLog
     root,
     flush: () =>
       new Promise((resolve) => {
+        if (broken) {
+          resolve();
+          return;
+        }
         destination.flush((error) => {
           if (error) process.stderr.write(`auditflow: flushing the log failed: ${error.message}\n`);
           resolve();

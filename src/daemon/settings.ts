@@ -36,6 +36,11 @@ export interface Settings {
   backlog_wait_time: number;
   families: string[];
   aggregate_window_ms: number;
+  process_context: boolean;
+  process_cache_size: number;
+  process_ttl_ms: number;
+  process_lookup_timeout_ms: number;
+  labels: LabelSetting[];
   state_dir: string;
   runtime_dir: string;
   metrics_listen: string;
@@ -46,6 +51,13 @@ export interface Settings {
 }
 
 export type SettingKey = keyof Settings;
+
+/** A process label rule: by audit rule key, or by executable path pattern. */
+export interface LabelSetting {
+  key?: string;
+  exe?: string;
+  label: string;
+}
 
 /** A value that does not parse; the caller adds where it was set. */
 export class SettingValueError extends Error {
@@ -136,6 +148,15 @@ const families = (text: string): string[] => {
   return items;
 };
 
+/** `key:auditflow-connect=net, exe:/usr/bin/apt*=software_mgmt`: what to match, then the label. */
+const labels = (text: string): LabelSetting[] =>
+  list(text).map((item) => {
+    const match = /^(key|exe):(.+)=([A-Za-z0-9_.-]+)$/.exec(item);
+    if (!match) throw new SettingValueError(`"${item}" is not key:<rule key>=<label> or exe:<path pattern>=<label>`);
+    const [, kind, pattern, label] = match as unknown as [string, 'key' | 'exe', string, string];
+    return kind === 'key' ? { key: pattern, label } : { exe: pattern, label };
+  });
+
 const listenAddress = (text: string): string => {
   if (text === 'off') return text;
   const match = /^(\[[0-9a-fA-F:.]+\]|[^:\s]+):(\d+)$/.exec(text);
@@ -189,6 +210,11 @@ export const SETTINGS: readonly SettingSpec[] = [
   spec('backlog_wait_time', '1000', integer(0, 600_000), 'kernel ticks an audited process may wait on a full backlog (auditctl --backlog_wait_time units; 1000 = 4 s at HZ=250); 0 = drop at once'),
   spec('families', 'inet,inet6', families, 'socket families kept as flows (inet, inet6, unix, netlink, ... or all); the rest is dropped and counted'),
   spec('aggregate_window_ms', '10000', integer(0), 'repeated sendto/sendmsg of one flow within this window become one entry with a count; 0 = off'),
+  spec('process_context', 'true', boolean, 'add the process context from /proc and the user database (user names, parent, cwd, container, unit, labels) to every flow'),
+  spec('process_cache_size', '16384', integer(1), 'processes whose /proc context is cached'),
+  spec('process_ttl_ms', '60000', integer(0), "a cached process's /proc context is read again after this long"),
+  spec('process_lookup_timeout_ms', '250', integer(1, 60_000), "a flow waits at most this long for its process's cgroup and command line (read off the main thread)"),
+  spec('labels', '', labels, 'process labels, comma-separated: key:<rule key>=<label> or exe:<path pattern>=<label> (* within a path segment, ** across); children inherit them'),
   spec('state_dir', '/var/lib/auditflow', nonEmpty, 'the rules auditflow added (applied-rules.json) and the default spool'),
   spec('runtime_dir', '/run/auditflow', nonEmpty, "the running daemon's status file, read by auditflow status"),
   spec('metrics_listen', '127.0.0.1:9848', listenAddress, 'Prometheus metrics at http://<this>/metrics; off = no listener'),

@@ -37,6 +37,22 @@ export interface DaemonStart {
   dirs?: { state: string; runtime: string };
 }
 
+const started = new Set<ChildProcess>();
+
+/**
+ * SIGKILLs every daemon a test started that is still running: a test that failed before its stop
+ * must not leave a daemon behind (call it in afterAll, before the kernel is restored).
+ */
+export async function killLeftoverDaemons(): Promise<void> {
+  for (const child of started) {
+    if (child.exitCode === null && child.signalCode === null && child.pid !== undefined) {
+      process.kill(child.pid, 'SIGKILL');
+      await new Promise((resolve) => child.once('close', resolve));
+    }
+  }
+  started.clear();
+}
+
 export function startDaemon(options: DaemonStart = {}): DaemonChild {
   const dirs = options.dirs ?? { state: mkdtempSync(join(tmpdir(), 'auditflow-state-')), runtime: mkdtempSync(join(tmpdir(), 'auditflow-run-')) };
   const env: NodeJS.ProcessEnv = {
@@ -49,6 +65,7 @@ export function startDaemon(options: DaemonStart = {}): DaemonChild {
     ...options.env,
   };
   const child = spawn(process.execPath, [cli, 'run', ...(options.args ?? [])], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  started.add(child);
   const logs: LogLine[] = [];
   let stdout = '';
   let stderr = '';

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readSnapshot } from '../../src/daemon/snapshot.js';
 import { decodeRule, ruleKeys } from '../../src/rules/index.js';
 import { finished, run, waitForLine } from '../helpers/child.js';
-import { cli, readStream, startDaemon } from '../helpers/daemon.js';
+import { cli, killLeftoverDaemons, readStream, startDaemon } from '../helpers/daemon.js';
 import { useKernel } from '../helpers/kernel.js';
 import { freePort, startRedis, type RedisServer } from '../helpers/redis-server.js';
 import { until } from '../helpers/until.js';
@@ -21,6 +21,7 @@ beforeAll(async () => {
   redis = await startRedis();
 });
 afterAll(async () => {
+  await killLeftoverDaemons();
   await redis?.stop();
 });
 
@@ -190,10 +191,23 @@ describe('auditflow run lifecycle', () => {
     expect((await kernel.control.listRules()).length).toBe(kernel.snapshot.rules.length);
   });
 
+  it('stops on SIGTERM and puts the kernel back when nobody reads its log any more', async () => {
+    const daemon = startDaemon({ args: ['--redis', redis.url, '--stream', 'life:epipe'] });
+    await daemon.waitForLog('running');
+    daemon.child.stdout?.destroy();
+    const exit = await daemon.stop('SIGTERM');
+    expect(exit.signal).toBeNull();
+    expect((await kernel.control.status()).pid).toBe(0);
+    expect((await kernel.control.listRules()).length).toBe(kernel.snapshot.rules.length);
+  });
+
   it('keeps the ruleset at stop with on_stop = keep, but never its self-exclusion rule', async () => {
     const daemon = startDaemon({ args: ['--redis', redis.url, '--stream', 'life:keep', '--set', 'on_stop=keep'] });
-    await daemon.waitForLog('running');
-    expect((await daemon.stop()).code).toBe(0);
+    try {
+      await daemon.waitForLog('running');
+    } finally {
+      expect((await daemon.stop()).code).toBe(0);
+    }
     try {
       expect((await kernel.control.status()).pid).toBe(0);
       expect((await kernel.control.status()).enabled).toBe(1);

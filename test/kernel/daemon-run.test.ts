@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeRule, ruleKeys, formatRule } from '../../src/rules/index.js';
 import { finished, helperPath, run, waitForLine } from '../helpers/child.js';
-import { cli, readStream, startDaemon, type DaemonChild } from '../helpers/daemon.js';
+import { cli, killLeftoverDaemons, readStream, startDaemon, type DaemonChild } from '../helpers/daemon.js';
 import { useKernel } from '../helpers/kernel.js';
 import { Redis } from 'ioredis';
 import type { StatusReport } from '../../src/cli/status.js';
@@ -22,6 +22,7 @@ beforeAll(async () => {
   redis = await startRedis();
 });
 afterAll(async () => {
+  await killLeftoverDaemons();
   await redis?.stop();
 });
 
@@ -75,7 +76,7 @@ describe('auditflow run', () => {
   it('publishes the flows of connects to Redis, and on SIGTERM puts the kernel back and exits 0', async () => {
     const before = await kernel.control.status();
     const rulesBefore = (await kernel.control.listRules()).length;
-    const daemon = startDaemon({ args: ['--redis', redis.url, '--stream', 'run:basic'] });
+    const daemon = startDaemon({ args: ['--redis', redis.url, '--stream', 'run:basic', '--set', 'labels=key:auditflow-connect=net-client'] });
     try {
       await daemon.waitForLog('running');
       const status = await kernel.control.status();
@@ -93,6 +94,10 @@ describe('auditflow run', () => {
       for (const flow of flows) {
         expect(flow).toMatchObject({ kind: 'flow', v: '1', direction: 'egress', result: 'inprogress', family: 'inet', proto: 'tcp', proto_num: '6', remote_addr: '127.0.0.1', local_addr: '127.0.0.1', pid: String(process.pid), exe: process.execPath, key: 'auditflow-connect' });
         expect(Number(flow.local_port)).toBeGreaterThan(0);
+        // The process context: names, parent, labels.
+        expect(flow).toMatchObject({ user: 'root', euser: 'root', group: 'root', ppid: String(process.ppid), labels: '["net-client"]' });
+        expect(flow.parent_exe).toBeTruthy();
+        expect(Number(flow.proc_start)).toBeGreaterThan(0);
         expect(flow.community_id).toMatch(/^1:/);
         expect(flow.host).toBeTruthy();
         expect(flow.boot_id).toMatch(/^[0-9a-f-]{36}$/);
@@ -174,13 +179,17 @@ describe('auditflow run', () => {
     try {
       await waitForLine(holder, /^registered/);
       const daemon = startDaemon({ args: ['--redis', redis.url, '--stream', 'run:multicast', '--mode', 'multicast'] });
-      await daemon.waitForLog('running');
-      expect(daemon.logs.some((line) => line.msg.startsWith('auditing is off'))).toBe(false);
-      const rules = (await kernel.control.listRules()).length;
-      const { port, close } = await tcpConnects(2);
-      await waitForFlows('run:multicast', port, 2);
-      await close();
-      expect((await daemon.stop()).code).toBe(0);
+      let rules: number;
+      try {
+        await daemon.waitForLog('running');
+        expect(daemon.logs.some((line) => line.msg.startsWith('auditing is off'))).toBe(false);
+        rules = (await kernel.control.listRules()).length;
+        const { port, close } = await tcpConnects(2);
+        await waitForFlows('run:multicast', port, 2);
+        await close();
+      } finally {
+        expect((await daemon.stop()).code).toBe(0);
+      }
       expect((await kernel.control.status()).pid).toBe(holder.pid);
       expect((await kernel.control.listRules()).length).toBe(rules);
       holder.kill('SIGTERM');

@@ -104,6 +104,17 @@ describe('loadConfig', () => {
     expect(failure(() => loadConfig({ env: { AUDITFLOW_FAMILIES: 'all,inet' }, file: configFile('') }))).toMatch(/"all" cannot be combined/);
   });
 
+  it('reads process label rules by rule key and by exe pattern', () => {
+    const { settings } = loadConfig({ env: { AUDITFLOW_LABELS: 'key:auditflow-connect=net, exe:/usr/bin/apt*=software_mgmt' }, file: configFile('') });
+    expect(settings.labels).toEqual([
+      { key: 'auditflow-connect', label: 'net' },
+      { exe: '/usr/bin/apt*', label: 'software_mgmt' },
+    ]);
+    expect(failure(() => loadConfig({ env: { AUDITFLOW_LABELS: 'apt=pkg' }, file: configFile('') }))).toBe(
+      'AUDITFLOW_LABELS: labels: "apt=pkg" is not key:<rule key>=<label> or exe:<path pattern>=<label>',
+    );
+  });
+
   it('only warns about AUDITFLOW_* variables that name no setting (other tools share the prefix)', () => {
     const { unknownEnv } = loadConfig({ env: { AUDITFLOW_KERNEL_LOCK: '/tmp/x', AUDITFLOW_STRAEM: 'x' }, file: configFile('') });
     expect(unknownEnv).toEqual(['AUDITFLOW_STRAEM']);
