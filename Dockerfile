@@ -2,12 +2,13 @@
 # kept to the README's install steps: build with the toolchain, run on a slim Node image.
 #
 #   docker build -t auditflow .
-#   docker run -d --name auditflow --pid=host --network=host \
+#   docker run -d --name auditflow --pid=host --network=host --cgroupns=host \
 #     --cap-add=AUDIT_CONTROL --cap-add=AUDIT_READ --cap-add=SYS_PTRACE --cap-add=DAC_READ_SEARCH \
 #     -v auditflow-state:/var/lib/auditflow -e AUDITFLOW_REDIS_URL=redis://127.0.0.1:6379 auditflow
 #
 # --network=host and no user namespace: the kernel takes audit netlink requests only from the initial
-# network and user namespaces. --pid=host: the pids in audit records are the host's, read back in /proc.
+# network and user namespaces. --pid=host: the pids in audit records are the host's, read back in /proc;
+# --cgroupns=host: their cgroup paths name their containers.
 FROM node:20-bookworm AS build
 RUN apt-get update \
   && apt-get install -y --no-install-recommends build-essential python3 \

@@ -6,10 +6,11 @@ import { describeProcess, isProcessAlive } from '../audit/process-info.js';
 import { featureNames, type AuditStatus } from '../audit/status.js';
 import { loadConfig } from '../daemon/config.js';
 import { compileRuleset } from '../daemon/kernel-session.js';
-import { redactUrl, type Settings } from '../daemon/settings.js';
+import { redisClient } from '../daemon/open-sink.js';
+import type { Settings } from '../daemon/settings.js';
 import { readSnapshot, type DaemonSnapshot } from '../daemon/snapshot.js';
 import { encodeRule, ruleIdentity } from '../rules/index.js';
-import { createRedisClient, streamKey } from '../sink/index.js';
+import { redactRedisUrl, streamKey } from '../sink/index.js';
 
 export interface RulesetReport {
   /** The configured ruleset's files, or the error that keeps it from compiling. */
@@ -55,10 +56,11 @@ function rulesetReport(settings: Settings, loaded: Buffer[]): RulesetReport {
 
 async function redisReport(settings: Settings): Promise<RedisReport> {
   const stream = streamKey(settings.stream, settings.host);
-  const report: RedisReport = { url: redactUrl(settings.redis_url), stream, reachable: false, error: null, length: null, groups: [] };
-  const client = createRedisClient({ url: settings.redis_url, commandTimeoutMs: 2000, connectTimeoutMs: 2000 });
-  client.on('error', () => {});
+  const report: RedisReport = { url: redactRedisUrl(settings.redis_cluster_nodes.length > 0 ? settings.redis_cluster_nodes.join(',') : settings.redis_url), stream, reachable: false, error: null, length: null, groups: [] };
+  let client;
   try {
+    client = redisClient(settings, { commandTimeoutMs: 2000, connectTimeoutMs: 2000 });
+    client.on('error', () => {});
     await client.connect();
     report.reachable = true;
     report.length = await client.xlen(stream);
@@ -80,7 +82,7 @@ async function redisReport(settings: Settings): Promise<RedisReport> {
   } catch (error) {
     report.error = (error as Error).message;
   } finally {
-    client.disconnect();
+    client?.disconnect();
   }
   return report;
 }

@@ -148,6 +148,10 @@ export function loadConfig(input: ConfigInput = {}): LoadedConfig {
 
   const settings = values as unknown as Settings;
   if (settings.host === '') settings.host = hostname();
+  if (settings.stream_maxlen > 0 && settings.stream_max_age_s > 0) {
+    const where = [sources.stream_maxlen ?? 'the default', sources.stream_max_age_s].join(' and ');
+    throw new ConfigError(`stream_maxlen and stream_max_age_s are both set (${where}): the stream is trimmed by one of them; set the other to 0`);
+  }
   return { settings, file: fileRead, sources, unknownEnv };
 }
 

@@ -10,14 +10,14 @@ import type { Flow } from '../pipeline/flow.js';
 import { Pipeline } from '../pipeline/pipeline.js';
 import { createProcessResolver, ProcessConfigError, type ProcessResolver } from '../pipeline/process/index.js';
 import { procSocketResolver } from '../pipeline/sockets.js';
-import { lifecycleEntry, type FlowSink, type SinkEntry } from '../sink/index.js';
+import { checkConsumerLag, lifecycleEntry, streamKey, type FlowSink, type LagReport, type RedisClient, type SinkEntry } from '../sink/index.js';
 import { ConfigError, loadConfig, restartOnlyChanges, type ConfigInput, type LoadedConfig } from './config.js';
 import { flowEntry } from './flow-entry.js';
 import { KernelSession } from './kernel-session.js';
 import type { DaemonLogger, Logger } from './logger.js';
 import { LossReporter } from './loss-reporter.js';
 import { serveMetrics } from './metrics.js';
-import { openSink } from './open-sink.js';
+import { openSink, trimPolicy } from './open-sink.js';
 import type { Settings } from './settings.js';
 import { readSnapshot, writeSnapshot, type DaemonSnapshot } from './snapshot.js';
 
@@ -66,6 +66,8 @@ export class Daemon {
   private processContext: ProcessResolver | undefined;
   private kernel!: KernelSession;
   private sink!: FlowSink;
+  private redis: RedisClient | undefined;
+  private lag: LagReport | undefined;
   private metrics: Server | undefined;
   private readonly timers = new Map<string, NodeJS.Timeout>();
   private readonly started = Date.now();
@@ -125,7 +127,7 @@ export class Daemon {
     }
 
     if (s.sink === 'redis') prepareSpoolDir(s.spool_dir === '' ? `${s.state_dir}/spool` : s.spool_dir);
-    this.sink = await openSink(s, this.bootId, this.stageLogger('sink'));
+    ({ sink: this.sink, client: this.redis } = await openSink(s, this.bootId, this.stageLogger('sink')));
 
     if (s.process_context) {
       try {
@@ -214,6 +216,15 @@ export class Daemon {
     });
     every('kernel', this.settings.kernel_poll_ms, () => this.pollKernel());
     this.restartStatsTimer();
+    const redis = this.redis;
+    if (redis !== undefined && this.settings.lag_check_interval_s > 0) {
+      every('lag', this.settings.lag_check_interval_s * 1000, async () => {
+        if (redis.status !== 'ready') return;
+        const key = streamKey(this.settings.stream, this.settings.host);
+        this.lag = await checkConsumerLag(redis, key, { trim: trimPolicy(this.settings), now: Date.now(), previous: this.lag });
+        for (const warning of this.lag.warnings) this.log.warn({ stage: 'sink', stream: key }, warning);
+      });
+    }
     const watchdogUsec = Number(process.env.WATCHDOG_USEC ?? 0);
     const watchdogPid = process.env.WATCHDOG_PID;
     if (watchdogUsec > 0 && (watchdogPid === undefined || Number(watchdogPid) === process.pid)) {

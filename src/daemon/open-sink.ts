@@ -1,8 +1,8 @@
 // The configured sink: Redis Streams with an on-disk spool, or JSON lines on stdout.
 import { join } from 'node:path';
-import { createRedisClient, RedisStreamSink, Spool, StdoutJsonlSink, streamKey, type FlowSink } from '../sink/index.js';
+import { createRedisClient, redactRedisUrl, RedisStreamSink, Spool, StdoutJsonlSink, streamKey, type FlowSink, type RedisClient, type TrimPolicy } from '../sink/index.js';
 import type { Logger } from './logger.js';
-import { redactUrl, type Settings } from './settings.js';
+import type { Settings } from './settings.js';
 
 /** Redis refused the credentials, or (with redis_required) could not be reached at start. */
 export class RedisUnavailableError extends Error {
@@ -13,17 +13,35 @@ export function spoolDirectory(settings: Settings): string {
   return settings.spool_dir === '' ? join(settings.state_dir, 'spool') : settings.spool_dir;
 }
 
-export async function openSink(settings: Settings, bootId: string, log: Logger): Promise<FlowSink> {
-  if (settings.sink === 'stdout') return new StdoutJsonlSink({ bootId, output: process.stdout });
-
-  const url = redactUrl(settings.redis_url);
-  // First: a bad URL or TLS file (RedisConfigError) is refused before the spool is opened.
-  const client = createRedisClient({
+/** The Redis client the settings describe (URL, Cluster seeds, TLS files); `auditflow status` uses it too. */
+export function redisClient(settings: Settings, timeouts: { commandTimeoutMs?: number; connectTimeoutMs?: number } = {}): RedisClient {
+  return createRedisClient({
     url: settings.redis_url,
     cluster: settings.redis_cluster_nodes,
     tls: { ca: settings.redis_tls_ca, cert: settings.redis_tls_cert, key: settings.redis_tls_key },
-    commandTimeoutMs: settings.redis_command_timeout_ms,
+    commandTimeoutMs: timeouts.commandTimeoutMs ?? settings.redis_command_timeout_ms,
+    ...(timeouts.connectTimeoutMs === undefined ? {} : { connectTimeoutMs: timeouts.connectTimeoutMs }),
   });
+}
+
+export function trimPolicy(settings: Settings): TrimPolicy | undefined {
+  if (settings.stream_maxlen > 0) return { maxLen: settings.stream_maxlen };
+  if (settings.stream_max_age_s > 0) return { minIdAgeMs: settings.stream_max_age_s * 1000 };
+  return undefined;
+}
+
+export interface OpenedSink {
+  sink: FlowSink;
+  /** The Redis client (for the consumer-lag checks), with the Redis sink. */
+  client: RedisClient | undefined;
+}
+
+export async function openSink(settings: Settings, bootId: string, log: Logger): Promise<OpenedSink> {
+  if (settings.sink === 'stdout') return { sink: new StdoutJsonlSink({ bootId, output: process.stdout }), client: undefined };
+
+  const url = redactRedisUrl(settings.redis_url);
+  // First: a bad URL or TLS file (RedisConfigError) is refused before the spool is opened.
+  const client = redisClient(settings);
   const spool = Spool.open({ dir: spoolDirectory(settings), maxBytes: settings.spool_max_bytes, fsync: settings.spool_fsync });
   const opened = spool.opened;
   if (opened.records > 0 || opened.corrupt > 0 || opened.tornBytes > 0) {
@@ -36,7 +54,7 @@ export async function openSink(settings: Settings, bootId: string, log: Logger):
       key: streamKey(settings.stream, settings.host),
       host: settings.host,
       bootId,
-      trim: settings.stream_maxlen > 0 ? { maxLen: settings.stream_maxlen } : undefined,
+      trim: trimPolicy(settings),
       batchSize: settings.batch_size,
       lingerMs: settings.batch_linger_ms,
       queueLimit: settings.queue_limit,
@@ -55,5 +73,5 @@ export async function openSink(settings: Settings, bootId: string, log: Logger):
     }
     log.warn({ redis: url, err: reason }, 'Redis cannot be reached: flows go to the spool until it answers');
   }
-  return sink;
+  return { sink, client };
 }

@@ -2,6 +2,8 @@
 // config file, the AUDITFLOW_* environment and the command line all go through this one table, so a
 // setting has one name (`redis_url` in the file is AUDITFLOW_REDIS_URL in the environment) and one
 // parser, and config/auditflow.conf documents exactly these keys (a test keeps the two in step).
+import { redactRedisUrl } from '../sink/redis-errors.js';
+
 export type Mode = 'unicast' | 'multicast';
 export type SinkKind = 'redis' | 'stdout';
 export type FullPolicy = 'block' | 'drop_newest';
@@ -22,6 +24,8 @@ export interface Settings {
   redis_command_timeout_ms: number;
   stream: string;
   stream_maxlen: number;
+  stream_max_age_s: number;
+  lag_check_interval_s: number;
   batch_size: number;
   batch_linger_ms: number;
   queue_limit: number;
@@ -128,14 +132,14 @@ const redisUrl = (text: string): string => {
   try {
     url = new URL(text);
   } catch {
-    throw new SettingValueError(`"${redactUrl(text)}" is not a URL (redis://[user:password@]host:port[/db] or rediss://...)`);
+    throw new SettingValueError(`"${redactRedisUrl(text)}" is not a URL (redis://[user:password@]host:port[/db] or rediss://...)`);
   }
   if (url.protocol !== 'redis:' && url.protocol !== 'rediss:') {
-    throw new SettingValueError(`"${redactUrl(text)}" must start with redis:// or rediss://`);
+    throw new SettingValueError(`"${redactRedisUrl(text)}" must start with redis:// or rediss://`);
   }
-  if (url.hostname === '') throw new SettingValueError(`"${redactUrl(text)}" has no host`);
+  if (url.hostname === '') throw new SettingValueError(`"${redactRedisUrl(text)}" has no host`);
   const db = url.pathname.replace(/^\//, '');
-  if (db !== '' && !/^\d+$/.test(db)) throw new SettingValueError(`"${redactUrl(text)}": the database "${db}" is not a number`);
+  if (db !== '' && !/^\d+$/.test(db)) throw new SettingValueError(`"${redactRedisUrl(text)}": the database "${db}" is not a number`);
   return text;
 };
 
@@ -164,20 +168,6 @@ const listenAddress = (text: string): string => {
   return text;
 };
 
-/** A Redis URL with its password replaced, for messages and logs: credentials never reach a log. */
-export function redactUrl(text: string): string {
-  // Everything between the scheme's // (or the start) and the last @ is user information; only the
-  // user name before its first colon is kept. Works on malformed URLs too, which error messages quote.
-  const at = text.lastIndexOf('@');
-  const slashes = text.indexOf('//');
-  const start = slashes === -1 || slashes > at ? 0 : slashes + 2;
-  if (at === -1) return text;
-  const userinfo = text.slice(start, at);
-  const colon = userinfo.indexOf(':');
-  const user = colon === -1 ? '' : userinfo.slice(0, colon);
-  return `${text.slice(0, start)}${user === '' ? '' : `${user}:`}***@${text.slice(at + 1)}`;
-}
-
 function spec<K extends SettingKey>(key: K, defaultText: string, parse: (text: string) => Settings[K], doc: string, reloadable = false): SettingSpec<K> {
   return { key, defaultText, parse, doc, reloadable };
 }
@@ -196,6 +186,8 @@ export const SETTINGS: readonly SettingSpec[] = [
   spec('redis_command_timeout_ms', '5000', integer(100), 'a Redis command without an answer after this long fails and its batch is spooled'),
   spec('stream', 'auditflow:flows', nonEmpty, 'stream key; <host> is replaced: use auditflow:{<host>}:flows when several hosts share one Redis (one writer per stream)'),
   spec('stream_maxlen', '1000000', integer(0), 'XADD MAXLEN ~ n: the stream keeps about this many entries; 0 = no trimming'),
+  spec('stream_max_age_s', '0', integer(0), 'XADD MINID ~: the stream keeps about this many seconds of entries; 0 = no age trimming (set stream_maxlen = 0 to use it)'),
+  spec('lag_check_interval_s', '60', integer(0), "every this many seconds, warn in the log about consumer groups near or past the trim point; 0 = never"),
   spec('batch_size', '500', integer(1, 100_000), 'entries per pipelined XADD batch'),
   spec('batch_linger_ms', '5', integer(0, 10_000), 'how long a partial batch waits for more entries'),
   spec('queue_limit', '10000', integer(1), 'entries held in memory before new ones go to the spool'),

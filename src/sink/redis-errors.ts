@@ -73,9 +73,15 @@ export function refusedError(refusal: RedisRefusal, cause: Error, where: string)
 
 /** A Redis URL with its password replaced, for messages and logs: credentials never reach a log. */
 export function redactRedisUrl(text: string): string {
-  return text.replace(/^(rediss?:\/\/)([^@/]*)@/i, (_all, scheme: string, auth: string) => {
-    // Without a colon the one part may be a password (`redis://secret@host`), so it is hidden too.
-    const user = auth.includes(':') ? auth.slice(0, auth.indexOf(':')) : '';
-    return `${scheme}${user === '' ? '' : `${user}:`}***@`;
-  });
+  // Everything between the scheme's // (or the start) and the last @ is user information; only the
+  // user name before its first colon is kept (without a colon the one part may be a password:
+  // `redis://secret@host`). Works on malformed URLs too, which error messages quote.
+  const at = text.lastIndexOf('@');
+  if (at === -1) return text;
+  const slashes = text.indexOf('//');
+  const start = slashes === -1 || slashes > at ? 0 : slashes + 2;
+  const userinfo = text.slice(start, at);
+  const colon = userinfo.indexOf(':');
+  const user = colon === -1 ? '' : userinfo.slice(0, colon);
+  return `${text.slice(0, start)}${user === '' ? '' : `${user}:`}***@${text.slice(at + 1)}`;
 }

@@ -2,9 +2,13 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { AuditControl } from '../../src/audit/control.js';
 import { run } from '../helpers/child.js';
+import { useKernel } from '../helpers/kernel.js';
 
 // The built command, as a user runs it (npm test builds first).
 const cli = fileURLToPath(new URL('../../dist/src/cli/main.js', import.meta.url));
+
+// Held so no other test changes the rules between the two reads this file compares.
+useKernel();
 
 describe('auditflow status', () => {
   it('prints the kernel status for a person', async () => {

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig, parseConfigFile, restartOnlyChanges } from '../../../src/daemon/config.js';
-import { redactUrl } from '../../../src/daemon/settings.js';
+import { redactRedisUrl as redactUrl } from '../../../src/sink/index.js';
 
 function configFile(text: string): string {
   const path = join(mkdtempSync(join(tmpdir(), 'auditflow-config-')), 'auditflow.conf');
@@ -122,6 +122,13 @@ describe('loadConfig', () => {
 
   it('fails clearly when an explicit config file cannot be read', () => {
     expect(failure(() => loadConfig({ file: '/nonexistent/auditflow.conf', env: {} }))).toBe('cannot read the config file /nonexistent/auditflow.conf: ENOENT');
+  });
+
+  it('refuses trimming by length and by age at once, naming both', () => {
+    expect(failure(() => loadConfig({ env: { AUDITFLOW_STREAM_MAX_AGE_S: '3600' }, file: configFile('') }))).toBe(
+      'stream_maxlen and stream_max_age_s are both set (the default and AUDITFLOW_STREAM_MAX_AGE_S): the stream is trimmed by one of them; set the other to 0',
+    );
+    expect(loadConfig({ env: { AUDITFLOW_STREAM_MAX_AGE_S: '3600', AUDITFLOW_STREAM_MAXLEN: '0' }, file: configFile('') }).settings.stream_max_age_s).toBe(3600);
   });
 
   it('tells which changed settings SIGHUP cannot apply', () => {

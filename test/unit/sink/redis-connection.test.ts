@@ -93,7 +93,7 @@ describe('Redis URLs', () => {
       }
       throw new Error(`accepted ${text}`);
     };
-    expect(refused('http://u:topsecret@host')).toBe('"http://u:topsecret@host" must start with redis:// or rediss://');
+    expect(refused('http://u:topsecret@host')).toBe('"http://u:***@host" must start with redis:// or rediss://');
     expect(refused('redis://u:topsecret@host/one')).toBe('"redis://u:***@host/one": the database "one" is not a number');
     expect(refused('redis://auditflow@host')).toMatch(/names the user "auditflow" but no password/);
     expect(refused('not a url')).toMatch(/is not a Redis URL/);
