@@ -13,6 +13,7 @@ import { cli, killLeftoverDaemons, readStream, startDaemon } from '../helpers/da
 import { useKernel } from '../helpers/kernel.js';
 import { freePort, startRedis, type RedisServer } from '../helpers/redis-server.js';
 import { until } from '../helpers/until.js';
+import { Redis } from 'ioredis';
 
 const kernel = useKernel();
 let redis: RedisServer;
@@ -189,6 +190,23 @@ describe('auditflow run lifecycle', () => {
     expect(daemon.stdout() + daemon.stderr()).not.toContain('hunter2');
     expect((await kernel.control.status()).pid).toBe(0);
     expect((await kernel.control.listRules()).length).toBe(kernel.snapshot.rules.length);
+  });
+
+  it('warns in its log when a consumer group falls behind to the trim point', async () => {
+    const admin = new Redis(redis.url);
+    await admin.xgroup('CREATE', 'life:lag', 'slow-readers', '$', 'MKSTREAM');
+    await admin.quit();
+    const daemon = startDaemon({ args: ['--redis', redis.url, '--stream', 'life:lag', '--set', 'stream_maxlen=20', '--set', 'lag_check_interval_s=1'] });
+    try {
+      await daemon.waitForLog('running');
+      const made = await tcpConnects(25);
+      await made.close();
+      const warning = await daemon.waitForLog(/^consumer group "slow-readers" of life:lag /);
+      expect(warning).toMatchObject({ level: 'warn', stage: 'sink', stream: 'life:lag' });
+      expect(warning.msg).toMatch(/trim/);
+    } finally {
+      expect((await daemon.stop()).code).toBe(0);
+    }
   });
 
   it('stops on SIGTERM and puts the kernel back when nobody reads its log any more', async () => {
