@@ -8,7 +8,8 @@
         "native/errno_error.cc",
         "native/framing.cc",
         "native/sd_notify.cc",
-        "native/file_lock.cc"
+        "native/file_lock.cc",
+        "native/socket_ends.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=9", "NAPI_CPP_EXCEPTIONS", "NODE_ADDON_API_DISABLE_DEPRECATED"],

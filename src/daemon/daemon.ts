@@ -9,7 +9,6 @@ import { nativeBinding, type AuditBinding } from '../native/binding.js';
 import type { Flow } from '../pipeline/flow.js';
 import { Pipeline } from '../pipeline/pipeline.js';
 import { createProcessResolver, ProcessConfigError, type ProcessResolver } from '../pipeline/process/index.js';
-import { procSocketResolver } from '../pipeline/sockets.js';
 import { checkConsumerLag, lifecycleEntry, streamKey, type FlowSink, type LagReport, type RedisClient, type SinkEntry } from '../sink/index.js';
 import { ConfigError, loadConfig, restartOnlyChanges, type ConfigInput, type LoadedConfig } from './config.js';
 import { flowEntry } from './flow-entry.js';
@@ -20,6 +19,7 @@ import { serveMetrics } from './metrics.js';
 import { openSink, trimPolicy } from './open-sink.js';
 import type { Settings } from './settings.js';
 import { readSnapshot, writeSnapshot, type DaemonSnapshot } from './snapshot.js';
+import { liveSocketResolver } from './socket-resolver.js';
 
 export interface DaemonOptions {
   config: LoadedConfig;
@@ -151,7 +151,9 @@ export class Daemon {
       },
       families: s.families.includes('all') ? 'all' : new Set(s.families),
       aggregateWindowMs: s.aggregate_window_ms,
-      resolver: procSocketResolver(),
+      resolver: liveSocketResolver(this.binding, {
+        onError: (error) => this.log.warn({ stage: 'pipeline', err: error.message, code: error.code }, 'cannot ask a socket itself (pidfd_getfd); reading /proc instead'),
+      }),
     });
 
     // First in the stream, before any flow the kernel session lets in.

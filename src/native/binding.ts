@@ -46,12 +46,28 @@ export interface NativeAuditSocket {
   readonly receiveBufferSize: number;
 }
 
+/** A socket another process holds, as the socket itself reports it (native/socket_ends.cc). */
+export interface NativeSocketEnds {
+  /** SO_DOMAIN, SO_TYPE, SO_PROTOCOL. */
+  family: number;
+  type: number;
+  protocol: number;
+  /** getsockname's and getpeername's struct sockaddr bytes; remote is null when not connected. */
+  local: Buffer;
+  remote: Buffer | null;
+}
+
 export interface AuditBinding {
   AuditSocket: new (options: NativeSocketOptions, onBatch: NativeBatchCallback, onClosed: () => void) => NativeAuditSocket;
   /** sd_notify(3): false when $NOTIFY_SOCKET is unset. */
   sdNotify(state: string): boolean;
   /** flock(2) with LOCK_NB: true when taken, false when another holder has it. */
   flock(fd: number, exclusive: boolean): boolean;
+  /**
+   * The socket behind another process's fd (pidfd_open + pidfd_getfd): null when the process,
+   * the fd or the socket is gone; throws with `code` when the kernel refuses (EPERM, ENOSYS).
+   */
+  socketEnds(pid: number, fd: number): NativeSocketEnds | null;
 }
 
 const require = createRequire(import.meta.url);

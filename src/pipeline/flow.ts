@@ -208,15 +208,20 @@ export function toFlow(event: AuditEvent, sockets: SocketTable, options: FlowOpt
   }
 
   const known = pid === undefined ? undefined : sockets.get(pid, fd);
-  // /proc is asked only for what the events did not say: an accepted socket's two ends, a
-  // connected or sending socket's local side, or a socket whose socket() was not seen.
-  const needsProc = pid !== undefined && (op === 'accept' || op === 'connect' || known === undefined || known.local === undefined || (address === undefined && op !== 'bind'));
+  const started = success || resultName(success, exit) === 'inprogress';
+  // The resolver (/proc, or the socket itself) is asked only for what the events did not say: an
+  // accepted socket's two ends, a connected socket's local side, a sending socket's local side
+  // until it is known, or a socket whose socket() was not seen. A connect that failed has no
+  // local side to ask for (a refused TCP socket is unhashed at once).
+  const needsProc =
+    pid !== undefined &&
+    (op === 'connect' ? started : op === 'accept' || known === undefined || known.local === undefined || (address === undefined && op !== 'bind'));
   const proc = needsProc && pid !== undefined ? sockets.resolve(pid, acceptedFd ?? fd) : undefined;
+  if (pid !== undefined && proc !== undefined && op !== 'accept') rememberResolved(sockets, pid, fd, known, proc, op);
 
   const familyNumber = address ? undefined : (known?.family ?? proc?.family);
   const family = address ? sockaddrFamily(address) : familyNumber !== undefined ? familyName(familyNumber) : 'unknown';
   const addressEnd = endpointOf(address);
-  const started = success || resultName(success, exit) === 'inprogress';
   if (pid !== undefined && started) {
     if (op === 'bind' && addressEnd) sockets.setLocal(pid, fd, addressEnd);
     // A connect with AF_UNSPEC dissolves a datagram socket's association (man 2 connect).
@@ -314,6 +319,22 @@ function recordName(syscall: AuditRecord, field: 'uid' | 'euid' | 'gid' | 'auid'
   const enriched = syscall.enriched.get(ENRICHED_NAMES[field]);
   if (enriched !== undefined && enriched !== '') return enriched;
   return numberField(syscall, field) === ID_UNSET ? 'unset' : null;
+}
+
+/**
+ * Keeps what a lookup learned, so the next event of the same socket needs none: a socket whose
+ * socket() was not seen joins the table; a known socket keeps its local side once it has one (a
+ * connect or the first send binds it, and it stays until the fd is closed, which the next
+ * socket() or accept() on that fd replaces). A lookup that found another kind of socket (the fd
+ * was closed and reused meanwhile) teaches nothing.
+ */
+function rememberResolved(sockets: SocketTable, pid: number, fd: number, known: SocketInfo | undefined, proc: SocketInfo, op: Op): void {
+  if (known === undefined) {
+    sockets.learn(pid, fd, proc);
+    return;
+  }
+  if (proc.local === undefined || proc.family !== known.family || proc.type !== known.type) return;
+  if (op === 'connect' || known.local === undefined) sockets.setLocal(pid, fd, proc.local);
 }
 
 function endpointOf(address: Sockaddr | undefined): Endpoint | undefined {

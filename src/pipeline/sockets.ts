@@ -110,6 +110,11 @@ export class SocketTable {
     if (entry) entry.remote = remote;
   }
 
+  /** A socket the resolver found (its socket() was not seen): later events need no lookup. */
+  learn(pid: number, fd: number, info: SocketInfo): void {
+    this.set(pid, fd, { ...info });
+  }
+
   /** A successful accept: the new fd is a socket like the listening one, on its local address. */
   addAccepted(pid: number, listenFd: number, fd: number): void {
     const listener = this.entries.get(key(pid, listenFd));

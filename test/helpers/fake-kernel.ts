@@ -86,6 +86,7 @@ export class FakeKernel {
       },
       sdNotify: () => false,
       flock: () => true,
+      socketEnds: () => null,
     };
   }
 
