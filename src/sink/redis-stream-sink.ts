@@ -229,7 +229,7 @@ export class RedisStreamSink implements FlowSink {
   private stampPreview(entry: SinkEntry): StampedEntry {
     const id = formatStreamId(this.ids.next());
     this.pendingStamp = { id, seq: this.seq };
-    return { id, fields: { kind: entry.kind, boot_id: this.options.bootId, seq: String(this.seq), ...withoutEnvelope(entry.fields) } };
+    return { id, fields: withEnvelope(entry, this.options.bootId, this.seq) };
   }
 
   private commitStamp(): void {
@@ -373,9 +373,15 @@ async function withDeadline(promise: Promise<void>, ms: number): Promise<boolean
   }
 }
 
-/** The envelope fields belong to the sink; a producer's own values for them would break the ID scheme. */
-function withoutEnvelope(fields: Record<string, string>): Record<string, string> {
-  if (!('kind' in fields || 'boot_id' in fields || 'seq' in fields)) return fields;
-  const { kind: _kind, boot_id: _boot, seq: _seq, ...rest } = fields;
-  return rest;
+/**
+ * The entry's fields behind the sink's envelope. The envelope fields belong to the sink; a producer's
+ * own values for them would break the ID scheme. Copied with for...in: an object spread of a flow's
+ * ~30 fields cost twice as much, once per entry.
+ */
+function withEnvelope(entry: SinkEntry, bootId: string, seq: number): Record<string, string> {
+  const fields: Record<string, string> = { kind: entry.kind, boot_id: bootId, seq: String(seq) };
+  for (const name in entry.fields) {
+    if (name !== 'kind' && name !== 'boot_id' && name !== 'seq') fields[name] = entry.fields[name] as string;
+  }
+  return fields;
 }

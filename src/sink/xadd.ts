@@ -3,7 +3,9 @@
 // refuses an ID that is not greater than the stream's top item. Such a refusal is counted as a
 // duplicate avoided only after XRANGE shows the entry with that ID is ours (same boot_id and seq);
 // otherwise the ID collided with another writer's entry and the entry is counted as rejected.
+import { Pipeline } from 'ioredis';
 import type { RedisClient } from './redis-client.js';
+import { XaddCommand } from './xadd-command.js';
 import type { StampedEntry } from './types.js';
 
 /** Redis's reply to an explicit ID at or below the top item (t_stream.c, xaddCommand). */
@@ -44,8 +46,8 @@ export interface BatchResult {
 export async function writeBatch(client: RedisClient, key: string, entries: readonly StampedEntry[], trim: ReadonlyArray<string | number> = []): Promise<BatchResult> {
   const result: BatchResult = { written: 0, duplicates: 0, rejected: 0 };
   if (entries.length === 0) return result;
-  const pipeline = client.pipeline();
-  for (const entry of entries) pipeline.xadd(key, ...trim, entry.id, ...Object.entries(entry.fields).flat());
+  const pipeline = new Pipeline(client);
+  for (const entry of entries) pipeline.sendCommand(new XaddCommand(key, trim, entry));
   const replies = await pipeline.exec();
   if (replies === null) throw new Error('pipeline discarded');
   const refused: StampedEntry[] = [];
