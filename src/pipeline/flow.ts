@@ -209,13 +209,18 @@ export function toFlow(event: AuditEvent, sockets: SocketTable, options: FlowOpt
 
   const known = pid === undefined ? undefined : sockets.get(pid, fd);
   const started = success || resultName(success, exit) === 'inprogress';
-  // The resolver (/proc, or the socket itself) is asked only for what the events did not say: an
-  // accepted socket's two ends, a connected socket's local side, a sending socket's local side
-  // until it is known, or a socket whose socket() was not seen. A connect that failed has no
+  // The resolver (/proc, or the socket itself) is asked only for what the events did not say: a
+  // connected socket's local side, an accepted socket's local side unless its listener is bound to
+  // one address (a wildcard listener's connections each have their own), a sending socket's local
+  // side until it is known, or a socket whose socket() was not seen. A connect that failed has no
   // local side to ask for (a refused TCP socket is unhashed at once).
   const needsProc =
     pid !== undefined &&
-    (op === 'connect' ? started : op === 'accept' || known === undefined || known.local === undefined || (address === undefined && op !== 'bind'));
+    (op === 'connect'
+      ? started
+      : op === 'accept'
+        ? known?.local === undefined || isUnspecified(known.local)
+        : known === undefined || known.local === undefined || (address === undefined && op !== 'bind'));
   const proc = needsProc && pid !== undefined ? sockets.resolve(pid, acceptedFd ?? fd) : undefined;
   if (pid !== undefined && proc !== undefined && op !== 'accept') rememberResolved(sockets, pid, fd, known, proc, op);
 

@@ -53,12 +53,19 @@ describe('socket lookups', () => {
     expect(calls).toEqual([]);
   });
 
-  it('asks about every successful connect and accept: their local sides are new', () => {
+  it('asks about every successful connect, and about an accept only when its listener is not bound to one address', () => {
     const { resolver, calls } = counting(() => ({ family: AF_INET, type: SOCK_STREAM, protocol: 6, local: { ...LOCAL }, remote: undefined, source: 'proc' }));
     const { flows } = runLogLines(fixtureLines('accept-peer'), { resolver });
-    expect(flows.find((flow) => flow.op === 'connect')).toMatchObject({ local_port: 40001 });
-    expect(flows.find((flow) => flow.op === 'accept')).toMatchObject({ local_port: 40001 });
-    expect(calls.length).toBeGreaterThanOrEqual(2);
+    const connect = flows.find((flow) => flow.op === 'connect');
+    const accept = flows.find((flow) => flow.op === 'accept');
+    expect(connect).toMatchObject({ local_port: 40001 });
+    // The listener's bind to port 0 was looked up once; its accept takes the listener's 127.0.0.1:40001.
+    expect(accept).toMatchObject({ local_addr: '127.0.0.1', local_port: 40001 });
+    expect(calls.map(([, fd]) => fd).sort()).toEqual([3, 4]);
+
+    const wildcard = counting(() => ({ family: AF_INET, type: SOCK_STREAM, protocol: 6, local: { addr: '0.0.0.0', port: 40002, bytes: Buffer.alloc(4) }, remote: undefined, source: 'proc' }));
+    runLogLines(fixtureLines('accept-peer'), { resolver: wildcard.resolver });
+    expect(wildcard.calls.map(([, fd]) => fd)).toContain(accept!.fd);
   });
 
   it('keeps nothing from a lookup that found another kind of socket (the fd was reused)', () => {
