@@ -1,44 +1,24 @@
-// npm run bench: what the native reader costs and whether it keeps up. For each workload
-// mode, interleaved and repeated: the workload alone (bare), then the workload audited by
-// one rule with auditflow's reader as the audit daemon, draining and counting records.
-// Figures: the workload's rate (and its ratio to bare), the reader's CPU per 1,000 events,
-// kernel lost, serial gaps and dropped records. The kernel state is restored afterwards,
-// also on Ctrl-C. Options: --seconds N --repeats N --workers N.
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+// npm run bench: what auditing costs the audited processes, and what each consumer costs the host.
+//
+// For each workload mode, in one run, interleaved and repeated: the workload with no audit (bare),
+// with rules/network.rules loaded and the C drain ceiling reading (bench/drain.c: the kernel's own
+// record building is all it costs), with Debian's auditd reading, and with auditflow publishing to
+// its own redis-server. Then a fixed-rate mixed run for CPU at a realistic load. The whole benchmark
+// holds the project's kernel lock; the audit state is put back after every run and on Ctrl-C.
+// `npm run bench -- --help` lists the options.
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
+import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
-import { AuditControl } from '../src/audit/control.js';
-import { acquireKernelLock } from '../src/audit/kernel-lock.js';
-import { AuditSocket } from '../src/audit/socket.js';
-import { AUDIT_EOE } from '../src/pipeline/types.js';
-import { restoreAuditState, snapshotAuditState } from '../src/audit/state-guard.js';
-import { compileRule, encodeRule } from '../src/rules/index.js';
-
-const MODES = ['connect', 'sendto'] as const;
-type Mode = (typeof MODES)[number];
-
-interface Sample {
-  mode: Mode;
-  phase: 'bare' | 'reader';
-  ops: number;
-  opsPerSecond: number;
-  events?: number;
-  records?: number;
-  cpuMsPer1000Events?: number;
-  lost?: number;
-  serialGaps?: number;
-  droppedRecords?: number;
-  enobufs?: number;
-}
-
-const { values } = parseArgs({
-  options: { seconds: { type: 'string', default: '5' }, repeats: { type: 'string', default: '3' }, workers: { type: 'string', default: '2' } },
-});
-const seconds = Number(values.seconds);
-const repeats = Number(values.repeats);
-const workers = Number(values.workers);
+import { spawnSync } from 'node:child_process';
+import { AUDITD_HINT, findAuditd } from './consumers/auditd.js';
+import { BACKLOG_LIMIT, BACKLOG_WAIT_TIME, BenchKernel, networkRules } from './kernel.js';
+import { BenchUsageError, parseBenchOptions, USAGE, type BenchOptions, type Consumer } from './options.js';
+import { liveChildren } from './processes.js';
+import { buildPrograms } from './programs.js';
+import { REDIS_HINT, startRedis, type BenchRedis } from './redis.js';
+import { fixedTable, saturatedTable, summarize, targetLines, targets } from './report.js';
+import { measure, type Sample, type SampleContext, type SampleSpec } from './sample.js';
 
 function projectRoot(): string {
   let dir = dirname(fileURLToPath(import.meta.url));
@@ -46,157 +26,192 @@ function projectRoot(): string {
   return dir;
 }
 
-const root = projectRoot();
-const workloadPath = join(root, 'build', 'bench', 'workload');
-let running: ChildProcess | undefined;
-
-function buildWorkload(): void {
-  mkdirSync(dirname(workloadPath), { recursive: true });
-  const gcc = spawnSync('gcc', ['-O2', '-Wall', '-o', workloadPath, join(root, 'bench', 'workload.c')], { stdio: 'inherit' });
-  if (gcc.status !== 0) throw new Error('building bench/workload.c failed (is gcc installed?)');
+function machine(): Record<string, string | number> {
+  const release = /^PRETTY_NAME="?([^"\n]*)"?$/m.exec(existsSync('/etc/os-release') ? readFileSync('/etc/os-release', 'utf8') : '')?.[1] ?? 'unknown';
+  return {
+    os: release,
+    kernel: spawnSync('uname', ['-srm'], { encoding: 'utf8' }).stdout.trim(),
+    cpu: cpus()[0]?.model ?? 'unknown',
+    cores: cpus().length,
+    memoryGiB: Math.round(totalmem() / 2 ** 30),
+    node: process.version,
+  };
 }
 
-function runWorkload(mode: Mode): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(workloadPath, [mode, String(workers), String(seconds)], { stdio: ['ignore', 'pipe', 'inherit'] });
-    running = child;
-    let out = '';
-    child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => {
-      running = undefined;
-      const ops = Number(/ops (\d+)/.exec(out)?.[1]);
-      if (code !== 0 || !Number.isFinite(ops)) reject(new Error(`workload ${mode} failed (exit ${code})`));
-      else resolve(ops);
-    });
-  });
+const load = (): string => loadavg().map((value) => value.toFixed(2)).join(' ');
+
+/** Every repeat runs the consumers in a rotated order, so none always runs first or last. */
+function rotated<T>(items: readonly T[], by: number): T[] {
+  const shift = by % Math.max(1, items.length);
+  return [...items.slice(shift), ...items.slice(0, shift)];
 }
 
-function serialOf(payload: Buffer): number {
-  const colon = payload.indexOf(0x3a, 6);
-  const close = payload.indexOf(0x29, colon);
-  return Number(payload.toString('latin1', colon + 1, close));
-}
-
-async function readerPhase(mode: Mode, control: AuditControl): Promise<Sample> {
-  let records = 0;
-  let events = 0;
-  let minSerial = Infinity;
-  let maxSerial = 0;
-  const socket = new AuditSocket({
-    onRecords: (batch) => {
-      records += batch.length;
-      for (const record of batch) {
-        if (record.type !== AUDIT_EOE) continue;
-        events++;
-        const serial = serialOf(record.payload);
-        if (serial < minSerial) minSerial = serial;
-        if (serial > maxSerial) maxSerial = serial;
-      }
-    },
-  });
-  const daemon = new AuditControl(socket);
-  const rule = encodeRule(compileRule(`-a always,exit -F arch=b64 -S ${mode} -F exe=${workloadPath} -k auditflow-bench`));
-  try {
-    await daemon.register();
-    await control.set({ enabled: 1, backlogLimit: 8192 });
-    await control.addRule(rule);
-    const lostBefore = (await control.status()).lost;
-    const cpuBefore = process.cpuUsage();
-    const ops = await runWorkload(mode);
-    // Drain: wait until every audited call's event has arrived, or nothing new for 2 s.
-    for (let idle = 0, seen = -1; events < ops && idle < 20; ) {
-      await new Promise((resolve) => setTimeout(resolve, 100));
-      idle = events === seen ? idle + 1 : 0;
-      seen = events;
+function plan(options: BenchOptions, consumers: readonly Consumer[]): SampleSpec[] {
+  const specs: SampleSpec[] = [];
+  for (let repeat = 0; repeat < options.repeats; repeat++) {
+    for (const mode of options.modes) {
+      for (const consumer of rotated(consumers, repeat)) specs.push({ run: 'saturated', mode, consumer, repeat, seconds: options.seconds, rate: 0 });
     }
-    const cpu = process.cpuUsage(cpuBefore);
-    const stats = socket.stats();
-    return {
-      mode,
-      phase: 'reader',
-      ops,
-      opsPerSecond: ops / seconds,
-      events,
-      records,
-      cpuMsPer1000Events: events === 0 ? 0 : (cpu.user + cpu.system) / events,
-      lost: (await control.status()).lost - lostBefore,
-      serialGaps: events === 0 ? 0 : maxSerial - minSerial + 1 - events,
-      droppedRecords: stats.droppedRecords,
-      enobufs: stats.enobufs,
-    };
-  } finally {
-    await control.deleteRule(rule).catch(() => {});
-    await daemon.unregister().catch(() => {});
-    await socket.close();
   }
-}
-
-function median(numbers: number[]): number {
-  const sorted = [...numbers].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
-}
-
-function report(samples: Sample[]): string {
-  const lines = [
-    `auditflow reader benchmark: ${workers} workers, ${seconds} s per run, ${repeats} runs each, interleaved; median (min–max)`,
-    '',
-    'mode     bare ops/s          reader ops/s        ratio   reader CPU ms/1000 events   lost  gaps  dropped',
-  ];
-  for (const mode of MODES) {
-    const bare = samples.filter((s) => s.mode === mode && s.phase === 'bare').map((s) => s.opsPerSecond);
-    const reader = samples.filter((s) => s.mode === mode && s.phase === 'reader');
-    const rates = reader.map((s) => s.opsPerSecond);
-    const cpu = reader.map((s) => s.cpuMsPer1000Events ?? 0);
-    const range = (xs: number[], digits = 0) => `${median(xs).toFixed(digits)} (${Math.min(...xs).toFixed(digits)}–${Math.max(...xs).toFixed(digits)})`;
-    const sum = (key: 'lost' | 'serialGaps' | 'droppedRecords') => reader.reduce((total, s) => total + (s[key] ?? 0), 0);
-    lines.push(
-      `${mode.padEnd(8)} ${range(bare).padEnd(19)} ${range(rates).padEnd(19)} ${(median(rates) / median(bare)).toFixed(2).padEnd(7)} ` +
-        `${range(cpu, 2).padEnd(27)} ${String(sum('lost')).padEnd(5)} ${String(sum('serialGaps')).padEnd(5)} ${sum('droppedRecords')}`,
-    );
+  const fixedConsumers = consumers.filter((c) => c !== 'bare');
+  if (options.fixedRate > 0) {
+    for (let repeat = 0; repeat < options.repeats; repeat++) {
+      for (const consumer of rotated(fixedConsumers, repeat)) specs.push({ run: 'fixed', mode: 'mixed', consumer, repeat, seconds: options.fixedSeconds, rate: options.fixedRate });
+    }
   }
-  return lines.join('\n') + '\n';
+  return specs;
 }
 
-async function main(): Promise<void> {
-  buildWorkload();
-  const lock = await acquireKernelLock();
-  const control = AuditControl.open();
-  const snapshot = await snapshotAuditState(control);
+async function main(): Promise<number> {
+  const root = projectRoot();
+  let options: BenchOptions;
+  try {
+    options = parseBenchOptions(process.argv.slice(2), join(root, 'bench', 'results', 'latest.json'));
+  } catch (error) {
+    if (!(error instanceof BenchUsageError)) throw error;
+    if (error.message !== '') process.stderr.write(`bench: ${error.message}\n`);
+    process.stderr.write(`${USAGE}\n`);
+    return error.message === '' ? 0 : 2;
+  }
+  if (process.getuid?.() !== 0) {
+    process.stderr.write('bench: run it as root: it registers audit daemons and loads rules (the kernel state is put back afterwards)\n');
+    return 3;
+  }
+  const say = (text: string): void => void process.stderr.write(`${text}\n`);
+
+  const programs = buildPrograms(root);
+  let consumers = [...options.consumers];
+  const auditd = consumers.includes('auditd') ? findAuditd(root, options.auditd) : undefined;
+  if (consumers.includes('auditd') && auditd === undefined) {
+    say(`bench: ${AUDITD_HINT}; running without auditd`);
+    consumers = consumers.filter((c) => c !== 'auditd');
+  }
+  if ((consumers.includes('auditflow') || consumers.includes('baseline')) && !existsSync('/usr/bin/redis-server')) {
+    say(`bench: ${REDIS_HINT}; running without auditflow`);
+    consumers = consumers.filter((c) => c !== 'auditflow' && c !== 'baseline');
+  }
+  if (options.baseline !== '' && !existsSync(join(options.baseline, 'dist', 'src', 'cli', 'main.js'))) {
+    say(`bench: --baseline ${options.baseline}: no dist/src/cli/main.js there (build that checkout first)`);
+    return 2;
+  }
+  if (consumers.includes('auditflow') && !existsSync(join(root, 'dist', 'src', 'cli', 'main.js'))) {
+    say('bench: dist/ is missing: npm run bench builds it (npm run build)');
+    return 1;
+  }
+  if (options.cpuProf !== '') mkdirSync(options.cpuProf, { recursive: true });
+
   let interrupted = false;
-  process.on('SIGINT', () => {
-    interrupted = true;
-    running?.kill('SIGTERM');
-  });
-  const samples: Sample[] = [];
-  try {
-    for (let run = 0; run < repeats && !interrupted; run++) {
-      for (const mode of MODES) {
-        if (interrupted) break;
-        const ops = await runWorkload(mode);
-        samples.push({ mode, phase: 'bare', ops, opsPerSecond: ops / seconds });
-        if (interrupted) break;
-        samples.push(await readerPhase(mode, control));
-      }
+  let redis: BenchRedis | undefined;
+  let kernel: BenchKernel | undefined;
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (kernel === undefined && !interrupted) {
+      // Still waiting for the kernel lock: nothing of the kernel's was changed yet.
+      interrupted = true;
+      say(`bench: ${signal} before the kernel lock was taken; nothing to restore`);
+      void (redis?.stop() ?? Promise.resolve()).finally(() => process.exit(130));
+      return;
     }
+    if (interrupted) {
+      say(`bench: ${signal} again: still putting the kernel audit state back, one moment`);
+      return;
+    }
+    interrupted = true;
+    say(`bench: ${signal}: stopping the workload, the consumer and redis-server, and restoring the kernel audit state`);
+    // Workloads die at once (their worker processes with them); consumers are stopped in order by the
+    // run that started them, so each can give the daemon slot back.
+    for (const child of liveChildren()) if (child.role === 'workload') child.kill('SIGKILL', true);
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  process.on('SIGHUP', onSignal);
+
+  const startLoad = load();
+  const tmp = mkdtempSync(join(tmpdir(), 'auditflow-bench-'));
+  const samples: Sample[] = [];
+  const specs = plan(options, consumers);
+  try {
+    if (consumers.includes('auditflow') || consumers.includes('baseline')) redis = await startRedis();
+    kernel = await BenchKernel.open(() => say('bench: waiting for the kernel lock (another engineer\'s kernel tests hold it)'));
+    const context: SampleContext = {
+      kernel,
+      rules: networkRules(),
+      programs,
+      workers: options.workers,
+      root,
+      tmp,
+      auditd,
+      redis,
+      cpuProfDir: options.cpuProf,
+      baseline: options.baseline,
+    };
+    say(`bench: ${specs.length} runs (${consumers.join(', ')}; modes ${options.modes.join(', ')}); load average ${startLoad}`);
+    for (const [index, spec] of specs.entries()) {
+      if (interrupted) break;
+      const sample = await measure(spec, context);
+      samples.push(sample);
+      const cost = sample.cpuMsPer1000Events == null ? '' : `, ${sample.cpuMsPer1000Events.toFixed(1)} ms CPU/1k events`;
+      say(`  [${index + 1}/${specs.length}] ${spec.run} ${spec.mode} ${spec.consumer}: ${Math.round(sample.syscallsPerSecond)} syscalls/s${cost}`);
+    }
+  } catch (error) {
+    if (!interrupted) throw error;
   } finally {
-    await restoreAuditState(control, snapshot);
-    await control.close();
-    lock.release();
+    try {
+      await kernel?.close();
+    } finally {
+      await redis?.stop();
+      rmSync(tmp, { recursive: true, force: true });
+    }
   }
   if (interrupted) {
-    process.stderr.write('interrupted; the kernel audit state was restored\n');
-    process.exitCode = 130;
-    return;
+    say('bench: interrupted; the kernel audit state was restored');
+    return 130;
   }
-  const text = report(samples);
-  process.stdout.write(text);
-  const results = join(root, 'bench', 'results');
-  mkdirSync(results, { recursive: true });
-  const uname = spawnSync('uname', ['-srm']).stdout.toString().trim();
-  writeFileSync(join(results, 'latest.json'), JSON.stringify({ machine: uname, node: process.version, workers, seconds, repeats, samples }, null, 2) + '\n');
-  process.stdout.write(`\nraw samples: bench/results/latest.json\n`);
+
+  const summaries = summarize(samples);
+  const goals = targets(summaries, options.fixedRate);
+  const info = machine();
+  const endLoad = load();
+  const header =
+    `auditflow benchmark: ${info.os}, ${info.kernel}, ${info.cores} × ${info.cpu}, ${info.memoryGiB} GiB, Node ${info.node}` +
+    `${auditd ? `, ${auditd.version}` : ''}${redis ? `, redis-server ${redis.version}` : ''}\n` +
+    `load average (1, 5, 15 min) at start ${startLoad}, at end ${endLoad}; ${options.workers} workload processes; ` +
+    `rules/network.rules; backlog_limit ${BACKLOG_LIMIT}, backlog_wait_time ${BACKLOG_WAIT_TIME}`;
+  const text = [
+    header,
+    '',
+    `Saturated: as fast as the workload can, ${options.seconds} s per run, ${options.repeats} runs each, interleaved; median (min–max)`,
+    saturatedTable(summaries),
+    ...(options.fixedRate > 0
+      ? ['', `Fixed rate: mixed at ${options.fixedRate} syscalls/s, ${options.fixedSeconds} s per run, ${options.repeats} runs each`, fixedTable(summaries)]
+      : []),
+    '',
+    'Targets (reported, never failing the build)',
+    targetLines(goals),
+  ].join('\n');
+  process.stdout.write(`${text}\n`);
+  mkdirSync(dirname(options.output), { recursive: true });
+  writeFileSync(
+    options.output,
+    JSON.stringify(
+      {
+        date: new Date().toISOString(),
+        machine: info,
+        loadAverage: { start: startLoad, end: endLoad },
+        auditd: auditd?.version ?? null,
+        redis: redis?.version ?? null,
+        options,
+        kernelSettings: { backlogLimit: BACKLOG_LIMIT, backlogWaitTime: BACKLOG_WAIT_TIME },
+        targets: goals,
+        summaries,
+        samples,
+        table: text,
+      },
+      null,
+      2,
+    ) + '\n',
+  );
+  process.stdout.write(`\nresults: ${relative(process.cwd(), options.output) || options.output}\n`);
+  return 0;
 }
 
-await main();
+process.exitCode = await main();

@@ -1,17 +1,65 @@
-// Benchmark workload: N worker processes make one kind of network syscall on loopback as
-// fast as they can for a number of seconds, then the parent prints the total.
-//   workload connect <workers> <seconds>   TCP connect + accept + close
-//   workload sendto  <workers> <seconds>   UDP sendto with an explicit address
-// Prints "ops <total>" on stdout.
+// Benchmark workload: N worker processes make network syscalls on loopback for a number of
+// seconds, as fast as they can or at a fixed total rate, then the parent prints what they did.
+//
+//   workload <mode> <workers> <seconds> [<syscalls per second>]
+//
+// Modes (one "op" each; the numbers are the syscalls of the kinds rules/network.rules watches,
+// and of those, the ones it audits and the flows auditflow makes of them):
+//   connect   socket + connect + accept4 (with an address) on a loopback listener;
+//             3 syscalls, 3 audited (socket, connect, accept4), 2 flows (connect, accept)
+//   refused   socket + connect to a loopback port that is bound but not listening (ECONNREFUSED);
+//             2 syscalls, 2 audited, 1 flow
+//   sendto    one UDP sendto with an explicit loopback address; 1 syscall, 1 audited, 1 flow
+//   unix      AF_UNIX noise: socket + connect + accept4 on an abstract stream listener, and one
+//             sendto on an AF_UNIX datagram socket; 4 syscalls, none audited (saddr_fam and the
+//             socket() domain filter keep them out in the kernel), no flow
+//   mixed     one op of each of the above in turn: 10 syscalls, 6 audited, 4 flows
+// The setup (listeners, receivers) is counted too: socket() and bind() of AF_INET sockets are
+// audited, and a bind is a flow.
+//
+// With a rate, each worker paces itself to rate/workers syscalls per second on an absolute clock
+// (clock_nanosleep TIMER_ABSTIME), so a late wake-up is caught up rather than lost.
+//
+// Prints one line: "syscalls <n> audited <n> flows <n> failures <n> seconds <elapsed>".
+#define _GNU_SOURCE
 #include <arpa/inet.h>
+#include <errno.h>
 #include <netinet/in.h>
+#include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+
+struct counts {
+  long syscalls;
+  long audited;
+  long flows;
+  long failures;
+};
+
+struct worker {
+  struct counts counts;
+  int listener;
+  struct sockaddr_in listen_address;
+  int refuser;
+  struct sockaddr_in refuse_address;
+  int udp_receiver;
+  int udp_sender;
+  struct sockaddr_in udp_address;
+  int unix_listener;
+  struct sockaddr_un unix_listen_address;
+  socklen_t unix_listen_length;
+  int unix_receiver;
+  int unix_sender;
+  struct sockaddr_un unix_receive_address;
+  socklen_t unix_receive_length;
+};
 
 static double now(void) {
   struct timespec ts;
@@ -19,79 +67,240 @@ static double now(void) {
   return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-static int loopback_socket(int type, struct sockaddr_in *address) {
+static void fail(const char *what) {
+  perror(what);
+  exit(2);
+}
+
+// An AF_INET socket bound to 127.0.0.1 on a port the kernel picks: socket + bind, both audited,
+// and the bind is a flow.
+static int inet_socket(struct worker *w, int type, struct sockaddr_in *address) {
   int fd = socket(AF_INET, type, 0);
+  if (fd < 0) fail("socket");
   memset(address, 0, sizeof *address);
   address->sin_family = AF_INET;
   address->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   socklen_t length = sizeof *address;
-  if (fd < 0 || bind(fd, (struct sockaddr *)address, length) < 0 || getsockname(fd, (struct sockaddr *)address, &length) < 0) {
-    perror("listener");
-    exit(2);
-  }
+  if (bind(fd, (struct sockaddr *)address, length) < 0 || getsockname(fd, (struct sockaddr *)address, &length) < 0) fail("bind");
+  w->counts.syscalls += 2;
+  w->counts.audited += 2;
+  w->counts.flows += 1;
   return fd;
 }
 
-static long run_connect(double deadline) {
-  struct sockaddr_in address;
-  int listener = loopback_socket(SOCK_STREAM, &address);
-  if (listen(listener, 1024) < 0) {
-    perror("listen");
-    exit(2);
-  }
-  long ops = 0;
-  while ((ops & 63) != 0 || now() < deadline) {
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    if (fd < 0 || connect(fd, (struct sockaddr *)&address, sizeof address) < 0) {
-      perror("connect");
-      exit(2);
-    }
-    int accepted = accept(listener, NULL, NULL);
-    close(accepted);
-    close(fd);
-    ops++;
-  }
-  return ops;
+// An AF_UNIX socket bound to an abstract name unique to this worker (none of it is audited).
+static int unix_socket(struct worker *w, int type, const char *role, struct sockaddr_un *address, socklen_t *length) {
+  int fd = socket(AF_UNIX, type, 0);
+  if (fd < 0) fail("socket(AF_UNIX)");
+  memset(address, 0, sizeof *address);
+  address->sun_family = AF_UNIX;
+  // Abstract namespace: sun_path[0] is NUL and the name is the bytes after it (unix(7)).
+  int n = snprintf(address->sun_path + 1, sizeof address->sun_path - 1, "auditflow-bench-%d-%s", (int)getpid(), role);
+  *length = offsetof(struct sockaddr_un, sun_path) + 1 + n;
+  if (bind(fd, (struct sockaddr *)address, *length) < 0) fail("bind(AF_UNIX)");
+  w->counts.syscalls += 2;
+  return fd;
 }
 
-static long run_sendto(double deadline) {
-  struct sockaddr_in address;
-  int receiver = loopback_socket(SOCK_DGRAM, &address);
-  int fd = socket(AF_INET, SOCK_DGRAM, 0);
-  char byte = 'x';
-  long ops = 0;
-  while ((ops & 63) != 0 || now() < deadline) {
-    sendto(fd, &byte, 1, MSG_DONTWAIT, (struct sockaddr *)&address, sizeof address);
-    // Keep the receiver's buffer from filling so every send takes the same path.
-    if ((ops & 15) == 0) while (recv(receiver, &byte, 1, MSG_DONTWAIT) > 0) {}
-    ops++;
+static void setup(struct worker *w, const char *mode) {
+  int all = strcmp(mode, "mixed") == 0;
+  if (all || strcmp(mode, "connect") == 0) {
+    w->listener = inet_socket(w, SOCK_STREAM, &w->listen_address);
+    if (listen(w->listener, 1024) < 0) fail("listen");
   }
-  return ops;
+  if (all || strcmp(mode, "refused") == 0) {
+    // Bound but never listening: a connect to it is answered with a reset (ECONNREFUSED).
+    w->refuser = inet_socket(w, SOCK_STREAM, &w->refuse_address);
+  }
+  if (all || strcmp(mode, "sendto") == 0) {
+    w->udp_receiver = inet_socket(w, SOCK_DGRAM, &w->udp_address);
+    w->udp_sender = socket(AF_INET, SOCK_DGRAM, 0);
+    if (w->udp_sender < 0) fail("socket(udp)");
+    w->counts.syscalls += 1;
+    w->counts.audited += 1;
+  }
+  if (all || strcmp(mode, "unix") == 0) {
+    w->unix_listener = unix_socket(w, SOCK_STREAM, "stream", &w->unix_listen_address, &w->unix_listen_length);
+    if (listen(w->unix_listener, 1024) < 0) fail("listen(AF_UNIX)");
+    w->unix_receiver = unix_socket(w, SOCK_DGRAM, "dgram", &w->unix_receive_address, &w->unix_receive_length);
+    w->unix_sender = socket(AF_UNIX, SOCK_DGRAM, 0);
+    if (w->unix_sender < 0) fail("socket(AF_UNIX dgram)");
+    w->counts.syscalls += 1;
+  }
 }
+
+static long op_connect(struct worker *w) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) fail("socket");
+  w->counts.syscalls += 1;
+  w->counts.audited += 1;
+  int ok = connect(fd, (struct sockaddr *)&w->listen_address, sizeof w->listen_address) == 0;
+  w->counts.syscalls += 1;
+  w->counts.audited += 1;
+  w->counts.flows += 1;
+  if (ok) {
+    // With an address buffer, so the kernel copies the peer out and the accept rule's saddr_fam matches.
+    struct sockaddr_in peer;
+    socklen_t length = sizeof peer;
+    int accepted = accept4(w->listener, (struct sockaddr *)&peer, &length, SOCK_CLOEXEC);
+    w->counts.syscalls += 1;
+    if (accepted >= 0) {
+      w->counts.audited += 1;
+      w->counts.flows += 1;
+      close(accepted);
+    } else {
+      w->counts.failures++;
+    }
+  } else {
+    w->counts.failures++;
+  }
+  close(fd);
+  return 3;
+}
+
+static long op_refused(struct worker *w) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) fail("socket");
+  if (connect(fd, (struct sockaddr *)&w->refuse_address, sizeof w->refuse_address) == 0 || errno != ECONNREFUSED) w->counts.failures++;
+  close(fd);
+  w->counts.syscalls += 2;
+  w->counts.audited += 2;
+  w->counts.flows += 1;
+  return 2;
+}
+
+static long op_sendto(struct worker *w, long n) {
+  char byte = 'x';
+  if (sendto(w->udp_sender, &byte, 1, MSG_DONTWAIT, (struct sockaddr *)&w->udp_address, sizeof w->udp_address) < 0) w->counts.failures++;
+  w->counts.syscalls += 1;
+  w->counts.audited += 1;
+  w->counts.flows += 1;
+  // Keep the receiver's buffer from filling so every send takes the same path (recv is not audited).
+  if ((n & 15) == 0)
+    while (recv(w->udp_receiver, &byte, 1, MSG_DONTWAIT) > 0) {
+    }
+  return 1;
+}
+
+static long op_unix(struct worker *w, long n) {
+  int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+  if (fd < 0) fail("socket(AF_UNIX)");
+  if (connect(fd, (struct sockaddr *)&w->unix_listen_address, w->unix_listen_length) == 0) {
+    struct sockaddr_un peer;
+    socklen_t length = sizeof peer;
+    int accepted = accept4(w->unix_listener, (struct sockaddr *)&peer, &length, SOCK_CLOEXEC);
+    if (accepted >= 0) close(accepted);
+    else w->counts.failures++;
+  } else {
+    w->counts.failures++;
+  }
+  close(fd);
+  char byte = 'u';
+  if (sendto(w->unix_sender, &byte, 1, MSG_DONTWAIT, (struct sockaddr *)&w->unix_receive_address, w->unix_receive_length) < 0) w->counts.failures++;
+  // An AF_UNIX datagram queue holds only net.unix.max_dgram_qlen (10) datagrams.
+  if ((n & 7) == 0)
+    while (recv(w->unix_receiver, &byte, 1, MSG_DONTWAIT) > 0) {
+    }
+  w->counts.syscalls += 4;
+  return 4;
+}
+
+static long op(struct worker *w, const char *mode, long n) {
+  switch (mode[0]) {
+    case 'c':
+      return op_connect(w);
+    case 'r':
+      return op_refused(w);
+    case 's':
+      return op_sendto(w, n);
+    case 'u':
+      return op_unix(w, n);
+    default:
+      return op_connect(w) + op_refused(w) + op_sendto(w, n) + op_unix(w, n);
+  }
+}
+
+static void sleep_until(double when) {
+  struct timespec now_ts;
+  clock_gettime(CLOCK_MONOTONIC, &now_ts);
+  double current = now_ts.tv_sec + now_ts.tv_nsec / 1e9;
+  if (when <= current) return;
+  struct timespec ts = {(time_t)when, (long)((when - (time_t)when) * 1e9)};
+  while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR) {
+  }
+}
+
+static void run(struct worker *w, const char *mode, double start, double seconds, double rate) {
+  double deadline = start + seconds;
+  double paced = start;
+  for (long n = 0;; n++) {
+    // Check the clock every 64 ops when running flat out: clock_gettime is cheap but not free.
+    if ((rate > 0 || (n & 63) == 0) && now() >= deadline) break;
+    long made = op(w, mode, n);
+    if (rate > 0) {
+      paced += made / rate;
+      // More than 100 ms behind (the machine was busy): start again from now instead of bursting.
+      double current = now();
+      if (current - paced > 0.1) paced = current;
+      sleep_until(paced);
+    }
+  }
+}
+
+static const char *const MODES[] = {"connect", "refused", "sendto", "unix", "mixed"};
 
 int main(int argc, char **argv) {
-  if (argc != 4) {
-    fprintf(stderr, "usage: workload connect|sendto <workers> <seconds>\n");
+  if (argc != 4 && argc != 5) {
+    fprintf(stderr, "usage: workload connect|refused|sendto|unix|mixed <workers> <seconds> [<syscalls per second>]\n");
     return 2;
   }
   const char *mode = argv[1];
+  int known = 0;
+  for (size_t i = 0; i < sizeof MODES / sizeof MODES[0]; i++) known |= strcmp(mode, MODES[i]) == 0;
   int workers = atoi(argv[2]);
-  double deadline = now() + atof(argv[3]);
+  double seconds = atof(argv[3]);
+  double rate = argc == 5 ? atof(argv[4]) : 0;
+  if (!known || workers < 1 || seconds <= 0 || rate < 0) {
+    fprintf(stderr, "workload: bad arguments (mode %s, workers %s, seconds %s)\n", mode, argv[2], argv[3]);
+    return 2;
+  }
   int pipes[2];
-  if (pipe(pipes) < 0) return 2;
+  if (pipe(pipes) < 0) fail("pipe");
+  double start = now();
   for (int i = 0; i < workers; i++) {
-    if (fork() == 0) {
-      long ops = strcmp(mode, "sendto") == 0 ? run_sendto(deadline) : run_connect(deadline);
-      if (write(pipes[1], &ops, sizeof ops) != sizeof ops) _exit(2);
+    pid_t child = fork();
+    if (child < 0) fail("fork");
+    if (child == 0) {
+      signal(SIGPIPE, SIG_IGN);
+      struct worker w;
+      memset(&w, 0, sizeof w);
+      setup(&w, mode);
+      run(&w, mode, start, seconds, rate / workers);
+      if (write(pipes[1], &w.counts, sizeof w.counts) != sizeof w.counts) _exit(2);
       _exit(0);
     }
   }
-  long total = 0;
-  for (int i = 0; i < workers; i++) {
-    long ops = 0;
-    if (read(pipes[0], &ops, sizeof ops) == sizeof ops) total += ops;
-    wait(NULL);
+  close(pipes[1]);
+  struct counts total = {0, 0, 0, 0};
+  int reported = 0;
+  struct counts one;
+  while (read(pipes[0], &one, sizeof one) == sizeof one) {
+    total.syscalls += one.syscalls;
+    total.audited += one.audited;
+    total.flows += one.flows;
+    total.failures += one.failures;
+    reported++;
   }
-  printf("ops %ld\n", total);
+  int failed = 0;
+  for (int i = 0; i < workers; i++) {
+    int status = 0;
+    if (wait(&status) < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) failed = 1;
+  }
+  double elapsed = now() - start;
+  if (failed || reported != workers) {
+    fprintf(stderr, "workload: %d of %d workers reported\n", reported, workers);
+    return 2;
+  }
+  printf("syscalls %ld audited %ld flows %ld failures %ld seconds %.3f\n", total.syscalls, total.audited, total.flows, total.failures, elapsed);
   return 0;
 }

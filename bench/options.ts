@@ -1,0 +1,106 @@
+// The benchmark's command line. Pure: parsed here, checked here, so a typo fails before the kernel
+// is touched (and the unit test can run it without root).
+import { parseArgs } from 'node:util';
+
+export const MODES = ['connect', 'refused', 'sendto', 'unix', 'mixed'] as const;
+export type Mode = (typeof MODES)[number];
+
+/** What reads the kernel's records during a run; `bare` is no audit at all (no rules, auditing off). */
+export const CONSUMERS = ['bare', 'drain', 'auditd', 'auditflow'] as const;
+/** `baseline`: another auditflow checkout (--baseline), run beside this one to measure a change. */
+export type Consumer = (typeof CONSUMERS)[number] | 'baseline';
+
+export interface BenchOptions {
+  seconds: number;
+  repeats: number;
+  workers: number;
+  modes: Mode[];
+  consumers: Consumer[];
+  /** Syscalls per second of the fixed-rate run (mixed mode); 0 = no fixed-rate run. */
+  fixedRate: number;
+  fixedSeconds: number;
+  /** Where the JSON results go. */
+  output: string;
+  /** auditd binary; empty = Debian's, unpacked into .cache/auditd by scripts/fetch-auditd.sh. */
+  auditd: string;
+  /** A directory for `node --cpu-prof` profiles of the auditflow daemon; empty = no profiling. */
+  cpuProf: string;
+  /** Another built auditflow checkout to run as the `baseline` consumer; empty = none. */
+  baseline: string;
+}
+
+export const USAGE = `usage: npm run bench -- [options]
+  --seconds N          length of each saturated run (default 3)
+  --repeats N          runs of each mode and consumer, interleaved (default 3)
+  --workers N          workload processes (default 2)
+  --modes LIST         of ${MODES.join(',')} (default all)
+  --consumers LIST     of ${CONSUMERS.join(',')} (default all)
+  --fixed-rate N       syscalls/s of the fixed-rate mixed run; 0 = skip it (default 10000)
+  --fixed-seconds N    length of each fixed-rate run (default 5)
+  --output FILE        JSON results (default bench/results/latest.json)
+  --auditd PATH        auditd binary (default .cache/auditd/sbin/auditd, from scripts/fetch-auditd.sh)
+  --cpu-prof DIR       write node --cpu-prof profiles of the auditflow daemon into DIR
+  --baseline DIR       also run another built auditflow checkout, as "baseline" (before/after a change)`;
+
+export class BenchUsageError extends Error {
+  override name = 'BenchUsageError';
+}
+
+function positive(name: string, text: string, integer: boolean, allowZero = false): number {
+  const value = Number(text);
+  const ok = Number.isFinite(value) && (allowZero ? value >= 0 : value > 0) && (!integer || Number.isInteger(value));
+  if (!ok) throw new BenchUsageError(`--${name} ${text}: expected a ${allowZero ? 'non-negative' : 'positive'} ${integer ? 'integer' : 'number'}`);
+  return value;
+}
+
+function list<T extends string>(name: string, text: string, allowed: readonly T[]): T[] {
+  const items = text.split(',').map((item) => item.trim()).filter((item) => item !== '');
+  for (const item of items) {
+    if (!(allowed as readonly string[]).includes(item)) throw new BenchUsageError(`--${name}: unknown "${item}" (one of ${allowed.join(', ')})`);
+  }
+  if (items.length === 0) throw new BenchUsageError(`--${name}: empty list`);
+  // Keep the canonical order: the table reads the same whatever order was typed.
+  return allowed.filter((item) => items.includes(item));
+}
+
+export function parseBenchOptions(argv: readonly string[], defaultOutput: string): BenchOptions {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: [...argv],
+      strict: true,
+      allowPositionals: false,
+      options: {
+        seconds: { type: 'string', default: '3' },
+        repeats: { type: 'string', default: '3' },
+        workers: { type: 'string', default: '2' },
+        modes: { type: 'string', default: MODES.join(',') },
+        consumers: { type: 'string', default: CONSUMERS.join(',') },
+        'fixed-rate': { type: 'string', default: '10000' },
+        'fixed-seconds': { type: 'string', default: '5' },
+        output: { type: 'string', default: defaultOutput },
+        auditd: { type: 'string', default: '' },
+        'cpu-prof': { type: 'string', default: '' },
+        baseline: { type: 'string', default: '' },
+        help: { type: 'boolean', default: false },
+      },
+    }));
+  } catch (error) {
+    throw new BenchUsageError((error as Error).message);
+  }
+  if (values.help) throw new BenchUsageError('');
+  const consumers: Consumer[] = list('consumers', values.consumers, CONSUMERS);
+  return {
+    seconds: positive('seconds', values.seconds, false),
+    repeats: positive('repeats', values.repeats, true),
+    workers: positive('workers', values.workers, true),
+    modes: list('modes', values.modes, MODES),
+    consumers: values.baseline === '' ? consumers : [...consumers, 'baseline'],
+    fixedRate: positive('fixed-rate', values['fixed-rate'], false, true),
+    fixedSeconds: positive('fixed-seconds', values['fixed-seconds'], false),
+    output: values.output,
+    auditd: values.auditd,
+    cpuProf: values['cpu-prof'],
+    baseline: values.baseline,
+  };
+}
