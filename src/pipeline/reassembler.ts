@@ -10,8 +10,9 @@
 //
 // Serials also reveal drops the kernel did not count (../../docs/flows.md, "Loss"): each new
 // serial is checked against the next expected one; serials skipped over are reported lost
-// once a later event has waited timeoutMs for them (they may arrive out of order).
-import { AUDIT_EOE, AUDIT_PROCTITLE, AUDIT_SYSCALL, isStandaloneType } from './types.js';
+// once a later event has waited timeoutMs for them (they may arrive out of order). auditd's
+// own DAEMON_* records in a log are numbered by auditd, not the kernel, and are not tracked.
+import { AUDIT_EOE, AUDIT_PROCTITLE, AUDIT_SYSCALL, hasKernelSerial, isStandaloneType } from './types.js';
 import type { AuditRecord } from './record.js';
 import type { LossCallback } from './loss.js';
 
@@ -84,6 +85,12 @@ export class Reassembler {
 
   push(record: AuditRecord): void {
     this.now = Math.max(this.now, record.time);
+    if (!hasKernelSerial(record.type)) {
+      // auditd's own record: a whole event, whose serial may equal a kernel event's.
+      this.emit({ node: record.node, serial: record.serial, time: record.time, records: [record], complete: true });
+      this.expire();
+      return;
+    }
     const id = `${record.node}:${record.serial}`;
     const pending = this.inFlight.get(id);
     if (pending) {
@@ -154,6 +161,10 @@ export class Reassembler {
       this.options.onLoss({ reason: 'incomplete-event', count: 1, node: event.node, time: this.now, firstSerial: event.serial });
     }
     event.complete = !lacksEnd;
+    this.emit(event);
+  }
+
+  private emit(event: AuditEvent): void {
     this.eventsOut++;
     this.options.onEvent(event);
   }

@@ -90,6 +90,17 @@ export function typeFromName(name: string): number | undefined {
 }
 
 /**
+ * Whether the serial of a record of this type is the kernel's (kernel/audit.c audit_serial()).
+ * auditd's own DAEMON_* records (1200-1299: DAEMON_START, DAEMON_END, ...) are written by
+ * auditd into its log with a serial from a counter of its own: measured with Debian's
+ * auditd 3.0.9, DAEMON_START/DAEMON_END were numbered 2472/2473 in one run and 8539/8540
+ * in the next, between kernel serials around 745,000. They say nothing about kernel drops.
+ */
+export function hasKernelSerial(type: number): boolean {
+  return type < 1200 || type > 1299;
+}
+
+/**
  * Whether a record of this type is a whole event by itself. Follows auparse's end-of-event
  * test (audit-userspace auparse/auparse.c): user-space messages (1100-1299 and 2100-2999)
  * and kernel anomaly messages (1700-1799) stand alone; LOGIN (1006) and the syscall-class

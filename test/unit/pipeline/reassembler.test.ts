@@ -9,6 +9,8 @@ const EOE = 1320;
 const PROCTITLE = 1327;
 const USER_LOGIN = 1112;
 const CONFIG_CHANGE = 1305;
+const DAEMON_START = 1200;
+const DAEMON_END = 1201;
 
 function record(type: number, serial: number, timeMs = 1000, body = 'x=1'): AuditRecord {
   const result = parseKernelRecord(type, `audit(${Math.floor(timeMs / 1000)}.${String(timeMs % 1000).padStart(3, '0')}:${serial}): ${body}`);
@@ -138,6 +140,23 @@ describe('Reassembler', () => {
     const { losses, push } = setup();
     push(record(SYSCALL, 1), record(EOE, 1), record(SOCKADDR, 1));
     expect(losses).toMatchObject([{ reason: 'late-record', firstSerial: 1, detail: 'SOCKADDR' }]);
+  });
+
+  it("keeps auditd's own DAEMON_* records, numbered by auditd, out of the serial count", () => {
+    // As Debian's auditd 3.0.9 wrote them here: its DAEMON_START/END carry auditd's counter
+    // (8539, 8540) between kernel serials near 745,000; one of them equals a kernel serial.
+    const { events, losses, push } = setup();
+    push(record(DAEMON_START, 8539), record(SYSCALL, 745254), record(PROCTITLE, 745254), record(SYSCALL, 745255));
+    push(record(DAEMON_END, 745255), record(PROCTITLE, 745255), record(SYSCALL, 745256), record(PROCTITLE, 745256), record(DAEMON_END, 8540));
+    expect(losses).toEqual([]);
+    expect(events.map((e) => [e.serial, e.records.map((r) => r.type)])).toEqual([
+      [8539, [DAEMON_START]],
+      [745254, [SYSCALL, PROCTITLE]],
+      [745255, [DAEMON_END]],
+      [745255, [SYSCALL, PROCTITLE]],
+      [745256, [SYSCALL, PROCTITLE]],
+      [8540, [DAEMON_END]],
+    ]);
   });
 
   it('tracks serials per node', () => {
