@@ -10,14 +10,19 @@ import { run, type Finished } from './child.js';
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const cache = `${root}.cache/auditd`;
 export const auditctlPath = `${cache}/sbin/auditctl`;
+export const auditdPath = `${cache}/sbin/auditd`;
 const multiarch = arch() === 'arm64' ? 'aarch64-linux-gnu' : 'x86_64-linux-gnu';
 
-/** Fetches auditctl if it is not there yet (the script is a no-op when it is). */
+/** The environment the unpacked binaries run in: their libraries come from the cache. */
+export function auditPackageEnv(): NodeJS.ProcessEnv {
+  return { ...process.env, LD_LIBRARY_PATH: `${cache}/lib/${multiarch}:${cache}/usr/lib/${multiarch}` };
+}
+
+/** Fetches auditctl and auditd if they are not there yet (the script is a no-op when they run). */
 export function ensureAuditctl(): void {
-  if (!existsSync(auditctlPath)) execFileSync('bash', [`${root}scripts/fetch-auditd.sh`], { stdio: 'inherit' });
+  if (!existsSync(auditctlPath) || !existsSync(auditdPath)) execFileSync('bash', [`${root}scripts/fetch-auditd.sh`], { stdio: 'inherit' });
 }
 
 export function auditctl(...args: string[]): Promise<Finished> {
-  const env = { ...process.env, LD_LIBRARY_PATH: `${cache}/lib/${multiarch}:${cache}/usr/lib/${multiarch}` };
-  return run(auditctlPath, args, { env });
+  return run(auditctlPath, args, { env: auditPackageEnv() });
 }

@@ -3,8 +3,6 @@
 // flows out of the pipeline with /proc resolution, checked field by field against what the
 // workload child reports about its own sockets (ports the kernel chose).
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AuditControl } from '../../src/audit/control.js';
 import { AuditSocket } from '../../src/audit/socket.js';
@@ -13,14 +11,13 @@ import type { Flow } from '../../src/pipeline/flow.js';
 import type { LossReport } from '../../src/pipeline/loss.js';
 import { Pipeline } from '../../src/pipeline/pipeline.js';
 import { procSocketResolver } from '../../src/pipeline/sockets.js';
-import { encodeRule, parseRulesFile } from '../../src/rules/index.js';
 import { finished, waitForLine } from '../helpers/child.js';
 import { useKernel } from '../helpers/kernel.js';
+import { networkRulesForChildren } from '../helpers/network-rules.js';
 import { until } from '../helpers/until.js';
 import { buildWorkload, workloadOutput, type Scenario } from '../helpers/workload.js';
 
 const kernel = useKernel();
-const RULES_FILE = fileURLToPath(new URL('../../rules/network.rules', import.meta.url));
 
 const flows: Flow[] = [];
 const losses: LossReport[] = [];
@@ -29,17 +26,6 @@ let socket: AuditSocket;
 let daemon: AuditControl;
 let workload: string;
 const rules: Buffer[] = [];
-
-/** The default ruleset with `-F ppid=<this process>` added to every rule. */
-function defaultRulesForChildren(): Buffer[] {
-  const text = readFileSync(RULES_FILE, 'utf8')
-    .split('\n')
-    .map((line) => (line.startsWith('-a ') ? `${line} -F ppid=${process.pid}` : line))
-    .join('\n');
-  const compiled = parseRulesFile(text, RULES_FILE);
-  if (!compiled.ok) throw new Error(compiled.errors.map((error) => error.message).join('\n'));
-  return compiled.commands.flatMap((command) => (command.kind === 'add_rule' ? [encodeRule(command.rule)] : []));
-}
 
 beforeAll(async () => {
   workload = buildWorkload();
@@ -51,7 +37,7 @@ beforeAll(async () => {
   daemon = new AuditControl(socket);
   await daemon.register();
   await daemon.set({ enabled: 1 });
-  for (const rule of defaultRulesForChildren()) {
+  for (const rule of networkRulesForChildren()) {
     await daemon.addRule(rule);
     rules.push(rule);
   }
