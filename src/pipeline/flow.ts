@@ -221,7 +221,7 @@ export function toFlow(event: AuditEvent, sockets: SocketTable, options: FlowOpt
       : op === 'accept'
         ? known?.local === undefined || isUnspecified(known.local)
         : known === undefined || known.local === undefined || (address === undefined && op !== 'bind'));
-  const proc = needsProc && pid !== undefined ? sockets.resolve(pid, acceptedFd ?? fd) : undefined;
+  const proc = needsProc && pid !== undefined ? sockets.resolve(pid, acceptedFd ?? fd, known) : undefined;
   if (pid !== undefined && proc !== undefined && op !== 'accept') rememberResolved(sockets, pid, fd, known, proc, op);
 
   const familyNumber = address ? undefined : (known?.family ?? proc?.family);

@@ -8,4 +8,4 @@ export { createProcessResolver, LabelRules, ProcessConfigError, ProcessResolver,
 export { Reassembler, type AuditEvent, type ReassemblerOptions } from './reassembler.js';
 export { parseKernelRecord, parseLogLine, proctitleArgv, RecordParseError, type AuditRecord, type ParseResult } from './record.js';
 export { decodeSockaddr, decodeSockaddrHex, type Sockaddr, type SockaddrError, type SockaddrResult } from './sockaddr.js';
-export { procSocketResolver, SocketTable, type SocketInfo, type SocketResolver } from './sockets.js';
+export { procSocketResolver, SocketTable, type ProcSocketResolverOptions, type SocketHint, type SocketInfo, type SocketResolver } from './sockets.js';

@@ -1,71 +1,11 @@
 // Sockets: what kind of socket a (pid, fd) is. Built from the socket() events the rules
 // audit (a0 domain, a1 type, a2 protocol, exit = fd); where it has no entry (the socket was
-// made before auditflow started, or its socket() was not audited) a resolver reads /proc:
-// /proc/<pid>/fd/<fd> → socket:[inode] → the row with that inode in /proc/<pid>/net/*,
-// which also gives the socket's local (and connected peer's) address and port.
-import { readFileSync, readlinkSync } from 'node:fs';
-import { endianness } from 'node:os';
-import { AF_INET, AF_INET6, ipv4Text, ipv6Text, isIpv4Mapped } from './sockaddr.js';
+// made before auditflow started, or its socket() was not audited) a resolver reads /proc
+// (proc-sockets.ts), which also gives the socket's local (and connected peer's) address and port.
+import { effectiveProtocol, socketType, type Endpoint, type SocketHint, type SocketInfo, type SocketResolver } from './socket-kinds.js';
 
-// include/linux/net.h enum sock_type, and SOCK_TYPE_MASK (the flags SOCK_NONBLOCK = 0x800
-// and SOCK_CLOEXEC = 0x80000 of include/linux/net.h sit above it).
-export const SOCK_STREAM = 1;
-export const SOCK_DGRAM = 2;
-export const SOCK_RAW = 3;
-export const SOCK_SEQPACKET = 5;
-const SOCK_TYPE_MASK = 0xf;
-
-// IANA protocol numbers (include/uapi/linux/in.h IPPROTO_*); MPTCP's 262 is Linux's own.
-const PROTOCOL_NAMES: ReadonlyMap<number, string> = new Map([
-  [1, 'icmp'],
-  [2, 'igmp'],
-  [6, 'tcp'],
-  [17, 'udp'],
-  [33, 'dccp'],
-  [47, 'gre'],
-  [58, 'ipv6-icmp'],
-  [132, 'sctp'],
-  [136, 'udplite'],
-  [255, 'raw'],
-  [262, 'mptcp'],
-]);
-
-export function protocolName(protocol: number): string {
-  return PROTOCOL_NAMES.get(protocol) ?? `proto_${protocol}`;
-}
-
-export interface Endpoint {
-  addr: string;
-  port: number;
-  /** Raw address bytes (4 or 16), for the Community ID. */
-  bytes: Buffer;
-}
-
-export interface SocketInfo {
-  family: number;
-  /** SOCK_STREAM, SOCK_DGRAM, ... with the flag bits removed. */
-  type: number;
-  /** The IP protocol in effect: socket()'s protocol, or the one its type selects when 0. */
-  protocol: number;
-  local: Endpoint | undefined;
-  /** The connected peer: from the socket's connect, or from /proc. */
-  remote: Endpoint | undefined;
-  source: 'socket' | 'proc';
-}
-
-/** What socket() with protocol 0 selects for an inet socket (net/ipv4/af_inet.c inetsw_array). */
-export function effectiveProtocol(family: number, type: number, protocol: number): number {
-  if (protocol !== 0 || (family !== AF_INET && family !== AF_INET6)) return protocol;
-  if (type === SOCK_STREAM) return 6;
-  if (type === SOCK_DGRAM) return 17;
-  if (type === SOCK_SEQPACKET) return 132;
-  return protocol;
-}
-
-export const socketType = (rawType: number): number => rawType & SOCK_TYPE_MASK;
-
-/** Finds a socket through /proc; the live daemon passes procSocketResolver, replay nothing. */
-export type SocketResolver = (pid: number, fd: number) => SocketInfo | undefined;
+export { effectiveProtocol, protocolName, socketType, SOCK_DGRAM, SOCK_RAW, SOCK_SEQPACKET, SOCK_STREAM, type Endpoint, type SocketHint, type SocketInfo, type SocketResolver } from './socket-kinds.js';
+export { parseProcNetLine, procSocketResolver, type ProcSocketResolverOptions } from './proc-sockets.js';
 
 export interface SocketTableOptions {
   /** Entries kept at most; the least recently used goes first (default 65536). */
@@ -132,9 +72,12 @@ export class SocketTable {
     return entry;
   }
 
-  /** /proc's view of the socket, when a resolver was given and the process still has it. */
-  resolve(pid: number, fd: number): SocketInfo | undefined {
-    return this.resolver?.(pid, fd);
+  /**
+   * /proc's view of the socket, when a resolver was given and the process still has it.
+   * `hint` is what the table knows of it (for an accepted socket: of the listening one).
+   */
+  resolve(pid: number, fd: number, hint?: SocketHint): SocketInfo | undefined {
+    return this.resolver?.(pid, fd, hint);
   }
 
   /**
@@ -183,82 +126,3 @@ export class SocketTable {
 }
 
 const key = (pid: number, fd: number): string => `${pid}:${fd}`;
-
-// The /proc/net tables that name an inet socket's protocol, and the socket type each implies.
-const PROC_NET_TABLES: ReadonlyArray<{ file: string; family: number; type: number; protocol: number | 'port' }> = [
-  { file: 'tcp', family: AF_INET, type: SOCK_STREAM, protocol: 6 },
-  { file: 'tcp6', family: AF_INET6, type: SOCK_STREAM, protocol: 6 },
-  { file: 'udp', family: AF_INET, type: SOCK_DGRAM, protocol: 17 },
-  { file: 'udp6', family: AF_INET6, type: SOCK_DGRAM, protocol: 17 },
-  { file: 'udplite', family: AF_INET, type: SOCK_DGRAM, protocol: 136 },
-  { file: 'udplite6', family: AF_INET6, type: SOCK_DGRAM, protocol: 136 },
-  // net/ipv4/raw.c raw_sock_seq_show: a raw socket's "local port" column is its protocol.
-  { file: 'raw', family: AF_INET, type: SOCK_RAW, protocol: 'port' },
-  { file: 'raw6', family: AF_INET6, type: SOCK_RAW, protocol: 'port' },
-];
-
-/** Reads /proc; root (or CAP_SYS_PTRACE) is needed for other users' processes. */
-export function procSocketResolver(procRoot = '/proc'): SocketResolver {
-  return (pid, fd) => {
-    let link: string;
-    try {
-      link = readlinkSync(`${procRoot}/${pid}/fd/${fd}`);
-    } catch {
-      return undefined;
-    }
-    const inode = /^socket:\[(\d+)\]$/.exec(link)?.[1];
-    if (inode === undefined) return undefined;
-    for (const table of PROC_NET_TABLES) {
-      let text: string;
-      try {
-        text = readFileSync(`${procRoot}/${pid}/net/${table.file}`, 'latin1');
-      } catch {
-        continue;
-      }
-      for (const line of text.split('\n')) {
-        const row = parseProcNetLine(line, table.family);
-        if (row?.inode !== inode) continue;
-        const protocol = table.protocol === 'port' ? row.local.port : table.protocol;
-        return { family: table.family, type: table.type, protocol, local: row.local, remote: row.remote.port === 0 && isZero(row.remote.bytes) ? undefined : row.remote, source: 'proc' };
-      }
-    }
-    return undefined;
-  };
-}
-
-export interface ProcNetRow {
-  local: Endpoint;
-  remote: Endpoint;
-  inode: string;
-}
-
-/**
- * One row of /proc/net/{tcp,udp,raw}{,6} (net/ipv4/tcp_ipv4.c get_tcp4_sock): addresses are
- * the in-memory words printed with %08X, so each 32-bit group is in host byte order; ports
- * are printed after ntohs. Returns undefined for the header and anything malformed.
- */
-export function parseProcNetLine(line: string, family: number, hostEndianness: 'LE' | 'BE' = endianness()): ProcNetRow | undefined {
-  const columns = line.trim().split(/\s+/);
-  if (columns.length < 10 || !/^\d+:$/.test(columns[0] ?? '')) return undefined;
-  const local = procEndpoint(columns[1] ?? '', family, hostEndianness);
-  const remote = procEndpoint(columns[2] ?? '', family, hostEndianness);
-  const inode = columns[9] ?? '';
-  if (!local || !remote || !/^\d+$/.test(inode)) return undefined;
-  return { local, remote, inode };
-}
-
-function procEndpoint(text: string, family: number, hostEndianness: 'LE' | 'BE'): Endpoint | undefined {
-  const match = /^([0-9A-Fa-f]+):([0-9A-Fa-f]{4})$/.exec(text);
-  if (!match) return undefined;
-  const hex = match[1] ?? '';
-  const wantLength = family === AF_INET6 ? 32 : 8;
-  if (hex.length !== wantLength) return undefined;
-  const bytes = Buffer.from(hex, 'hex');
-  if (hostEndianness === 'LE') for (let i = 0; i < bytes.length; i += 4) bytes.subarray(i, i + 4).reverse();
-  const port = Number.parseInt(match[2] ?? '0', 16);
-  if (family === AF_INET) return { addr: ipv4Text(bytes), port, bytes };
-  if (isIpv4Mapped(bytes)) return { addr: ipv4Text(bytes.subarray(12)), port, bytes: Buffer.from(bytes.subarray(12)) };
-  return { addr: ipv6Text(bytes), port, bytes };
-}
-
-const isZero = (bytes: Buffer): boolean => bytes.every((byte) => byte === 0);
