@@ -1,8 +1,12 @@
 // Captures test/fixtures/<scenario>.log from this machine's kernel: takes the kernel lock,
-// snapshots the audit state, registers as the audit daemon, loads one rule filtered to this
+// snapshots the audit state, registers as the audit daemon, loads rules filtered to this
 // script's children, runs the workload once per scenario, and writes each child's records
 // (in auditd's raw log form, EOE kept) under a header naming kernel, rule and command.
 // The audit state is restored in `finally`, also when a step failed.
+//
+// The 64-bit scenarios run under one broad b64 rule. The i386 scenarios run the workload
+// built with gcc -m32 (Debian's gcc-multilib must be installed) under the default ruleset,
+// rules/network.rules, whose b32 rules (direct syscalls and socketcall) must catch them.
 //
 //   node --import tsx scripts/capture-fixture.ts [scenario ...]     (default: all)
 import { spawn } from 'node:child_process';
@@ -18,7 +22,8 @@ import { parseKernelRecord } from '../src/pipeline/record.js';
 import { AUDIT_SYSCALL, AUDIT_TYPE_NAMES } from '../src/pipeline/types.js';
 import { compileRule, encodeRule } from '../src/rules/index.js';
 import { finished } from '../test/helpers/child.js';
-import { buildWorkload, SCENARIOS, type Scenario } from '../test/helpers/workload.js';
+import { networkRulesForChildren } from '../test/helpers/network-rules.js';
+import { buildWorkload, I386_SCENARIOS, SCENARIOS } from '../test/helpers/workload.js';
 
 const FIXTURES = fileURLToPath(new URL('../test/fixtures/', import.meta.url));
 const KEY = 'auditflow-fixture';
@@ -31,14 +36,28 @@ interface Captured {
   text: string;
 }
 
+interface Group {
+  scenarios: string[];
+  workload: () => string;
+  /** Built when the group runs, so the rules name this script's pid. */
+  rules: () => Buffer[];
+  rule: string;
+  build: string;
+}
+
+const I386_RULES = 'rules/network.rules (the default ruleset: its b32 rules match a 32-bit process), each rule with -F ppid=<capture script pid>';
 const wanted = process.argv.slice(2);
-const unknown = wanted.filter((name) => !(SCENARIOS as readonly string[]).includes(name));
+const known: readonly string[] = [...SCENARIOS, ...I386_SCENARIOS];
+const unknown = wanted.filter((name) => !known.includes(name));
 if (unknown.length > 0) {
-  process.stderr.write(`unknown scenario(s): ${unknown.join(', ')}\nknown: ${SCENARIOS.join(', ')}\n`);
+  process.stderr.write(`unknown scenario(s): ${unknown.join(', ')}\nknown: ${known.join(', ')}\n`);
   process.exit(2);
 }
-const scenarios: Scenario[] = wanted.length > 0 ? (wanted as Scenario[]) : [...SCENARIOS];
-const workload = buildWorkload();
+const chosen = (list: readonly string[]): string[] => list.filter((name) => wanted.length === 0 || wanted.includes(name));
+const groups: Group[] = [
+  { scenarios: chosen(SCENARIOS), workload: () => buildWorkload(), rules: () => [encodeRule(compileRule(RULE_TEXT))], rule: RULE_TEXT.replace(String(process.pid), '<capture script pid>'), build: 'gcc -O1' },
+  { scenarios: chosen(I386_SCENARIOS), workload: () => buildWorkload({ m32: true }), rules: () => networkRulesForChildren(), rule: I386_RULES, build: 'gcc -m32 -O1' },
+].filter((group) => group.scenarios.length > 0);
 
 const lock = await acquireKernelLock();
 const control = AuditControl.open();
@@ -50,21 +69,28 @@ const socket = new AuditSocket({
   },
 });
 const daemon = new AuditControl(socket);
-const rule = encodeRule(compileRule(RULE_TEXT));
+const loaded: Buffer[] = [];
 try {
   await daemon.register();
   await daemon.set({ enabled: 1 });
-  await daemon.addRule(rule);
-  for (const scenario of scenarios) {
-    const child = spawn(workload, [scenario], { stdio: ['ignore', 'pipe', 'pipe'] });
-    const result = await finished(child);
-    if (result.code !== 0) throw new Error(`${scenario}: workload exited ${result.code}: ${result.stderr}`);
-    await quiet(() => records.length);
-    writeFixture(scenario, child.pid ?? -1, result.stdout);
+  for (const group of groups) {
+    const workload = group.workload();
+    for (const rule of group.rules()) {
+      await daemon.addRule(rule);
+      loaded.push(rule);
+    }
+    for (const scenario of group.scenarios) {
+      const child = spawn(workload, [scenario], { stdio: ['ignore', 'pipe', 'pipe'] });
+      const result = await finished(child);
+      if (result.code !== 0) throw new Error(`${scenario}: workload exited ${result.code}: ${result.stderr}`);
+      await quiet(() => records.length);
+      writeFixture(scenario, group, workload, child.pid ?? -1, result.stdout);
+    }
+    while (loaded.length > 0) await daemon.deleteRule(loaded.pop()!);
   }
 } finally {
   await daemon.unregister().catch(() => {});
-  await control.deleteRule(rule).catch(() => {});
+  for (const rule of loaded) await control.deleteRule(rule).catch(() => {});
   await socket.close();
   await restoreAuditState(control, snapshot);
   await control.close();
@@ -80,7 +106,7 @@ async function quiet(count: () => number): Promise<void> {
   }
 }
 
-function writeFixture(scenario: Scenario, pid: number, stdout: string): void {
+function writeFixture(scenario: string, group: Group, workload: string, pid: number, stdout: string): void {
   const serials = new Set<number>();
   for (const record of records) {
     const parsed = parseKernelRecord(record.type, record.text);
@@ -93,8 +119,8 @@ function writeFixture(scenario: Scenario, pid: number, stdout: string): void {
   const header = [
     `# auditflow fixture: ${scenario}`,
     `# kernel: ${release()} (${process.arch})`,
-    `# rule: ${RULE_TEXT.replace(String(process.pid), '<capture script pid>')}`,
-    `# command: ${basename(workload)} ${scenario}   (scripts/fixture-workload.c, pid ${pid})`,
+    `# rule: ${group.rule}`,
+    `# command: ${basename(workload)} ${scenario}   (scripts/fixture-workload.c built with ${group.build}, pid ${pid})`,
     `# captured: ${new Date().toISOString()} by scripts/capture-fixture.ts`,
     ...stdout
       .trim()

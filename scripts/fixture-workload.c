@@ -1,5 +1,7 @@
 // The network workload behind test/fixtures and the live pipeline test: one scenario per
 // run, on loopback only. Build: gcc -O1 -o fixture-workload fixture-workload.c
+// The i386-* and socketcall-i386-* scenarios exist only in a 32-bit x86 build
+// (gcc -m32, from Debian's gcc-multilib): scripts/capture-fixture.ts builds it for them.
 // Usage: fixture-workload <scenario> [--hold]
 // Prints "<name> <value>" lines for what the test checks (ports chosen by the kernel), then
 // "done"; with --hold it then keeps its sockets open until stdin closes, so /proc can still
@@ -16,6 +18,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -76,9 +79,66 @@ static int connect6(int type, const char *addr, int port) {
 // Port 9 (discard) is closed on these machines: a refused connect.
 static const int CLOSED_PORT = 9;
 
+#if defined(__i386__)
+// i386 has two ways into the socket calls: socketcall(2), which takes the call number
+// (include/uapi/linux/net.h SYS_*) and a pointer to the arguments, and since Linux 4.3 a
+// system call of its own per call. These make each explicitly, whatever glibc would pick.
+enum { SC_SOCKET = 1, SC_BIND = 2, SC_CONNECT = 3, SC_LISTEN = 4, SC_ACCEPT = 5, SC_SENDTO = 11 };
+
+static int sc(int call, unsigned long a0, unsigned long a1, unsigned long a2, unsigned long a3, unsigned long a4, unsigned long a5) {
+  unsigned long args[6] = {a0, a1, a2, a3, a4, a5};
+  return syscall(SYS_socketcall, call, args);
+}
+
+static int socketcall_scenario(const char *scenario) {
+  int port, srv, fd;
+  char buf[] = "auditflow";
+  if (!strcmp(scenario, "socketcall-i386-connect")) {
+    server(AF_INET, SOCK_STREAM, &port);
+    fd = sc(SC_SOCKET, AF_INET, SOCK_STREAM, 0, 0, 0, 0);
+    struct sockaddr_in sa = v4("127.0.0.1", port);
+    report("connect", sc(SC_CONNECT, fd, (unsigned long)&sa, sizeof sa, 0, 0, 0));
+    printf("local %d\n", port_of(fd));
+  } else if (!strcmp(scenario, "socketcall-i386-refused")) {
+    fd = sc(SC_SOCKET, AF_INET6, SOCK_STREAM, 0, 0, 0, 0);
+    struct sockaddr_in6 sa = v6("::1", CLOSED_PORT);
+    report("connect", sc(SC_CONNECT, fd, (unsigned long)&sa, sizeof sa, 0, 0, 0));
+  } else if (!strcmp(scenario, "socketcall-i386-sendto")) {
+    server(AF_INET, SOCK_DGRAM, &port);
+    fd = sc(SC_SOCKET, AF_INET, SOCK_DGRAM, 0, 0, 0, 0);
+    struct sockaddr_in sa = v4("127.0.0.1", port);
+    sc(SC_SENDTO, fd, (unsigned long)buf, sizeof buf, 0, (unsigned long)&sa, sizeof sa);
+    printf("local %d\n", port_of(fd));
+  } else if (!strcmp(scenario, "socketcall-i386-accept")) {
+    srv = sc(SC_SOCKET, AF_INET, SOCK_STREAM, 0, 0, 0, 0);
+    struct sockaddr_in any = v4("127.0.0.1", 0);
+    sc(SC_BIND, srv, (unsigned long)&any, sizeof any, 0, 0, 0);
+    sc(SC_LISTEN, srv, 16, 0, 0, 0, 0);
+    port = port_of(srv);
+    printf("server %d\n", port);
+    connect4(SOCK_STREAM, "127.0.0.1", port);
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof ss;
+    printf("accepted %d\n", sc(SC_ACCEPT, srv, (unsigned long)&ss, (unsigned long)&len, 0, 0, 0));
+  } else if (!strcmp(scenario, "i386-connect")) {
+    server(AF_INET, SOCK_STREAM, &port);
+    fd = syscall(__NR_socket, AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sa = v4("127.0.0.1", port);
+    report("connect", syscall(__NR_connect, fd, &sa, sizeof sa));
+    printf("local %d\n", port_of(fd));
+  } else {
+    return -1;
+  }
+  return 0;
+}
+#endif
+
 static int run(const char *scenario) {
   int port, srv, fd;
   char buf[] = "auditflow";
+#if defined(__i386__)
+  if (socketcall_scenario(scenario) == 0) return 0;
+#endif
   if (!strcmp(scenario, "connect-tcp4-ok")) {
     server(AF_INET, SOCK_STREAM, &port);
     connect4(SOCK_STREAM, "127.0.0.1", port);

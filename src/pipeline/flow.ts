@@ -99,9 +99,17 @@ const SOCKET_OPS: ReadonlyMap<string, SocketSyscall> = new Map([
   ['sendmsg', 'sendmsg'],
   ['bind', 'bind'],
 ]);
-const FLOW_MACHINES: readonly Machine[] = ['x86_64', 'i386', 'aarch64'];
-// AUDIT_ARCH_* value → syscall number → the call.
-const SOCKET_SYSCALLS: ReadonlyMap<number, ReadonlyMap<number, { op: SocketSyscall; name: string }>> = new Map(
+// x86_64 and aarch64 hosts, and the 32-bit processes they run (i386, 32-bit ARM EABI); a
+// 32-bit ARM host's records name the same 'arm' convention.
+const FLOW_MACHINES: readonly Machine[] = ['x86_64', 'i386', 'aarch64', 'arm'];
+interface ArchCalls {
+  /** Syscall number → the call. */
+  calls: ReadonlyMap<number, { op: SocketSyscall; name: string }>;
+  /** socketcall(2)'s number, where the architecture has it (i386 and arm: 102). */
+  socketcall: number | undefined;
+}
+// AUDIT_ARCH_* value → the architecture's socket calls.
+const SOCKET_SYSCALLS: ReadonlyMap<number, ArchCalls> = new Map(
   FLOW_MACHINES.map((machine) => {
     const { value, table } = archInfo(machine);
     const calls = new Map<number, { op: SocketSyscall; name: string }>();
@@ -109,13 +117,12 @@ const SOCKET_SYSCALLS: ReadonlyMap<number, ReadonlyMap<number, { op: SocketSysca
       const number = table.byName.get(name);
       if (number !== undefined) calls.set(number, { op, name });
     }
-    return [value, calls];
+    return [value, { calls, socketcall: table.byName.get('socketcall') }];
   }),
 );
-const I386 = archInfo('i386');
-// i386 socketcall(2): include/uapi/linux/net.h SYS_SOCKET ... SYS_ACCEPT4; its arguments
-// are in the SOCKETCALL record (kernel/auditsc.c __audit_socketcall).
-const I386_SOCKETCALL = I386.table.byName.get('socketcall');
+// socketcall(2): include/uapi/linux/net.h SYS_SOCKET ... SYS_ACCEPT4; its arguments are in
+// the SOCKETCALL record (kernel/auditsc.c __audit_socketcall, called by net/socket.c
+// sys_socketcall on every architecture that has it).
 const SOCKETCALLS: ReadonlyMap<number, [SocketSyscall, string]> = new Map([
   [1, ['socket', 'socket']],
   [2, ['bind', 'bind']],
@@ -142,18 +149,20 @@ interface Call {
 
 /** Which socket call a SYSCALL record is, with its arguments; undefined for other syscalls. */
 function socketCall(syscall: AuditRecord, records: AuditRecord[]): Call | undefined {
-  const arch = numberField(syscall, 'arch', 16);
+  const archValue = numberField(syscall, 'arch', 16);
   const number = numberField(syscall, 'syscall');
-  if (arch === undefined || number === undefined) return undefined;
+  if (archValue === undefined || number === undefined) return undefined;
   const args = [0, 1, 2, 3].map((i) => numberField(syscall, `a${i}`, 16) ?? 0);
-  if (arch === I386.value && number === I386_SOCKETCALL) {
+  const arch = SOCKET_SYSCALLS.get(archValue);
+  if (arch === undefined) return undefined;
+  if (number === arch.socketcall) {
     const entry = SOCKETCALLS.get(args[0] ?? 0);
     const record = records.find((r) => r.type === AUDIT_SOCKETCALL);
     if (!entry) return undefined;
     const inner = [0, 1, 2, 3].map((i) => (record ? (numberField(record, `a${i}`, 16) ?? 0) : 0));
     return { op: entry[0], name: entry[1], args: inner };
   }
-  const call = SOCKET_SYSCALLS.get(arch)?.get(number);
+  const call = arch.calls.get(number);
   if (call === undefined) return undefined;
   return { ...call, args };
 }

@@ -38,14 +38,25 @@ export const SCENARIOS = [
 
 export type Scenario = (typeof SCENARIOS)[number];
 
-let built: string | undefined;
+/**
+ * Scenarios of a 32-bit x86 process (the workload built with gcc -m32): socket calls through
+ * socketcall(2) and through i386's own syscalls. Only scripts/capture-fixture.ts runs them
+ * (gcc-multilib is needed to build it); the tests read their captured fixtures.
+ */
+export const I386_SCENARIOS = ['socketcall-i386-connect', 'socketcall-i386-refused', 'socketcall-i386-sendto', 'socketcall-i386-accept', 'i386-connect'] as const;
 
-/** Compiles the workload once per process; returns the binary's path. */
-export function buildWorkload(): string {
-  if (built && existsSync(built)) return built;
+export type I386Scenario = (typeof I386_SCENARIOS)[number];
+
+const built = new Map<string, string>();
+
+/** Compiles the workload once per process (`m32`: as a 32-bit x86 program); returns the binary's path. */
+export function buildWorkload(options: { m32?: boolean } = {}): string {
+  const flavour = options.m32 ? 'm32' : 'native';
+  const done = built.get(flavour);
+  if (done && existsSync(done)) return done;
   const output = join(mkdtempSync(join(tmpdir(), 'auditflow-workload-')), 'fixture-workload');
-  execFileSync('gcc', ['-O1', '-Wall', '-o', output, WORKLOAD_SOURCE], { stdio: ['ignore', 'inherit', 'inherit'] });
-  built = output;
+  execFileSync('gcc', [...(options.m32 ? ['-m32'] : []), '-O1', '-Wall', '-o', output, WORKLOAD_SOURCE], { stdio: ['ignore', 'inherit', 'inherit'] });
+  built.set(flavour, output);
   return output;
 }
 

@@ -22,6 +22,16 @@ export function fixtureLines(name: string): string[] {
     .filter((line) => line !== '' && !line.startsWith('#'));
 }
 
+/** The values the workload printed when the fixture was captured (`# workload: <name> <value>`). */
+export function fixtureWorkload(name: string): Map<string, number> {
+  const values = new Map<string, number>();
+  for (const line of readFileSync(`${FIXTURE_DIR}${name}.log`, 'utf8').split('\n')) {
+    const match = /^# workload: (\S+) (\d+)$/.exec(line);
+    if (match) values.set(match[1] ?? '', Number(match[2]));
+  }
+  return values;
+}
+
 export interface Run {
   flows: Flow[];
   losses: LossReport[];

@@ -1,7 +1,7 @@
 // What each captured scenario must show, field by field (the golden files pin the rest).
 import { describe, expect, it } from 'vitest';
 import type { Flow } from '../../../src/pipeline/flow.js';
-import { fixtureLines, runLogLines, type Run } from './fixtures.js';
+import { fixtureLines, fixtureWorkload, runLogLines, type Run } from './fixtures.js';
 
 const run = (name: string, options: Parameters<typeof runLogLines>[1] = {}): Run => runLogLines(fixtureLines(name), options);
 const only = (flows: Flow[], op: Flow['op']): Flow => {
@@ -104,5 +104,40 @@ describe('captured scenarios through the pipeline', () => {
     expect(connect.ppid).toBeGreaterThan(0);
     expect(connect.argv[1]).toBe('connect-tcp4-ok');
     expect(connect.exe).toMatch(/fixture-workload$/);
+  });
+});
+
+describe('32-bit processes', () => {
+  // Captured from a gcc -m32 build of the workload under rules/network.rules: its b32 rules
+  // caught socketcall(2) (key auditflow-socketcall, and auditflow-socket for SYS_SOCKET) and
+  // i386's own connect syscall (auditflow-connect).
+  it('takes an i386 socketcall connect apart: the call from a0, its arguments from the SOCKETCALL record', () => {
+    const flows = run('socketcall-i386-connect').flows;
+    const workload = fixtureWorkload('socketcall-i386-connect');
+    expect(only(flows, 'connect')).toMatchObject({ syscall: 'connect', direction: 'egress', result: 'ok', family: 'inet', proto: 'tcp', fd: 4, remote_addr: '127.0.0.1', remote_port: workload.get('server'), key: 'auditflow-socketcall' });
+    expect(only(flows, 'bind')).toMatchObject({ proto: 'tcp', local_addr: '127.0.0.1', fd: 3 });
+  });
+
+  it('gives i386 socketcall sendto, accept and a refused IPv6 connect their flows', () => {
+    expect(only(run('socketcall-i386-sendto').flows, 'sendto')).toMatchObject({ proto: 'udp', remote_addr: '127.0.0.1', remote_port: fixtureWorkload('socketcall-i386-sendto').get('server'), fd: 4 });
+    const accept = fixtureWorkload('socketcall-i386-accept');
+    expect(only(run('socketcall-i386-accept').flows, 'accept')).toMatchObject({ syscall: 'accept', direction: 'ingress', proto: 'tcp', remote_port: accept.get('local'), fd: accept.get('accepted') });
+    expect(only(run('socketcall-i386-refused').flows, 'connect')).toMatchObject({ result: 'ECONNREFUSED', family: 'inet6', proto: 'tcp', remote_addr: '::1', remote_port: 9 });
+  });
+
+  it("reads i386's own connect syscall (362), as the b32 connect rule catches it", () => {
+    expect(only(run('i386-connect').flows, 'connect')).toMatchObject({ syscall: 'connect', proto: 'tcp', remote_port: fixtureWorkload('i386-connect').get('server'), key: 'auditflow-connect' });
+  });
+
+  it('reads 32-bit ARM records (arch=40000028; a constructed fixture, see its header)', () => {
+    const flows = run('arm-connect-accept').flows;
+    expect(flows.map((flow) => [flow.op, flow.syscall, flow.proto, flow.fd, flow.remote_port])).toEqual([
+      ['bind', 'bind', 'tcp', 3, null],
+      ['connect', 'connect', 'tcp', 4, 53389],
+      ['accept', 'accept', 'tcp', 5, 40752],
+      ['accept', 'accept4', 'tcp', 6, 40754],
+      ['sendto', 'sendto', 'udp', 7, 53],
+    ]);
+    expect(flows.find((flow) => flow.op === 'sendto')).toMatchObject({ key: 'auditflow-socketcall', remote_addr: '127.0.0.1', direction: 'egress' });
   });
 });
