@@ -75,6 +75,7 @@ export class Reassembler {
   private readonly recentCompleted: number;
   private now = 0;
   private eventsOut = 0;
+  private endsAfterEmit = 0;
 
   constructor(private readonly options: ReassemblerOptions) {
     this.maxInFlight = Math.max(1, options.maxInFlight ?? 4096);
@@ -102,7 +103,9 @@ export class Reassembler {
       if (record.type === AUDIT_EOE || record.type === AUDIT_PROCTITLE) this.finish(id, pending.event, true);
     } else if (this.completed.has(id)) {
       // After PROCTITLE completed the event, the kernel's EOE for it is expected.
-      if (record.type !== AUDIT_EOE) {
+      if (record.type === AUDIT_EOE) {
+        this.endsAfterEmit++;
+      } else {
         this.options.onLoss({ reason: 'late-record', count: 1, node: record.node, time: this.now, firstSerial: record.serial, detail: record.typeName });
       }
     } else {
@@ -138,6 +141,14 @@ export class Reassembler {
 
   get eventCount(): number {
     return this.eventsOut;
+  }
+
+  /**
+   * EOE records that came after their event was emitted (the kernel's EOE after the
+   * PROCTITLE that completed it): expected, so neither part of an event nor a loss.
+   */
+  get trailingEnds(): number {
+    return this.endsAfterEmit;
   }
 
   /** Bytes-free size of the bookkeeping, for bound checks in tests. */
