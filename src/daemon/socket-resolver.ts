@@ -44,7 +44,7 @@ export function liveSocketResolver(binding: AuditBinding, options: LiveSocketRes
   const fallback = options.fallback ?? procSocketResolver();
   const reported = new Set<string>();
   let native = true;
-  return (pid, fd) => {
+  return (pid, fd, hint) => {
     if (native) {
       try {
         const ends = binding.socketEnds(pid, fd);
@@ -60,6 +60,7 @@ export function liveSocketResolver(binding: AuditBinding, options: LiveSocketRes
         }
       }
     }
-    return fallback(pid, fd);
+    // The hint (the socket's family and type, when its socket() was seen) narrows /proc to one table.
+    return fallback(pid, fd, hint);
   };
 }
