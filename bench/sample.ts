@@ -123,7 +123,8 @@ async function startConsumer(spec: SampleSpec, context: SampleContext, directory
   }
 }
 
-const per1000 = (cpu: number, events: number): number | null => (events > 0 ? (cpu * 1000) / events : null);
+/** CPU per 1,000 events; none when the workload caused no events (unix: only other processes' few are left). */
+const per1000 = (cpu: number, events: number, audited: number): number | null => (events > 0 && audited > 0 ? (cpu * 1000) / events : null);
 
 export async function measure(spec: SampleSpec, context: SampleContext): Promise<Sample> {
   const { kernel } = context;
@@ -160,8 +161,8 @@ export async function measure(spec: SampleSpec, context: SampleContext): Promise
       syscallsPerSecond: workload.syscalls / workload.seconds,
       windowMs: end.at - start.at,
       consumerCpuMs,
-      ...(running.helperPid !== undefined ? { helperCpuMs, cpuMsPer1000EventsWithHelper: per1000(consumerCpuMs + helperCpuMs, figures.events) } : {}),
-      cpuMsPer1000Events: per1000(consumerCpuMs, figures.events),
+      ...(running.helperPid !== undefined ? { helperCpuMs, cpuMsPer1000EventsWithHelper: per1000(consumerCpuMs + helperCpuMs, figures.events, workload.audited) } : {}),
+      cpuMsPer1000Events: per1000(consumerCpuMs, figures.events, workload.audited),
       peakRssBytes,
       kernelLost: after.lost - before.lost,
       backlogWaitJiffies: after.backlogWaitTimeActual - before.backlogWaitTimeActual,

@@ -25,7 +25,7 @@ export interface AuditflowRun {
 
 interface StatusFile {
   updated: number;
-  pipeline: { records: number; events: number; flows: number };
+  pipeline: { records: number; events: number; flows: number; losses: Record<string, number> };
   reader: { records: number };
   sinkHealth: { queued: number; spoolBytes: number; counters: { written: number } };
   backpressure: { blocked: boolean; heldBatches: number };
@@ -154,6 +154,7 @@ export async function startAuditflow(run: AuditflowRun): Promise<RunningConsumer
           flows: status.pipeline.flows,
           written: status.sinkHealth.counters.written,
           losses: status.losses,
+          filtered: status.pipeline.losses,
         },
       };
       if (readSamples !== undefined) {

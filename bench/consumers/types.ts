@@ -22,7 +22,7 @@ export interface FlowFigures {
   /** Kernel timestamp → the entry read back from Redis by a live XREAD reader (fixed-rate runs), ms. */
   readLatencyMs?: { p50: number | null; p99: number | null; max: number | null; n: number };
   /** The daemon's own counters at stop (its status file). */
-  daemon: { records: number; events: number; flows: number; written: number; losses: Record<string, number> };
+  daemon: { records: number; events: number; flows: number; written: number; losses: Record<string, number>; filtered: Record<string, number> };
 }
 
 export interface Owed {

@@ -20,9 +20,9 @@ import { parseWorkloadOutput } from '../../../bench/workload.js';
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 
 describe('bench options', () => {
-  it('defaults to every mode and consumer, 3 runs of 3 s, and a 10,000/s fixed-rate run', () => {
+  it('defaults to every mode and consumer, 3 runs of 2 s, and a 10,000/s fixed-rate run of 4 s', () => {
     const options = parseBenchOptions([], 'out.json');
-    expect(options).toMatchObject({ seconds: 3, repeats: 3, workers: 2, fixedRate: 10_000, fixedSeconds: 5, output: 'out.json', baseline: '' });
+    expect(options).toMatchObject({ seconds: 2, repeats: 3, workers: 2, fixedRate: 10_000, fixedSeconds: 4, output: 'out.json', baseline: '' });
     expect(options.modes).toEqual(['connect', 'refused', 'sendto', 'unix', 'mixed']);
     expect(options.consumers).toEqual(['bare', 'drain', 'auditd', 'auditflow']);
   });
@@ -104,7 +104,7 @@ describe('bench readers', () => {
   it('calls the daemon idle only when two status files in a row show no work', () => {
     const status = (updated: number, records: number, queued = 0) => ({
       updated,
-      pipeline: { records, events: 0, flows: 0 },
+      pipeline: { records, events: 0, flows: 0, losses: {} },
       reader: { records },
       sinkHealth: { queued, spoolBytes: 0, counters: { written: records } },
       backpressure: { blocked: false, heldBatches: 0 },
