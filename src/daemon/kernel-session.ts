@@ -125,11 +125,15 @@ export class KernelSession {
     await this.control.set({ backlogLimit: this.settings.backlog_limit, backlogWaitTime: this.settings.backlog_wait_time });
     await this.removeStaleSelfRules();
     const rules = ruleset === undefined ? undefined : await this.apply(ruleset.commands);
-    await this.ensureSelfRule();
     if (status.enabled === 0) {
       this.enabledBefore = 0;
       await this.control.set({ enabled: 1 });
     }
+    // Last, with auditing on: the kernel logs the rule's CONFIG_CHANGE to this daemon
+    // (kernel/auditfilter.c audit_log_rule_change() logs nothing while enabled=0), so the daemon
+    // reads a record, and knows the serial its view starts at, even on a host where nothing else
+    // is audited yet. Until then the ruleset cannot match the daemon: it opens no socket meanwhile.
+    await this.ensureSelfRule();
     return { immutable: false, rules, status: await this.control.status() };
   }
 
