@@ -24,7 +24,7 @@ afterAll(async () => {
   await redis?.stop();
 });
 
-const bytes = (...parts: Array<string | number[]>): Buffer => Buffer.concat(parts.map((part) => (typeof part === 'string' ? Buffer.from(part, 'latin1') : Buffer.from(part))));
+const bytes = (...parts: Array<string | number[] | Buffer>): Buffer => Buffer.concat(parts.map((part) => (typeof part === 'string' ? Buffer.from(part, 'latin1') : Buffer.from(part))));
 
 /** Everything a log line, a terminal or a JSON encoder could trip over, in the first 15 bytes (comm) too. */
 const HOSTILE_NAME = bytes('q"\' \n', [0x1b], '[31m', [0xff, 0xfe], 'type=SYSCALL msg=audit(1.000:1): pid=1 ', [0x1b], ']0;pwned', [0x07], [0xc3, 0x28]);
