@@ -37,6 +37,8 @@ export interface DaemonOptions {
 /** Batches held while the sink refuses entries (full_policy=block), at most this many bytes. */
 const MAX_HELD_BYTES = 64 * 1024 * 1024;
 const TICK_MS = 1000;
+/** The stop reason of a start that failed: it puts back everything, whatever on_stop says. */
+const START_FAILED = 'start failed';
 /** Crash checkpoint candidates are taken as records arrive, at most this often (and at every tick). */
 const CHECKPOINT_INTERVAL_MS = 100;
 /** How long start-up waits for the records of the daemon's own configuration changes. */
@@ -115,7 +117,7 @@ export class Daemon {
     try {
       await daemon.begin();
     } catch (error) {
-      await daemon.stop('start failed');
+      await daemon.stop(START_FAILED);
       throw error;
     }
     return daemon;
@@ -205,7 +207,11 @@ export class Daemon {
     );
 
     if (s.metrics_listen !== 'off') {
-      this.metrics = await serveMetrics(s.metrics_listen, () => this.snapshot());
+      try {
+        this.metrics = await serveMetrics(s.metrics_listen, () => this.snapshot());
+      } catch (error) {
+        throw new ConfigError(`metrics_listen: cannot listen on ${s.metrics_listen} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}); choose another address, or off`);
+      }
       log.info({ stage: 'metrics', listen: s.metrics_listen }, 'serving Prometheus metrics at /metrics');
     }
     this.startTimers();
@@ -524,7 +530,7 @@ export class Daemon {
     const started = this.pipeline !== undefined;
     if (this.kernel !== undefined) {
       await step('restore kernel', async () => {
-        if ((await this.kernel.stop()).length > 0) throw new Error('the kernel could not be fully restored (see above)');
+        if ((await this.kernel.stop(reason === START_FAILED)).length > 0) throw new Error('the kernel could not be fully restored (see above)');
       });
       await step('close audit sockets', () => this.kernel.close());
     }

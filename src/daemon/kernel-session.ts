@@ -156,7 +156,7 @@ export class KernelSession {
    * (on_stop=remove), the self-exclusion rule, `enabled`, then the slot. Rules go before the slot so
    * every event up to their removal still reaches the reader. Returns the failures.
    */
-  async stop(): Promise<unknown[]> {
+  async stop(startFailed = false): Promise<unknown[]> {
     const failures: unknown[] = [];
     const step = async (name: string, action: () => Promise<void>): Promise<void> => {
       try {
@@ -167,7 +167,8 @@ export class KernelSession {
       }
     };
     if (!this.immutable && this.settings.mode === 'unicast') {
-      if (this.rulesApplied && this.settings.on_stop === 'remove') {
+      // A start that failed leaves nothing behind, whatever on_stop says.
+      if (this.rulesApplied && (this.settings.on_stop === 'remove' || startFailed)) {
         await step('remove rules', async () => {
           const directory = this.settings.state_dir;
           const deleted = await clearRules(this.control, {
@@ -186,7 +187,7 @@ export class KernelSession {
           for (const bytes of await this.control.listRules()) if (ruleIdentity(bytes) === identity) await this.control.deleteRule(bytes);
         });
       }
-      if (this.enabledBefore !== undefined && this.settings.on_stop === 'remove') {
+      if (this.enabledBefore !== undefined && (this.settings.on_stop === 'remove' || startFailed)) {
         const enabled = this.enabledBefore as 0 | 1;
         await step('restore enabled', () => this.control.set({ enabled }));
       }
@@ -238,12 +239,14 @@ export class KernelSession {
 
   private async apply(commands: Command[]): Promise<ApplyResult> {
     const directory = this.settings.state_dir;
+    // Before the first rule goes in: a refusal in the middle leaves rules loaded, and stop() must
+    // take those out (the state file names them).
+    this.rulesApplied = true;
     const result = await applyCommands(this.control, commands, {
       machine: machineFromNodeArch(),
       state: readAppliedState(directory),
       saveState: (state) => writeAppliedState(directory, state),
     });
-    this.rulesApplied = true;
     for (const error of result.errors) this.log.warn({ err: error.message }, 'the kernel refused a rule; the ruleset asked to go on (-i or -c)');
     if (result.failed) throw new RulesFileError(`the kernel refused ${result.errors.length} rule(s) of the ruleset`);
     return result;
