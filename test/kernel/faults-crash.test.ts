@@ -39,9 +39,17 @@ describe('crash: SIGKILL in a burst, then a restart', () => {
     try {
       await first.waitForLog('running');
       const floor = await statusFile(first);
-      // About 5 s of connects: the first daemon sees the start, the second the end.
-      const run = startConnects(31000, 8000, 400);
-      await until(() => run.progress() >= 4096, 30_000, 'the burst');
+      // About 8 s of connects: the first daemon sees the start (it is killed once it has published
+      // 1,000 flows), the second the end.
+      const run = startConnects(31000, 8000, 1000);
+      // The checkpoint holds at start until the daemon's own CONFIG_CHANGE event ends (2 s: its
+      // syscall is excluded, so no EOE comes); a crash before that counts more as daemon_down.
+      const checkpointed = (): boolean => {
+        const status = readSnapshot(first.dirs.runtime);
+        return (status?.pipeline.flows ?? 0) >= 1000 && (status?.safeSerial ?? 0) > (status?.firstSerial ?? Infinity) + 2000;
+      };
+      await until(checkpointed, 30_000, 'the first flows, checkpointed');
+      expect(run.progress()).toBeLessThan(7000);
       await first.stop('SIGKILL');
       const killedAt = Date.now();
       second = startDaemon({ args: args('crash:burst', redis.url), dirs: first.dirs });
@@ -63,8 +71,8 @@ describe('crash: SIGKILL in a burst, then a restart', () => {
       expect(lastLost - firstLost + 1).toBe(Number(down[0]?.count));
       // Flows from both daemons, on both sides of the gap.
       const flows = entries.filter((f) => f.kind === 'flow' && f.pid === String(run.pid)).map((f) => Number(f.serial));
-      expect(flows.filter((serial) => serial < firstLost).length).toBeGreaterThan(1000);
-      expect(flows.filter((serial) => serial > lastLost).length).toBeGreaterThan(1000);
+      expect(flows.filter((serial) => serial < firstLost).length).toBeGreaterThan(500);
+      expect(flows.filter((serial) => serial > lastLost).length).toBeGreaterThan(500);
       const start = entries.find((f) => f.kind === 'lifecycle' && f.event === 'start' && f.pid === String(second?.pid));
       expect(Number(start?.down_since)).toBeGreaterThan(killedAt - 3000);
       expect(Number(start?.down_since)).toBeLessThanOrEqual(killedAt);
