@@ -4,7 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readSnapshot } from '../../src/daemon/snapshot.js';
-import { readStream, startDaemon, type DaemonChild } from '../helpers/daemon.js';
+import { killLeftoverDaemons, readStream, startDaemon, type DaemonChild } from '../helpers/daemon.js';
 import { checkConservation, startConnects, type ConservationReport } from '../helpers/faults.js';
 import { useKernel } from '../helpers/kernel.js';
 import { startRedis, type RedisServer } from '../helpers/redis-server.js';
@@ -17,6 +17,7 @@ beforeAll(async () => {
   redis = await startRedis();
 });
 afterAll(async () => {
+  await killLeftoverDaemons();
   await redis?.stop();
 });
 

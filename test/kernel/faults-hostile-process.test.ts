@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readSnapshot } from '../../src/daemon/snapshot.js';
 import { run } from '../helpers/child.js';
-import { readStream, startDaemon } from '../helpers/daemon.js';
+import { killLeftoverDaemons, readStream, startDaemon } from '../helpers/daemon.js';
 import { faultWorkload } from '../helpers/faults.js';
 import { useKernel } from '../helpers/kernel.js';
 import { freePort, startRedis, type RedisServer } from '../helpers/redis-server.js';
@@ -21,6 +21,7 @@ beforeAll(async () => {
   redis = await startRedis();
 });
 afterAll(async () => {
+  await killLeftoverDaemons();
   await redis?.stop();
 });
 

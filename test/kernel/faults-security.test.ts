@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readSnapshot } from '../../src/daemon/snapshot.js';
 import { run } from '../helpers/child.js';
-import { cli, readStream, startDaemon } from '../helpers/daemon.js';
+import { cli, killLeftoverDaemons, readStream, startDaemon } from '../helpers/daemon.js';
 import { startConnects } from '../helpers/faults.js';
 import { useKernel } from '../helpers/kernel.js';
 import { startRedis, type RedisServer } from '../helpers/redis-server.js';
@@ -23,6 +23,7 @@ beforeAll(async () => {
   redis = await startRedis(['--requirepass', PASSWORD]);
 });
 afterAll(async () => {
+  await killLeftoverDaemons();
   await redis?.stop();
 });
 

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readSnapshot } from '../../src/daemon/snapshot.js';
-import { readStream, startDaemon, type DaemonChild } from '../helpers/daemon.js';
+import { killLeftoverDaemons, readStream, startDaemon, type DaemonChild } from '../helpers/daemon.js';
 import { useKernel } from '../helpers/kernel.js';
 import { freePort, startRedis, type RedisServer } from '../helpers/redis-server.js';
 import { until } from '../helpers/until.js';
@@ -22,6 +22,7 @@ beforeAll(async () => {
   redis = await startRedis();
 });
 afterAll(async () => {
+  await killLeftoverDaemons();
   await redis?.stop();
 });
 
