@@ -17,7 +17,7 @@ export class AuditRequestError extends AuditError {
     readonly errno: number,
     readonly code: string,
   ) {
-    super(`${request} failed: ${code} (${describeErrno(code)})`);
+    super(`${request} failed: ${code} (${describeErrno(code, request)})`);
   }
 }
 
@@ -38,7 +38,7 @@ export class AuditSlotTakenError extends AuditError {
   }
 }
 
-function describeErrno(code: string): string {
+function describeErrno(code: string, request: string): string {
   switch (code) {
     case 'EPERM':
       return 'operation not permitted: needs root or CAP_AUDIT_CONTROL';
@@ -47,7 +47,9 @@ function describeErrno(code: string): string {
     case 'EEXIST':
       return 'already exists';
     case 'ENOENT':
-      return 'no such rule';
+      // Deleting: the rule is not loaded. Adding: a dir= watch of a path that does not exist
+      // (kernel/audit_tree.c audit_add_tree_rule() looks the path up).
+      return request === 'AUDIT_DEL_RULE' ? 'no such rule' : 'no such file or directory';
     case 'EINVAL':
       return 'invalid argument';
     default:

@@ -29,11 +29,17 @@ export function describeFailure(error: unknown): Failure {
   const code = error instanceof AuditRequestError ? error.code : (error as NodeJS.ErrnoException | undefined)?.code;
   switch (code) {
     case 'EPERM':
-    case 'EACCES':
+    case 'EACCES': {
+      // A file or directory the daemon cannot write (state_dir, spool_dir, runtime_dir), not the kernel.
+      const path = (error as NodeJS.ErrnoException).path;
+      if (!(error instanceof AuditRequestError) && path !== undefined) {
+        return { code: ExitCode.permission, message: `cannot ${(error as NodeJS.ErrnoException).syscall ?? 'use'} ${path} (${code}): run as root, or give the daemon's user that directory` };
+      }
       return {
         code: ExitCode.permission,
         message: `the kernel refused (${code}): run as root, or with CAP_AUDIT_CONTROL (and CAP_AUDIT_READ for --mode multicast)`,
       };
+    }
     case 'EPROTONOSUPPORT':
     case 'EAFNOSUPPORT':
       return { code: ExitCode.noAudit, message: `this kernel has no audit support (${code}): it needs CONFIG_AUDIT=y and CONFIG_AUDITSYSCALL=y` };

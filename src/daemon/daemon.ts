@@ -12,6 +12,7 @@ import { createProcessResolver, ProcessConfigError, type ProcessResolver } from 
 import { checkConsumerLag, lifecycleEntry, streamKey, type FlowSink, type LagReport, type RedisClient, type SinkEntry } from '../sink/index.js';
 import { ConfigError, loadConfig, restartOnlyChanges, type ConfigInput, type LoadedConfig } from './config.js';
 import { flowEntry } from './flow-entry.js';
+import { Checkpoints } from './checkpoints.js';
 import { KernelSession } from './kernel-session.js';
 import type { DaemonLogger, Logger } from './logger.js';
 import { LossReporter } from './loss-reporter.js';
@@ -36,6 +37,12 @@ export interface DaemonOptions {
 /** Batches held while the sink refuses entries (full_policy=block), at most this many bytes. */
 const MAX_HELD_BYTES = 64 * 1024 * 1024;
 const TICK_MS = 1000;
+/** The stop reason of a start that failed: it puts back everything, whatever on_stop says. */
+const START_FAILED = 'start failed';
+/** Crash checkpoint candidates are taken as records arrive, at most this often (and at every tick). */
+const CHECKPOINT_INTERVAL_MS = 100;
+/** How long start-up waits for the records of the daemon's own configuration changes. */
+const FIRST_RECORD_WAIT_MS = 2000;
 const SERIAL = /^audit\(\d+\.\d+:(\d+)\)/;
 
 function recordSerial(record: AuditMessage): number | undefined {
@@ -76,6 +83,9 @@ export class Daemon {
   private stopped = false;
 
   private lastSerial: number | null = null;
+  private firstSerial: number | null = null;
+  private checkpoints = new Checkpoints(0);
+  private checkpointAt = 0;
   private lastRecordTs: number | null = null;
   private selfFlows = 0;
   private kernelView: DaemonSnapshot['kernel'] = { enabled: null, lost: null, backlog: null, backlogLimit: null, immutable: false };
@@ -107,7 +117,7 @@ export class Daemon {
     try {
       await daemon.begin();
     } catch (error) {
-      await daemon.stop('start failed');
+      await daemon.stop(START_FAILED);
       throw error;
     }
     return daemon;
@@ -121,13 +131,21 @@ export class Daemon {
     this.bootId = readBootId();
     const previous = readSnapshot(s.runtime_dir);
     if (previous !== undefined && !previous.stopped && previous.pid !== process.pid) {
-      this.downtime = { since: previous.updated, lastSerial: previous.lastSerial };
+      // Counted from its checkpoint, not from the newest record it read: what it read after the
+      // checkpoint may have died with it (in its memory, or in the sink's memory queue).
+      const settled = previous.safeSerial ?? (previous.firstSerial === null || previous.firstSerial === undefined ? null : previous.firstSerial - 1);
+      this.downtime = { since: previous.updated, lastSerial: settled };
       this.downSince = previous.updated;
-      log.warn({ previousPid: previous.pid, lastSeen: new Date(previous.updated).toISOString() }, 'the previous auditflow did not stop cleanly; its downtime is reported as a loss');
+      // The kernel's lost counter grew while no daemon watched it, too.
+      if (typeof previous.kernel.lost === 'number') this.lostBaseline = previous.kernel.lost;
+      log.warn({ previousPid: previous.pid, lastSeen: new Date(previous.updated).toISOString(), safeSerial: settled }, 'the previous auditflow did not stop cleanly; its downtime is reported as a loss');
     }
 
     if (s.sink === 'redis') prepareSpoolDir(s.spool_dir === '' ? `${s.state_dir}/spool` : s.spool_dir);
-    ({ sink: this.sink, client: this.redis } = await openSink(s, this.bootId, this.stageLogger('sink')));
+    const opened = await openSink(s, this.bootId, this.stageLogger('sink'));
+    this.sink = opened.sink;
+    this.redis = opened.client;
+    this.checkpoints = new Checkpoints(opened.replayed);
 
     if (s.process_context) {
       try {
@@ -174,6 +192,9 @@ export class Daemon {
     });
     const report = await this.kernel.start();
     this.kernelView.immutable = report.immutable;
+    // The kernel logs the self-exclusion rule's CONFIG_CHANGE to this daemon: its serial is where a
+    // crash checkpoint can start from before any flow was seen.
+    if (s.mode === 'unicast' && !report.immutable) await this.firstRecord(FIRST_RECORD_WAIT_MS);
     log.info(
       {
         stage: 'kernel',
@@ -186,13 +207,22 @@ export class Daemon {
     );
 
     if (s.metrics_listen !== 'off') {
-      this.metrics = await serveMetrics(s.metrics_listen, () => this.snapshot());
+      try {
+        this.metrics = await serveMetrics(s.metrics_listen, () => this.snapshot());
+      } catch (error) {
+        throw new ConfigError(`metrics_listen: cannot listen on ${s.metrics_listen} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}); choose another address, or off`);
+      }
       log.info({ stage: 'metrics', listen: s.metrics_listen }, 'serving Prometheus metrics at /metrics');
     }
     this.startTimers();
     this.writeStatus();
     this.binding.sdNotify(`READY=1\nSTATUS=${this.statusLine()}`);
     log.info({}, 'running');
+  }
+
+  private async firstRecord(timeoutMs: number): Promise<void> {
+    for (let waited = 0; this.firstSerial === null && waited < timeoutMs; waited += 20) await new Promise((resolve) => setTimeout(resolve, 20));
+    this.checkpoint();
   }
 
   private stageLogger(stage: string): Logger {
@@ -214,6 +244,7 @@ export class Daemon {
       this.pipeline.advance(Date.now());
       this.collectReaderLosses();
       this.losses.drain((entry) => this.sink.publish(entry));
+      this.checkpoint();
       this.writeStatus();
     });
     every('kernel', this.settings.kernel_poll_ms, () => this.pollKernel());
@@ -321,8 +352,22 @@ export class Daemon {
     const last = records.at(-1);
     if (last !== undefined) {
       this.lastSerial = recordSerial(last) ?? this.lastSerial;
+      this.firstSerial ??= first === undefined ? null : (recordSerial(first) ?? null);
       this.lastRecordTs = Date.now();
+      if (this.lastRecordTs - this.checkpointAt >= CHECKPOINT_INTERVAL_MS) this.checkpoint();
     }
+  }
+
+  /** Offers the crash checkpoint a candidate (see checkpoints.ts), and lets it settle what the sink secured. */
+  private checkpoint(): void {
+    this.checkpointAt = Date.now();
+    const counters = this.sink.health().counters;
+    // Entries the sink refused are held here, not in the sink: no candidate past them.
+    if (this.lastSerial !== null && this.held.length === 0 && this.heldBatches.length === 0) {
+      const pending = this.pipeline.oldestPendingSerial();
+      this.checkpoints.offer(pending === undefined ? this.lastSerial : Math.min(this.lastSerial, pending - 1), counters.accepted);
+    }
+    this.checkpoints.settle(counters.written + counters.duplicatesSuppressed + counters.rejected);
   }
 
   /** The events the kernel emitted between the previous daemon's last record and this one's first. */
@@ -331,13 +376,17 @@ export class Daemon {
     const serial = recordSerial(first);
     if (downtime === undefined || serial === undefined) return;
     this.downtime = undefined;
-    const missed = downtime.lastSerial === null || serial <= downtime.lastSerial ? 0 : serial - downtime.lastSerial - 1;
+    if (downtime.lastSerial === null) {
+      this.log.error({ firstSerialNow: serial }, 'the previous auditflow died before it read any record: the events it missed cannot be counted');
+      return;
+    }
+    const missed = serial <= downtime.lastSerial ? 0 : serial - downtime.lastSerial - 1;
     this.log.warn({ lastSerialBefore: downtime.lastSerial, firstSerialNow: serial, missed }, 'events the kernel emitted while no auditflow ran');
     this.losses.add({
       reason: 'daemon_down',
       count: missed,
       ts: downtime.since,
-      ...(missed > 0 && downtime.lastSerial !== null ? { firstSerial: downtime.lastSerial + 1, lastSerial: serial - 1 } : {}),
+      ...(missed > 0 ? { firstSerial: downtime.lastSerial + 1, lastSerial: serial - 1 } : {}),
     });
   }
 
@@ -431,6 +480,8 @@ export class Daemon {
       updated: Date.now(),
       stopped: this.stopped,
       lastSerial: this.lastSerial,
+      firstSerial: this.firstSerial,
+      safeSerial: this.checkpoints.safe,
       lastRecordTs: this.lastRecordTs,
       pipeline: this.pipeline.stats(),
       reader: this.kernel.reader.stats(),
@@ -479,7 +530,7 @@ export class Daemon {
     const started = this.pipeline !== undefined;
     if (this.kernel !== undefined) {
       await step('restore kernel', async () => {
-        if ((await this.kernel.stop()).length > 0) throw new Error('the kernel could not be fully restored (see above)');
+        if ((await this.kernel.stop(reason === START_FAILED)).length > 0) throw new Error('the kernel could not be fully restored (see above)');
       });
       await step('close audit sockets', () => this.kernel.close());
     }

@@ -125,11 +125,15 @@ export class KernelSession {
     await this.control.set({ backlogLimit: this.settings.backlog_limit, backlogWaitTime: this.settings.backlog_wait_time });
     await this.removeStaleSelfRules();
     const rules = ruleset === undefined ? undefined : await this.apply(ruleset.commands);
-    await this.ensureSelfRule();
     if (status.enabled === 0) {
       this.enabledBefore = 0;
       await this.control.set({ enabled: 1 });
     }
+    // Last, with auditing on: the kernel logs the rule's CONFIG_CHANGE to this daemon
+    // (kernel/auditfilter.c audit_log_rule_change() logs nothing while enabled=0), so the daemon
+    // reads a record, and knows the serial its view starts at, even on a host where nothing else
+    // is audited yet. Until then the ruleset cannot match the daemon: it opens no socket meanwhile.
+    await this.ensureSelfRule();
     return { immutable: false, rules, status: await this.control.status() };
   }
 
@@ -152,7 +156,7 @@ export class KernelSession {
    * (on_stop=remove), the self-exclusion rule, `enabled`, then the slot. Rules go before the slot so
    * every event up to their removal still reaches the reader. Returns the failures.
    */
-  async stop(): Promise<unknown[]> {
+  async stop(startFailed = false): Promise<unknown[]> {
     const failures: unknown[] = [];
     const step = async (name: string, action: () => Promise<void>): Promise<void> => {
       try {
@@ -163,7 +167,8 @@ export class KernelSession {
       }
     };
     if (!this.immutable && this.settings.mode === 'unicast') {
-      if (this.rulesApplied && this.settings.on_stop === 'remove') {
+      // A start that failed leaves nothing behind, whatever on_stop says.
+      if (this.rulesApplied && (this.settings.on_stop === 'remove' || startFailed)) {
         await step('remove rules', async () => {
           const directory = this.settings.state_dir;
           const deleted = await clearRules(this.control, {
@@ -182,7 +187,7 @@ export class KernelSession {
           for (const bytes of await this.control.listRules()) if (ruleIdentity(bytes) === identity) await this.control.deleteRule(bytes);
         });
       }
-      if (this.enabledBefore !== undefined && this.settings.on_stop === 'remove') {
+      if (this.enabledBefore !== undefined && (this.settings.on_stop === 'remove' || startFailed)) {
         const enabled = this.enabledBefore as 0 | 1;
         await step('restore enabled', () => this.control.set({ enabled }));
       }
@@ -234,12 +239,14 @@ export class KernelSession {
 
   private async apply(commands: Command[]): Promise<ApplyResult> {
     const directory = this.settings.state_dir;
+    // Before the first rule goes in: a refusal in the middle leaves rules loaded, and stop() must
+    // take those out (the state file names them).
+    this.rulesApplied = true;
     const result = await applyCommands(this.control, commands, {
       machine: machineFromNodeArch(),
       state: readAppliedState(directory),
       saveState: (state) => writeAppliedState(directory, state),
     });
-    this.rulesApplied = true;
     for (const error of result.errors) this.log.warn({ err: error.message }, 'the kernel refused a rule; the ruleset asked to go on (-i or -c)');
     if (result.failed) throw new RulesFileError(`the kernel refused ${result.errors.length} rule(s) of the ruleset`);
     return result;

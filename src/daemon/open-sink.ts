@@ -34,10 +34,12 @@ export interface OpenedSink {
   sink: FlowSink;
   /** The Redis client (for the consumer-lag checks), with the Redis sink. */
   client: RedisClient | undefined;
+  /** Entries an earlier run left in the spool: the sink sends them before this run's. */
+  replayed: number;
 }
 
 export async function openSink(settings: Settings, bootId: string, log: Logger): Promise<OpenedSink> {
-  if (settings.sink === 'stdout') return { sink: new StdoutJsonlSink({ bootId, output: process.stdout }), client: undefined };
+  if (settings.sink === 'stdout') return { sink: new StdoutJsonlSink({ bootId, output: process.stdout }), client: undefined, replayed: 0 };
 
   const url = redactRedisUrl(settings.redis_url);
   // First: a bad URL or TLS file (RedisConfigError) is refused before the spool is opened.
@@ -73,5 +75,5 @@ export async function openSink(settings: Settings, bootId: string, log: Logger):
     }
     log.warn({ redis: url, err: reason }, 'Redis cannot be reached: flows go to the spool until it answers');
   }
-  return { sink, client };
+  return { sink, client, replayed: opened.records };
 }

@@ -19,8 +19,15 @@ export interface DaemonSnapshot {
   updated: number;
   /** True once the daemon stopped cleanly; a snapshot left with false belongs to a daemon that died. */
   stopped: boolean;
-  /** Serial and time of the newest record read: where a restarted daemon measures its downtime from. */
+  /** Serial and time of the newest record read. */
   lastSerial: number | null;
+  /** The first serial it read (its own configuration changes, at start). */
+  firstSerial: number | null;
+  /**
+   * Its crash checkpoint: every event up to this serial gave its flows and losses to the sink, and
+   * they are in Redis or in the spool. A daemon started after a crash counts the events after it.
+   */
+  safeSerial: number | null;
   lastRecordTs: number | null;
   pipeline: PipelineStats;
   reader: NativeSocketStats;

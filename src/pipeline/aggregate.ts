@@ -35,6 +35,13 @@ export class Aggregator {
     return this.open.size;
   }
 
+  /** The serial of the oldest send counted in a window not yet emitted; undefined when none. */
+  get oldestPendingSerial(): number | undefined {
+    let oldest: number | undefined;
+    for (const { pending } of this.open.values()) if (pending !== undefined && (oldest === undefined || pending.serial < oldest)) oldest = pending.serial;
+    return oldest;
+  }
+
   push(flow: Flow): void {
     this.advance(flow.ts);
     if (this.windowMs <= 0 || (flow.op !== 'sendto' && flow.op !== 'sendmsg')) {

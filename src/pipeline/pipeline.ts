@@ -118,6 +118,18 @@ export class Pipeline {
     this.flush();
   }
 
+  /**
+   * The lowest serial that may still give a flow or a loss report: an event waiting for its end, a
+   * serial gap not yet declared, a flow waiting for its process context, a send counted in an open
+   * aggregation window. undefined when none. The daemon's crash checkpoint (the serial up to which
+   * everything reached the sink) stays below it.
+   */
+  oldestPendingSerial(): number | undefined {
+    const stages = [this.reassembler.oldestPendingSerial, this.processContext?.oldestPendingSerial, this.aggregator.oldestPendingSerial];
+    const serials = stages.filter((s): s is number => s !== undefined);
+    return serials.length === 0 ? undefined : Math.min(...serials);
+  }
+
   stats(): PipelineStats {
     return {
       records: this.records,

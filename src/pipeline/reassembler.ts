@@ -151,6 +151,20 @@ export class Reassembler {
     return this.endsAfterEmit;
   }
 
+  /**
+   * The lowest serial whose event may still be emitted, or reported lost, later: the oldest event in
+   * flight, and the first serial of an open gap. Every serial below it, and up to the newest record
+   * pushed, is settled. undefined when nothing is pending.
+   */
+  get oldestPendingSerial(): number | undefined {
+    let oldest: number | undefined;
+    for (const { event } of this.inFlight.values()) if (oldest === undefined || event.serial < oldest) oldest = event.serial;
+    for (const track of this.serials.values()) {
+      if (track.ahead.size > 0 && track.expected !== undefined && (oldest === undefined || track.expected < oldest)) oldest = track.expected;
+    }
+    return oldest;
+  }
+
   /** Bytes-free size of the bookkeeping, for bound checks in tests. */
   get trackedSerials(): number {
     let total = 0;

@@ -216,6 +216,7 @@ function addField(b: RuleBuilder, pair: string, ctx: CompileContext, fail: Fail,
 
   if (isStringField(known)) {
     if (Buffer.byteLength(value) > stringLimit(known)) fail(`value of ${known} is longer than ${stringLimit(known)} bytes`, token);
+    if (known === 'path' || known === 'dir') checkWatchedPath(b, known, value, fail, token);
     b.fields.push({ kind: 'string', field: known as StringFieldName, op, value });
     if (known === 'path' || known === 'dir' || known === 'exe') b.keyAllowed = true;
     return;
@@ -247,6 +248,17 @@ function addComparison(b: RuleBuilder, pair: string, fail: Fail, token: string):
   if (value === undefined) fail(`-C cannot compare ${left} with ${right}`, token);
   if (b.fields.length >= MAX_RULE_FIELDS) fail(`too many fields: a rule holds at most ${MAX_RULE_FIELDS}`, token);
   b.fields.push({ kind: 'compare', op, value: value as number });
+}
+
+/**
+ * What the kernel takes for a path or dir field (kernel/audit_watch.c audit_to_watch(),
+ * kernel/audit_tree.c audit_make_tree(): EINVAL otherwise): an absolute path, a file path without
+ * a trailing slash, and one watched path per rule.
+ */
+function checkWatchedPath(b: RuleBuilder, field: 'path' | 'dir', value: string, fail: Fail, token: string): void {
+  if (!value.startsWith('/')) fail(`the ${field} ${quote(value)} must start with /`, token);
+  if (field === 'path' && value.length > 1 && value.endsWith('/')) fail(`the path ${quote(value)} must not end with / (a directory is dir=)`, token);
+  if (b.fields.some((f) => f.kind === 'string' && (f.field === 'path' || f.field === 'dir'))) fail('a rule watches one path or dir: the kernel refuses a second', token);
 }
 
 function startWatch(b: RuleBuilder, path: string, mode: 'add' | 'delete', ctx: CompileContext, fail: Fail, token: string): void {

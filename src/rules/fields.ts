@@ -69,9 +69,11 @@ const SPECS: Readonly<Record<Exclude<FieldName, 'field_compare'>, FieldSpec>> = 
   inode: { kind: 'number', ops: 'eq-ne', lists: EXIT_ONLY },
   exit: { kind: 'exit', ops: 'no-bit', lists: EXIT_ONLY },
   success: { kind: 'number', ops: 'no-bit', lists: EXIT_ONLY },
-  path: { kind: 'string', ops: 'eq-ne', lists: EXIT_ONLY },
+  // kernel/audit_watch.c audit_to_watch() and kernel/audit_tree.c audit_make_tree() refuse any
+  // operator but = for path and dir (EINVAL).
+  path: { kind: 'string', ops: 'eq', lists: EXIT_ONLY },
   perm: { kind: 'perm', ops: 'eq', lists: EXIT_ONLY },
-  dir: { kind: 'string', ops: 'eq-ne', lists: EXIT_ONLY },
+  dir: { kind: 'string', ops: 'eq', lists: EXIT_ONLY },
   filetype: { kind: 'filetype', ops: 'eq-ne', lists: EXIT_ONLY },
   exe: { kind: 'string', ops: 'eq-ne' },
   saddr_fam: { kind: 'saddr_fam', ops: 'no-bit' },

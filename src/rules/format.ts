@@ -12,13 +12,17 @@ export interface FormatOptions {
   readonly machine: Machine;
 }
 
-// auditctl's is_watch(): syscalls all, on a syscall list, and only path/dir, perm and key fields.
+// auditctl's is_watch(): syscalls all, on a syscall list, and only path/dir, perm and key fields;
+// and, unlike auditctl, exactly the rule `-w PATH -p PERMS -k KEY` compiles to: always, appended,
+// those fields in that order.
+// auditctl also prints `-a always,exit -S all -F perm=r` as "-p r" and `... -F perm=r -F path=/a`
+// as "-p r -w /a", which no rules file can say (found by test/unit/rules/properties.test.ts).
 export function isWatch(rule: Rule): boolean {
-  const onlyWatchFields = rule.fields.every(
-    (f) => (f.kind === 'string' && (f.field === 'path' || f.field === 'dir' || f.field === 'key')) || (f.kind === 'number' && f.field === 'perm'),
-  );
-  const hasPerm = rule.fields.some((f) => f.kind === 'number' && f.field === 'perm');
-  return onlyWatchFields && hasPerm && rule.syscalls === 'all' && takesSyscalls(rule);
+  const [target, perm, ...keys] = rule.fields;
+  const isTarget = target?.kind === 'string' && (target.field === 'path' || target.field === 'dir') && target.op === '=';
+  const isPerm = perm?.kind === 'number' && perm.field === 'perm' && perm.op === '=';
+  const onlyKeys = keys.every((f) => f.kind === 'string' && f.field === 'key' && f.op === '=');
+  return isTarget && isPerm && onlyKeys && rule.action === 'always' && !rule.prepend && rule.syscalls === 'all' && takesSyscalls(rule);
 }
 
 // user, task and exclude rules never show -S (the mask auditctl sends for them is meaningless);

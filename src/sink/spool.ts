@@ -65,7 +65,7 @@ export class Spool {
   corrupt = 0;
 
   private constructor(private readonly options: Required<SpoolOptions>) {
-    mkdirSync(options.dir, { recursive: true });
+    mkdirSync(options.dir, { recursive: true, mode: 0o700 });
     this.opened = this.recover();
     this.corrupt = this.opened.corrupt;
     const first = this.segments[0]?.number ?? 0;
@@ -154,7 +154,7 @@ export class Spool {
     if (number < 0) throw new Error('spool segment numbers exhausted');
     const path = join(this.options.dir, segmentName(number));
     const data = Buffer.concat(payloads.map(encodeRecord));
-    const fd = openSync(path, 'wx');
+    const fd = openSync(path, 'wx', 0o600);
     try {
       writeSync(fd, data, 0, data.length, 0);
       if (this.options.fsync !== 'never') fsyncSync(fd);
@@ -249,7 +249,7 @@ export class Spool {
     if (active !== undefined) return active;
     const number = this.nextNumber++;
     const path = join(this.options.dir, segmentName(number));
-    this.writeFd = openSync(path, 'wx');
+    this.writeFd = openSync(path, 'wx', 0o600);
     const segment = { number, path, size: 0 };
     if (this.segments.length === 0) {
       this.readCursor = { segment: number, offset: 0 };

@@ -35,6 +35,8 @@ export interface DaemonStart {
   env?: NodeJS.ProcessEnv;
   /** Reuse the directories of an earlier run (restart tests). */
   dirs?: { state: string; runtime: string };
+  /** A command that execs the daemon, e.g. setpriv with its options (the pid stays the daemon's). */
+  prefix?: string[];
 }
 
 const started = new Set<ChildProcess>();
@@ -64,7 +66,8 @@ export function startDaemon(options: DaemonStart = {}): DaemonChild {
     AUDITFLOW_LOG_LEVEL: 'debug',
     ...options.env,
   };
-  const child = spawn(process.execPath, [cli, 'run', ...(options.args ?? [])], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const command = [...(options.prefix ?? []), process.execPath, cli, 'run', ...(options.args ?? [])];
+  const child = spawn(command[0] as string, command.slice(1), { env, stdio: ['ignore', 'pipe', 'pipe'] });
   started.add(child);
   const logs: LogLine[] = [];
   let stdout = '';

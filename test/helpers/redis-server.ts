@@ -39,7 +39,8 @@ function ping(port: number): Promise<boolean> {
       reply += chunk.toString();
       if (reply.includes('\r\n')) {
         socket.end();
-        resolve(reply.startsWith('+PONG'));
+        // A server started with --requirepass answers, too: NOAUTH.
+        resolve(reply.startsWith('+PONG') || reply.startsWith('-NOAUTH'));
       }
     });
     socket.on('error', () => resolve(false));

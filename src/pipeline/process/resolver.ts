@@ -205,6 +205,16 @@ export class ProcessResolver {
     if (stat) this.addLabels(processKey(pid, stat.startTicks), labels);
   }
 
+  /** The lowest serial of a flow still waiting here; undefined when none waits. */
+  get oldestPendingSerial(): number | undefined {
+    let oldest: number | undefined;
+    for (let i = this.head; i < this.queue.length; i++) {
+      const serial = this.queue[i]?.flow.serial;
+      if (serial !== undefined && (oldest === undefined || serial < oldest)) oldest = serial;
+    }
+    return oldest;
+  }
+
   /** Releases every waiting flow now, with what is known of its process so far. */
   flush(): void {
     while (this.head < this.queue.length) this.release();

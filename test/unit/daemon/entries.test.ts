@@ -87,6 +87,8 @@ describe('renderMetrics', () => {
       updated: 0,
       stopped: false,
       lastSerial: 5,
+      firstSerial: 1,
+      safeSerial: 4,
       lastRecordTs: 0,
       pipeline: { records: 40, events: 10, flows: 7, inFlight: 1, sockets: 3, losses: { family: 2, 'family:unix': 2 } },
       reader: { datagrams: 40, records: 40, bytes: 4000, batches: 2, enobufs: 0, droppedRecords: 0, truncated: 0, malformed: 0 },

@@ -84,7 +84,7 @@ describe('rule errors', () => {
 
   it('refuses a rule too big for one netlink request', () => {
     const path = `/${'p'.repeat(4000)}`;
-    expect(errorOf(`-a always,exit -S open -F path=${path} -F dir=${path}`).reason).toMatch(/^rule is too big/);
+    expect(errorOf(`-a always,exit -S open -F path=${path} -F exe=${path}`).reason).toMatch(/^rule is too big/);
   });
 
   it('refuses a string value longer than PATH_MAX', () => {

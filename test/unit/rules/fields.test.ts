@@ -112,13 +112,24 @@ describe('-F values', () => {
   });
 
   it('keeps string fields as text', () => {
-    expect(fields('-a always,exit -S open -F dir=/etc -F path=/etc/passwd -F exe=/usr/bin/ssh -F subj_type=sshd_t -F obj_lev_high=s0')).toEqual([
+    expect(fields('-a always,exit -S open -F dir=/etc -F exe=/usr/bin/ssh -F subj_type=sshd_t -F obj_lev_high=s0')).toEqual([
       { kind: 'string', field: 'dir', op: '=', value: '/etc' },
-      { kind: 'string', field: 'path', op: '=', value: '/etc/passwd' },
       { kind: 'string', field: 'exe', op: '=', value: '/usr/bin/ssh' },
       { kind: 'string', field: 'subj_type', op: '=', value: 'sshd_t' },
       { kind: 'string', field: 'obj_lev_high', op: '=', value: 's0' },
     ]);
+    expect(fields('-a always,exit -S open -F path=/etc/passwd')).toEqual([{ kind: 'string', field: 'path', op: '=', value: '/etc/passwd' }]);
+  });
+
+  it('refuses the path and dir fields the kernel refuses (audit_to_watch, audit_make_tree)', () => {
+    expect(() => compileRule('-a always,exit -S open -F path!=/etc/passwd', x86)).toThrow('operator != is not valid for field path');
+    expect(() => compileRule('-a always,exit -S open -F dir!=/etc', x86)).toThrow('operator != is not valid for field dir');
+    expect(() => compileRule('-a always,exit -S open -F path=etc/passwd', x86)).toThrow('the path "etc/passwd" must start with /');
+    expect(() => compileRule('-a always,exit -S open -F dir=etc', x86)).toThrow('the dir "etc" must start with /');
+    expect(() => compileRule('-a always,exit -S open -F path=/etc/', x86)).toThrow('must not end with /');
+    expect(() => compileRule('-a always,exit -S open -F dir=/etc -F path=/etc/passwd', x86)).toThrow('a rule watches one path or dir');
+    expect(() => compileRule('-w /etc/passwd -F path=/etc/shadow', x86)).toThrow('a rule watches one path or dir');
+    expect(fields('-a always,exit -S open -F dir=/etc/')).toEqual([{ kind: 'string', field: 'dir', op: '=', value: '/etc/' }]);
   });
 
   it('reads every field kind of audit.h', () => {
@@ -126,11 +137,13 @@ describe('-F values', () => {
       'pid=1', 'uid=0', 'euid=0', 'suid=0', 'fsuid=0', 'gid=0', 'egid=0', 'sgid=0', 'fsgid=0', 'auid=0', 'pers=0',
       'subj_user=u', 'subj_role=r', 'subj_type=t', 'subj_sen=s0', 'subj_clr=s0', 'ppid=1', 'obj_user=u', 'obj_role=r',
       'obj_type=t', 'obj_lev_low=s0', 'obj_lev_high=s0', 'sessionid=1', 'devmajor=8', 'devminor=1', 'inode=2',
-      'exit=0', 'success=1', 'path=/p', 'perm=r', 'dir=/d', 'filetype=file', 'obj_uid=0', 'obj_gid=0', 'exe=/e',
+      'exit=0', 'success=1', 'path=/p', 'perm=r', 'filetype=file', 'obj_uid=0', 'obj_gid=0', 'exe=/e',
       'saddr_fam=2', 'a0=0', 'a1=0', 'a2=0', 'a3=0', 'key=k',
     ];
     const rule = compileRule(`-a always,exit -F arch=b64 -S all ${names.map((n) => `-F ${n}`).join(' ')}`, x86);
     expect(rule.fields).toHaveLength(names.length + 1);
+    // A rule watches one path: dir= goes in a rule of its own.
+    expect(only('-a always,exit -S all -F dir=/d')).toMatchObject({ field: 'dir', value: '/d' });
   });
 });
 

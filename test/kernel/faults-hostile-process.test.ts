@@ -1,0 +1,80 @@
+// Hostile process data, live: a program whose file name and arguments hold quotes, spaces, a
+// newline, a fake `type=SYSCALL msg=audit(` record start, terminal escapes and bytes that are not
+// UTF-8 connects out. Its flow carries comm, exe and argv exactly as those bytes decode, in entries
+// that stay valid JSON; nothing of it leaks into another field or another entry.
+import { copyFileSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readSnapshot } from '../../src/daemon/snapshot.js';
+import { run } from '../helpers/child.js';
+import { killLeftoverDaemons, readStream, startDaemon } from '../helpers/daemon.js';
+import { faultWorkload } from '../helpers/faults.js';
+import { useKernel } from '../helpers/kernel.js';
+import { freePort, startRedis, type RedisServer } from '../helpers/redis-server.js';
+import { until } from '../helpers/until.js';
+
+useKernel();
+let redis: RedisServer;
+
+beforeAll(async () => {
+  redis = await startRedis();
+});
+afterAll(async () => {
+  await killLeftoverDaemons();
+  await redis?.stop();
+});
+
+const bytes = (...parts: Array<string | number[] | Buffer>): Buffer => Buffer.concat(parts.map((part) => (typeof part === 'string' ? Buffer.from(part, 'latin1') : Buffer.from(part))));
+
+/** Everything a log line, a terminal or a JSON encoder could trip over, in the first 15 bytes (comm) too. */
+const HOSTILE_NAME = bytes('q"\' \n', [0x1b], '[31m', [0xff, 0xfe], 'type=SYSCALL msg=audit(1.000:1): pid=1 ', [0x1b], ']0;pwned', [0x07], [0xc3, 0x28]);
+const HOSTILE_ARGS = [bytes('"; rm -rf / #'), bytes('two words\nnext line'), bytes([0x1b], '[2J', [0x9b], '31m', [0xed, 0xa0, 0x80]), bytes('type=SOCKADDR msg=audit(1:2): saddr=02')];
+
+describe('hostile process data, live', () => {
+  it('a program with a hostile name and argv connects out: its flow has comm, exe and argv exactly, as valid JSON', async () => {
+    const directory = mkdtempSync(join(tmpdir(), 'auditflow-hostile-'));
+    const path = bytes(`${directory}/`, HOSTILE_NAME);
+    // A JavaScript string cannot hold these bytes: the workload copies itself there and execs it
+    // by hex (fault-workload exec).
+    copyFileSync(faultWorkload(), path);
+    const port = await freePort();
+    const argv = [bytes('a0 "q"'), bytes('connect'), bytes(String(port)), bytes('1'), bytes('/dev/null'), bytes('0'), ...HOSTILE_ARGS];
+    // The kernel keeps the first 128 bytes of the argument area (MAX_PROCTITLE_AUDIT_LEN): all of it here.
+    expect(Buffer.concat(argv.map((a) => Buffer.concat([a, Buffer.from([0])]))).length).toBeLessThanOrEqual(128);
+
+    const daemon = startDaemon({ args: ['--redis', redis.url, '--stream', 'faults:hostile'] });
+    try {
+      await daemon.waitForLog('running');
+      expect((await run(faultWorkload(), ['exec', path.toString('hex'), ...argv.map((a) => a.toString('hex'))])).stdout).toBe('done 1\n');
+      // The same connect from the workload under its own name, to compare with.
+      const plainPort = await freePort();
+      expect((await run(faultWorkload(), ['connect', String(plainPort), '1', '/dev/null', '0'])).stdout).toBe('done 1\n');
+      await until(() => (readSnapshot(daemon.dirs.runtime)?.pipeline.flows ?? 0) >= 2, 10_000, 'the flows');
+      const connectTo = async (p: number): Promise<Record<string, string>> => {
+        for (let i = 0; i < 100; i++) {
+          const found = (await readStream(redis.url, 'faults:hostile')).map((e) => e.fields).filter((f) => f.kind === 'flow' && f.op === 'connect' && f.remote_port === String(p));
+          if (found.length > 0) {
+            expect(found).toHaveLength(1);
+            return found[0] as Record<string, string>;
+          }
+          await new Promise((resolve) => setTimeout(resolve, 100));
+        }
+        throw new Error(`no flow to port ${p}`);
+      };
+      const flow = await connectTo(port);
+      const plain = await connectTo(plainPort);
+      expect(Number(flow.pid)).not.toBe(Number(plain.pid));
+      expect(flow.comm).toBe(HOSTILE_NAME.subarray(0, 15).toString('utf8'));
+      expect(flow.exe).toBe(path.toString('utf8'));
+      expect(JSON.parse(flow.argv as string)).toEqual(argv.map((a) => a.toString('utf8')));
+      // The fake record text stayed inside its fields: the flow has the plain one's fields and values.
+      expect(Object.keys(flow).sort()).toEqual(Object.keys(plain).sort());
+      const own = new Set(['comm', 'exe', 'argv', 'pid', 'remote_port', 'local_port', 'community_id', 'serial', 'seq', 'ts', 'first_ts', 'last_ts']);
+      for (const [key, value] of Object.entries(plain)) if (!own.has(key)) expect(flow[key], key).toBe(value);
+      expect(flow).toMatchObject({ remote_addr: '127.0.0.1', result: 'ECONNREFUSED', family: 'inet', proto: 'tcp' });
+    } finally {
+      expect((await daemon.stop()).code).toBe(0);
+    }
+  });
+});
