@@ -27,6 +27,8 @@ export interface BenchOptions {
   cpuProf: string;
   /** Another built auditflow checkout to run as the `baseline` consumer; empty = none. */
   baseline: string;
+  /** `key = value` settings added to the auditflow daemon's config (--set), e.g. batch_linger_ms=20. */
+  daemonSettings: string[];
 }
 
 export const USAGE = `usage: npm run bench -- [options]
@@ -40,7 +42,8 @@ export const USAGE = `usage: npm run bench -- [options]
   --output FILE        JSON results (default bench/results/latest.json)
   --auditd PATH        auditd binary (default .cache/auditd/sbin/auditd, from scripts/fetch-auditd.sh)
   --cpu-prof DIR       write node --cpu-prof profiles of the auditflow daemon into DIR
-  --baseline DIR       also run another built auditflow checkout, as "baseline" (before/after a change)`;
+  --baseline DIR       also run another built auditflow checkout, as "baseline" (before/after a change)
+  --set KEY=VALUE      a setting for the auditflow daemons (repeatable), e.g. --set batch_linger_ms=20`;
 
 export class BenchUsageError extends Error {
   override name = 'BenchUsageError';
@@ -82,6 +85,7 @@ export function parseBenchOptions(argv: readonly string[], defaultOutput: string
         auditd: { type: 'string', default: '' },
         'cpu-prof': { type: 'string', default: '' },
         baseline: { type: 'string', default: '' },
+        set: { type: 'string', multiple: true, default: [] },
         help: { type: 'boolean', default: false },
       },
     }));
@@ -102,5 +106,10 @@ export function parseBenchOptions(argv: readonly string[], defaultOutput: string
     auditd: values.auditd,
     cpuProf: values['cpu-prof'],
     baseline: values.baseline,
+    daemonSettings: values.set.map((assignment) => {
+      const match = /^([a-z_]+)=(.*)$/.exec(assignment);
+      if (match === null) throw new BenchUsageError(`--set ${assignment}: expected key=value`);
+      return `${match[1]} = ${match[2]}`;
+    }),
   };
 }

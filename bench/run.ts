@@ -143,6 +143,7 @@ async function main(): Promise<number> {
       redis,
       cpuProfDir: options.cpuProf,
       baseline: options.baseline,
+      daemonSettings: options.daemonSettings,
     };
     say(`bench: ${specs.length} runs (${consumers.join(', ')}; modes ${options.modes.join(', ')}); load average ${startLoad}`);
     for (const [index, spec] of specs.entries()) {

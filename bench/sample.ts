@@ -48,6 +48,8 @@ export interface SampleContext {
   cpuProfDir: string;
   /** The --baseline checkout. */
   baseline: string;
+  /** --set lines for the daemons' config. */
+  daemonSettings: readonly string[];
 }
 
 export interface SampleSpec {
@@ -116,6 +118,7 @@ async function startConsumer(spec: SampleSpec, context: SampleContext, directory
         workloadExe: context.programs.workload,
         liveReader: spec.run === 'fixed',
         cpuProfDir: context.cpuProfDir,
+        settings: context.daemonSettings,
       });
     }
     case 'bare':

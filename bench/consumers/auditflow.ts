@@ -21,6 +21,8 @@ export interface AuditflowRun {
   liveReader: boolean;
   /** `node --cpu-prof` into this directory; empty = off. */
   cpuProfDir: string;
+  /** More `key = value` lines for the config (the daemon refuses an unknown key). */
+  settings: readonly string[];
 }
 
 interface StatusFile {
@@ -100,6 +102,7 @@ export async function startAuditflow(run: AuditflowRun): Promise<RunningConsumer
       'aggregate_window_ms = 0',
       `state_dir = ${join(run.directory, 'state')}`,
       `runtime_dir = ${join(run.directory, 'run')}`,
+      ...run.settings,
       '',
     ].join('\n'),
     { mode: 0o600 },

@@ -32,10 +32,11 @@ describe('bench options', () => {
     expect(options.modes).toEqual(['connect', 'mixed']);
     expect(options.consumers).toEqual(['drain', 'auditflow', 'baseline']);
     expect(options.fixedRate).toBe(0);
+    expect(parseBenchOptions(['--set', 'batch_linger_ms=20', '--set', 'queue_limit=5000'], 'o').daemonSettings).toEqual(['batch_linger_ms = 20', 'queue_limit = 5000']);
   });
 
   it('refuses unknown modes, bad numbers and unknown flags with a usage error', () => {
-    for (const args of [['--modes', 'tcp'], ['--seconds', '0'], ['--repeats', '1.5'], ['--workers', 'two'], ['--fixed-rate', '-1'], ['--bogus'], ['--consumers', '']]) {
+    for (const args of [['--modes', 'tcp'], ['--set', 'linger'], ['--seconds', '0'], ['--repeats', '1.5'], ['--workers', 'two'], ['--fixed-rate', '-1'], ['--bogus'], ['--consumers', '']]) {
       expect(() => parseBenchOptions(args, 'o'), args.join(' ')).toThrow(BenchUsageError);
     }
   });
