@@ -1,6 +1,6 @@
 // The configured sink: Redis Streams with an on-disk spool, or JSON lines on stdout.
 import { join } from 'node:path';
-import { createRedisClient, redactRedisUrl, RedisStreamSink, Spool, StdoutJsonlSink, streamKey, type FlowSink, type RedisClient, type TrimPolicy } from '../sink/index.js';
+import { createRedisClient, redactRedisUrl, RedisRefusedError, RedisStreamSink, Spool, StdoutJsonlSink, streamKey, type FlowSink, type RedisClient, type TrimPolicy } from '../sink/index.js';
 import type { Logger } from './logger.js';
 import type { Settings } from './settings.js';
 
@@ -65,7 +65,8 @@ export async function openSink(settings: Settings, bootId: string, log: Logger):
     });
   } catch (error) {
     spool.close();
-    throw new RedisUnavailableError(`${url}: ${(error as Error).message}`);
+    // A refusal names the server already (without credentials); anything else gets the URL.
+    throw new RedisUnavailableError(error instanceof RedisRefusedError ? error.message : `${url}: ${(error as Error).message}`);
   }
   if (client.status !== 'ready') {
     const reason = sink.health().lastError ?? client.status;

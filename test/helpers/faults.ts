@@ -65,6 +65,12 @@ export interface ConservationReport {
   unranged: number;
   /** Loss counts by reason. */
   losses: Record<string, number>;
+  /**
+   * Losses that can concern the workload: those whose serial range meets the serials of its flows,
+   * and those without a range. (The daemon audits the whole machine: a loss in another process's
+   * event before or after the workload is not the workload's.)
+   */
+  lossesDuring: number;
   /** True when every connect is a flow or can be inside a counted loss. */
   conserved: boolean;
 }
@@ -134,5 +140,8 @@ export function checkConservation(entries: Fields[], run: { pid: number; firstPo
     }
     low = serial;
   }
-  return { flows: serialOf.size, duplicates, missing, deficit, unranged, losses, conserved: duplicates.length === 0 && deficit <= unranged };
+  const serials = [...serialOf.values()];
+  const [first, last] = [Math.min(...serials), Math.max(...serials)];
+  const lossesDuring = unranged + entries.filter((f) => f.kind === 'loss' && f.first_serial !== undefined && Number(f.first_serial) <= last && Number(f.last_serial) >= first).reduce((sum, f) => sum + Number(f.count), 0);
+  return { flows: serialOf.size, duplicates, missing, deficit, unranged, losses, lossesDuring, conserved: duplicates.length === 0 && deficit <= unranged };
 }

@@ -1,14 +1,15 @@
 // Hostile process data, live: a program whose file name and arguments hold quotes, spaces, a
 // newline, a fake `type=SYSCALL msg=audit(` record start, terminal escapes and bytes that are not
 // UTF-8 connects out. Its flow carries comm, exe and argv exactly as those bytes decode, in entries
-// that stay valid JSON; nothing of it leaks into another field or another entry.
+// that stay valid JSON; nothing of it leaks into another field or another entry, and `auditflow
+// tail` prints it without a terminal acting on it.
 import { copyFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readSnapshot } from '../../src/daemon/snapshot.js';
 import { run } from '../helpers/child.js';
-import { killLeftoverDaemons, readStream, startDaemon } from '../helpers/daemon.js';
+import { cli, killLeftoverDaemons, readStream, startDaemon } from '../helpers/daemon.js';
 import { faultWorkload } from '../helpers/faults.js';
 import { useKernel } from '../helpers/kernel.js';
 import { freePort, startRedis, type RedisServer } from '../helpers/redis-server.js';
@@ -32,7 +33,7 @@ const HOSTILE_NAME = bytes('q"\' \n', [0x1b], '[31m', [0xff, 0xfe], 'type=SYSCAL
 const HOSTILE_ARGS = [bytes('"; rm -rf / #'), bytes('two words\nnext line'), bytes([0x1b], '[2J', [0x9b], '31m', [0xed, 0xa0, 0x80]), bytes('type=SOCKADDR msg=audit(1:2): saddr=02')];
 
 describe('hostile process data, live', () => {
-  it('a program with a hostile name and argv connects out: its flow has comm, exe and argv exactly, as valid JSON', async () => {
+  it('a program with a hostile name and argv connects out: its flow has comm, exe and argv exactly, as valid JSON, and auditflow tail shows it inert', async () => {
     const directory = mkdtempSync(join(tmpdir(), 'auditflow-hostile-'));
     const path = bytes(`${directory}/`, HOSTILE_NAME);
     // A JavaScript string cannot hold these bytes: the workload copies itself there and execs it
@@ -68,11 +69,33 @@ describe('hostile process data, live', () => {
       expect(flow.comm).toBe(HOSTILE_NAME.subarray(0, 15).toString('utf8'));
       expect(flow.exe).toBe(path.toString('utf8'));
       expect(JSON.parse(flow.argv as string)).toEqual(argv.map((a) => a.toString('utf8')));
-      // The fake record text stayed inside its fields: the flow has the plain one's fields and values.
-      expect(Object.keys(flow).sort()).toEqual(Object.keys(plain).sort());
-      const own = new Set(['comm', 'exe', 'argv', 'pid', 'remote_port', 'local_port', 'community_id', 'serial', 'seq', 'ts', 'first_ts', 'last_ts']);
+      // The fake record text stayed inside its fields: the flow has the plain one's fields (but those
+      // of a /proc lookup, which depend on whether the process was still there) and its values.
+      const lookedUp = new Set(['cwd', 'proc_start', 'proc_gone', 'container_id', 'parent_exe', 'parent_comm', 'parent_argv']);
+      const keys = (f: Record<string, string>): string[] => Object.keys(f).filter((key) => !lookedUp.has(key)).sort();
+      expect(keys(flow)).toEqual(keys(plain));
+      const own = new Set(['comm', 'exe', 'argv', 'pid', 'remote_port', 'local_port', 'community_id', 'serial', 'seq', 'ts', 'first_ts', 'last_ts', ...lookedUp]);
       for (const [key, value] of Object.entries(plain)) if (!own.has(key)) expect(flow[key], key).toBe(value);
       expect(flow).toMatchObject({ remote_addr: '127.0.0.1', result: 'ECONNREFUSED', family: 'inet', proto: 'tcp' });
+
+      // `auditflow tail` shows the entries without letting the terminal act on them.
+      const count = (await readStream(redis.url, 'faults:hostile')).length;
+      const tail = (...more: string[]): Promise<{ code: number | null; stdout: string }> =>
+        run(process.execPath, [cli, 'tail', '--redis', redis.url, '--stream', 'faults:hostile', '--from', '0', '--count', String(count), ...more]);
+      const shown = await tail();
+      expect(shown.code).toBe(0);
+      // One line per entry, and nothing a terminal acts on: no C0 control but the line ends, no
+      // DEL, no C1 control (U+009B is a one-character CSI), no line separators.
+      const lines = shown.stdout.trimEnd().split('\n');
+      expect(lines).toHaveLength(count);
+      expect(shown.stdout).not.toMatch(/[\x00-\x09\x0b-\x1f\x7f-\x9f\u2028\u2029]/);
+      const line = lines.find((l) => l.includes(`${port}`) && l.includes('type=SYSCALL msg=audit('));
+      expect(line).toContain('q"\' \\n\\e[31m');
+      expect(line).toContain('\\e]0;pwned\\x07');
+      // --json: the same entry, exactly, as JSON.
+      const json = (await tail('--json')).stdout.trimEnd().split('\n').map((l) => JSON.parse(l) as Record<string, string>);
+      const { id: _id, ...fields } = json.find((e) => e.remote_port === String(port)) ?? {};
+      expect(fields).toEqual(flow);
     } finally {
       expect((await daemon.stop()).code).toBe(0);
     }
