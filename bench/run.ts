@@ -103,11 +103,13 @@ async function main(): Promise<number> {
   let interrupted = false;
   let redis: BenchRedis | undefined;
   let kernel: BenchKernel | undefined;
+  const tmp = mkdtempSync(join(tmpdir(), 'auditflow-bench-'));
   const onSignal = (signal: NodeJS.Signals): void => {
     if (kernel === undefined && !interrupted) {
       // Still waiting for the kernel lock: nothing of the kernel's was changed yet.
       interrupted = true;
       say(`bench: ${signal} before the kernel lock was taken; nothing to restore`);
+      rmSync(tmp, { recursive: true, force: true });
       void (redis?.stop() ?? Promise.resolve()).finally(() => process.exit(130));
       return;
     }
@@ -126,7 +128,6 @@ async function main(): Promise<number> {
   process.on('SIGHUP', onSignal);
 
   const startLoad = load();
-  const tmp = mkdtempSync(join(tmpdir(), 'auditflow-bench-'));
   const samples: Sample[] = [];
   const specs = plan(options, consumers);
   try {
