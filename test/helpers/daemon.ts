@@ -7,6 +7,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
+import { afterAll, beforeAll } from 'vitest';
+import { startRedis, type RedisServer } from './redis-server.js';
+import { createServer, connect, type AddressInfo, type Socket } from 'node:net';
 
 export const cli = fileURLToPath(new URL('../../dist/src/cli/main.js', import.meta.url));
 
@@ -145,4 +148,45 @@ export async function readStream(url: string, key: string): Promise<Array<{ id: 
   } finally {
     client.disconnect();
   }
+}
+
+/**
+ * A daemon test file's private redis-server, started before its tests and stopped after them, and
+ * every daemon the file started killed first (call after useKernel(), so the kernel is restored last).
+ */
+export function useDaemonRedis(): { readonly redis: RedisServer } {
+  const fixture = {} as { redis: RedisServer };
+  beforeAll(async () => {
+    fixture.redis = await startRedis();
+  });
+  afterAll(async () => {
+    await killLeftoverDaemons();
+    await fixture.redis?.stop();
+  });
+  return fixture;
+}
+
+/**
+ * Makes `count` TCP connects on loopback to one fresh listening port and keeps them open until
+ * `close()`: the daemon asks a connect's socket for its local end, which needs the socket alive.
+ */
+export async function tcpConnects(count: number): Promise<{ port: number; close: () => Promise<void> }> {
+  const server = createServer(() => {});
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as AddressInfo).port;
+  const sockets: Socket[] = [];
+  for (let i = 0; i < count; i++) {
+    await new Promise<void>((resolve, reject) => {
+      const socket = connect(port, '127.0.0.1', resolve);
+      socket.on('error', reject);
+      sockets.push(socket);
+    });
+  }
+  return {
+    port,
+    close: async () => {
+      for (const socket of sockets) socket.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
 }

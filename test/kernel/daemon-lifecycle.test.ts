@@ -2,51 +2,20 @@
 // notifications, a Redis that is away at start, the on_stop policies, and refusals of bad input.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import { createServer, connect, type AddressInfo, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { readSnapshot } from '../../src/daemon/snapshot.js';
 import { decodeRule, ruleKeys } from '../../src/rules/index.js';
 import { finished, run, waitForLine } from '../helpers/child.js';
-import { cli, killLeftoverDaemons, readStream, startDaemon } from '../helpers/daemon.js';
+import { cli, readStream, startDaemon, tcpConnects, useDaemonRedis } from '../helpers/daemon.js';
 import { useKernel } from '../helpers/kernel.js';
-import { freePort, startRedis, type RedisServer } from '../helpers/redis-server.js';
+import { freePort, startRedis } from '../helpers/redis-server.js';
 import { until } from '../helpers/until.js';
 import { Redis } from 'ioredis';
 
 const kernel = useKernel();
-let redis: RedisServer;
-
-beforeAll(async () => {
-  redis = await startRedis();
-});
-afterAll(async () => {
-  await killLeftoverDaemons();
-  await redis?.stop();
-});
-
-/** TCP connects on loopback to one fresh port, kept open until close() (see daemon-run.test.ts). */
-async function tcpConnects(count: number): Promise<{ port: number; close: () => Promise<void> }> {
-  const server = createServer(() => {});
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as AddressInfo).port;
-  const sockets: Socket[] = [];
-  for (let i = 0; i < count; i++) {
-    await new Promise<void>((resolve, reject) => {
-      const socket = connect(port, '127.0.0.1', resolve);
-      socket.on('error', reject);
-      sockets.push(socket);
-    });
-  }
-  return {
-    port,
-    close: async () => {
-      for (const socket of sockets) socket.destroy();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    },
-  };
-}
+const servers = useDaemonRedis();
 
 async function entriesOf(url: string, stream: string): Promise<Array<Record<string, string>>> {
   return (await readStream(url, stream)).map((e) => e.fields);
@@ -70,11 +39,11 @@ async function selfRules(): Promise<string[]> {
 
 describe('auditflow run lifecycle', () => {
   it('after SIGKILL, a restart takes the slot again, cleans the old self-exclusion rule and marks the downtime', async () => {
-    const args = ['--redis', redis.url, '--stream', 'life:crash'];
+    const args = ['--redis', servers.redis.url, '--stream', 'life:crash'];
     const first = startDaemon({ args });
     await first.waitForLog('running');
     const before = await tcpConnects(2);
-    const seen = await waitForEntries(redis.url, 'life:crash', connectsTo(before.port), 2);
+    const seen = await waitForEntries(servers.redis.url, 'life:crash', connectsTo(before.port), 2);
     await before.close();
     // The status file (rewritten every second) is where the next daemon learns the last serial seen.
     const newest = Math.max(...seen.map((f) => Number(f.serial)));
@@ -93,12 +62,12 @@ describe('auditflow run lifecycle', () => {
       expect((await kernel.control.status()).pid).toBe(second.pid);
       expect(await selfRules()).toHaveLength(1);
       const after = await tcpConnects(2);
-      await waitForEntries(redis.url, 'life:crash', connectsTo(after.port), 2);
+      await waitForEntries(servers.redis.url, 'life:crash', connectsTo(after.port), 2);
       await after.close();
 
       // Loss entries are written once a second.
-      const covered = await waitForEntries(redis.url, 'life:crash', (f) => connectsTo(during.port)(f) || (f.kind === 'loss' && f.reason === 'daemon_down'), 1);
-      const entries = await entriesOf(redis.url, 'life:crash');
+      const covered = await waitForEntries(servers.redis.url, 'life:crash', (f) => connectsTo(during.port)(f) || (f.kind === 'loss' && f.reason === 'daemon_down'), 1);
+      const entries = await entriesOf(servers.redis.url, 'life:crash');
       const start = entries.filter((f) => f.kind === 'lifecycle' && f.event === 'start' && f.pid === String(second.pid));
       expect(start).toHaveLength(1);
       expect(Number(start[0]?.down_since)).toBeGreaterThan(0);
@@ -193,10 +162,10 @@ describe('auditflow run lifecycle', () => {
   });
 
   it('warns in its log when a consumer group falls behind to the trim point', async () => {
-    const admin = new Redis(redis.url);
+    const admin = new Redis(servers.redis.url);
     await admin.xgroup('CREATE', 'life:lag', 'slow-readers', '$', 'MKSTREAM');
     await admin.quit();
-    const daemon = startDaemon({ args: ['--redis', redis.url, '--stream', 'life:lag', '--set', 'stream_maxlen=20', '--set', 'lag_check_interval_s=1'] });
+    const daemon = startDaemon({ args: ['--redis', servers.redis.url, '--stream', 'life:lag', '--set', 'stream_maxlen=20', '--set', 'lag_check_interval_s=1'] });
     try {
       await daemon.waitForLog('running');
       const made = await tcpConnects(25);
@@ -210,7 +179,7 @@ describe('auditflow run lifecycle', () => {
   });
 
   it('stops on SIGTERM and puts the kernel back when nobody reads its log any more', async () => {
-    const daemon = startDaemon({ args: ['--redis', redis.url, '--stream', 'life:epipe'] });
+    const daemon = startDaemon({ args: ['--redis', servers.redis.url, '--stream', 'life:epipe'] });
     await daemon.waitForLog('running');
     daemon.child.stdout?.destroy();
     const exit = await daemon.stop('SIGTERM');
@@ -220,7 +189,7 @@ describe('auditflow run lifecycle', () => {
   });
 
   it('keeps the ruleset at stop with on_stop = keep, but never its self-exclusion rule', async () => {
-    const daemon = startDaemon({ args: ['--redis', redis.url, '--stream', 'life:keep', '--set', 'on_stop=keep'] });
+    const daemon = startDaemon({ args: ['--redis', servers.redis.url, '--stream', 'life:keep', '--set', 'on_stop=keep'] });
     try {
       await daemon.waitForLog('running');
     } finally {

@@ -1,55 +1,21 @@
 // `auditflow run` end to end: the real kernel, a real redis-server, the CLI as a child process.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import { createServer, connect, type AddressInfo, type Socket } from 'node:net';
+import { createServer, connect, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { decodeRule, ruleKeys, formatRule } from '../../src/rules/index.js';
 import { finished, helperPath, run, waitForLine } from '../helpers/child.js';
-import { cli, killLeftoverDaemons, readStream, startDaemon, type DaemonChild } from '../helpers/daemon.js';
+import { cli, type DaemonChild, readStream, startDaemon, tcpConnects, useDaemonRedis } from '../helpers/daemon.js';
 import { useKernel } from '../helpers/kernel.js';
 import { Redis } from 'ioredis';
 import type { StatusReport } from '../../src/cli/status.js';
 import { readSnapshot } from '../../src/daemon/snapshot.js';
-import { startRedis, type RedisServer } from '../helpers/redis-server.js';
 import { until } from '../helpers/until.js';
 
 const kernel = useKernel();
-let redis: RedisServer;
-
-beforeAll(async () => {
-  redis = await startRedis();
-});
-afterAll(async () => {
-  await killLeftoverDaemons();
-  await redis?.stop();
-});
-
-/**
- * Makes `count` TCP connects on loopback to one fresh listening port and keeps them open until
- * `close()`: the daemon reads a connect's local end from /proc, which needs the socket alive.
- */
-async function tcpConnects(count: number): Promise<{ port: number; close: () => Promise<void> }> {
-  const server = createServer(() => {});
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as AddressInfo).port;
-  const sockets: Socket[] = [];
-  for (let i = 0; i < count; i++) {
-    await new Promise<void>((resolve, reject) => {
-      const socket = connect(port, '127.0.0.1', resolve);
-      socket.on('error', reject);
-      sockets.push(socket);
-    });
-  }
-  return {
-    port,
-    close: async () => {
-      for (const socket of sockets) socket.destroy();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    },
-  };
-}
+const servers = useDaemonRedis();
 
 async function rulesWithKey(key: string): Promise<string[]> {
   return (await kernel.control.listRules())
@@ -59,7 +25,7 @@ async function rulesWithKey(key: string): Promise<string[]> {
 }
 
 async function flowsTo(stream: string, port: number, op = 'connect'): Promise<Array<Record<string, string>>> {
-  return (await readStream(redis.url, stream)).map((e) => e.fields).filter((f) => f.kind === 'flow' && f.op === op && f.remote_port === String(port));
+  return (await readStream(servers.redis.url, stream)).map((e) => e.fields).filter((f) => f.kind === 'flow' && f.op === op && f.remote_port === String(port));
 }
 
 async function waitForFlows(stream: string, port: number, count: number, op = 'connect'): Promise<Array<Record<string, string>>> {
@@ -76,7 +42,7 @@ describe('auditflow run', () => {
   it('publishes the flows of connects to Redis, and on SIGTERM puts the kernel back and exits 0', async () => {
     const before = await kernel.control.status();
     const rulesBefore = (await kernel.control.listRules()).length;
-    const daemon = startDaemon({ args: ['--redis', redis.url, '--stream', 'run:basic', '--set', 'labels=key:auditflow-connect=net-client'] });
+    const daemon = startDaemon({ args: ['--redis', servers.redis.url, '--stream', 'run:basic', '--set', 'labels=key:auditflow-connect=net-client'] });
     try {
       await daemon.waitForLog('running');
       const status = await kernel.control.status();
@@ -103,10 +69,10 @@ describe('auditflow run', () => {
         expect(flow.boot_id).toMatch(/^[0-9a-f-]{36}$/);
       }
       // `auditflow status` sees the daemon, its ruleset, and the stream with a consumer group's lag.
-      const admin = new Redis(redis.url);
+      const admin = new Redis(servers.redis.url);
       await admin.xgroup('CREATE', 'run:basic', 'readers', '0');
       await admin.quit();
-      const env = { ...process.env, AUDITFLOW_RUNTIME_DIR: daemon.dirs.runtime, AUDITFLOW_REDIS_URL: redis.url, AUDITFLOW_STREAM: 'run:basic' };
+      const env = { ...process.env, AUDITFLOW_RUNTIME_DIR: daemon.dirs.runtime, AUDITFLOW_REDIS_URL: servers.redis.url, AUDITFLOW_STREAM: 'run:basic' };
       await until(() => (readSnapshot(daemon.dirs.runtime)?.pipeline.flows ?? 0) >= 3, 5000, 'the status file');
       const shown = await run(process.execPath, [cli, 'status', '--json'], { env });
       expect(shown.code).toBe(0);
@@ -124,7 +90,7 @@ describe('auditflow run', () => {
       expect(text.stdout).toMatch(/^ +group readers +0 consumers, 0 pending, lag \d+, last delivered 0-0$/m);
 
       // The daemon's own Redis connection is never a flow.
-      const entries = await readStream(redis.url, 'run:basic');
+      const entries = await readStream(servers.redis.url, 'run:basic');
       expect(entries.filter((e) => e.fields.kind === 'flow' && e.fields.pid === String(daemon.pid))).toEqual([]);
     } finally {
       const exit = await daemon.stop('SIGTERM');
@@ -134,7 +100,7 @@ describe('auditflow run', () => {
     expect(after.pid).toBe(0);
     expect(after.enabled).toBe(before.enabled);
     expect((await kernel.control.listRules()).length).toBe(rulesBefore);
-    const entries = await readStream(redis.url, 'run:basic');
+    const entries = await readStream(servers.redis.url, 'run:basic');
     expect(entries[0]?.fields).toMatchObject({ kind: 'lifecycle', event: 'start', pid: String(daemon.pid) });
     expect(entries.at(-1)?.fields).toMatchObject({ kind: 'lifecycle', event: 'stop', reason: 'SIGTERM' });
     expect(entries.filter((e) => e.fields.kind === 'loss')).toEqual([]);
@@ -147,7 +113,7 @@ describe('auditflow run', () => {
     let forced: DaemonChild | undefined;
     try {
       await waitForLine(holder, /^registered/);
-      const refused = startDaemon({ args: ['--redis', redis.url, '--stream', 'run:slot'] });
+      const refused = startDaemon({ args: ['--redis', servers.redis.url, '--stream', 'run:slot'] });
       const exit = await refused.exited;
       expect(exit.code).toBe(5);
       expect(refused.stderr()).toContain(`held by pid ${holder.pid}`);
@@ -156,7 +122,7 @@ describe('auditflow run', () => {
       expect((await kernel.control.status()).pid).toBe(holder.pid);
       expect((await kernel.control.listRules()).length).toBe(rulesBefore);
 
-      forced = startDaemon({ args: ['--redis', redis.url, '--stream', 'run:slot', '--force'] });
+      forced = startDaemon({ args: ['--redis', servers.redis.url, '--stream', 'run:slot', '--force'] });
       await forced.waitForLog('running');
       expect(forced.logs.some((line) => line.msg.startsWith('taking the audit daemon slot by force') && line.holder === holder.pid)).toBe(true);
       expect((await holderDone).code).toBe(0);
@@ -178,7 +144,7 @@ describe('auditflow run', () => {
     const holderDone = finished(holder);
     try {
       await waitForLine(holder, /^registered/);
-      const daemon = startDaemon({ args: ['--redis', redis.url, '--stream', 'run:multicast', '--mode', 'multicast'] });
+      const daemon = startDaemon({ args: ['--redis', servers.redis.url, '--stream', 'run:multicast', '--mode', 'multicast'] });
       let rules: number;
       try {
         await daemon.waitForLog('running');
@@ -207,7 +173,7 @@ describe('auditflow run', () => {
     const rules = join(dir, 'net.rules');
     const connectRules = ['-a always,exit -F arch=b64 -S socket -F a0=2 -F success=1 -k hup-socket', '-a always,exit -F arch=b64 -S connect -F saddr_fam=2 -k hup-connect'];
     writeFileSync(rules, [...connectRules, '-a always,exit -F arch=b64 -S bind -F saddr_fam=2 -k hup-bind', ''].join('\n'));
-    const daemon = startDaemon({ args: ['--redis', redis.url, '--stream', 'run:hup', '--rules', rules] });
+    const daemon = startDaemon({ args: ['--redis', servers.redis.url, '--stream', 'run:hup', '--rules', rules] });
     try {
       await daemon.waitForLog('running');
       expect(await rulesWithKey('hup-bind')).toHaveLength(1);
@@ -251,7 +217,7 @@ describe('auditflow run', () => {
     } finally {
       expect((await daemon.stop()).code).toBe(0);
     }
-    const losses = (await readStream(redis.url, 'run:hup')).filter((e) => e.fields.kind === 'loss');
+    const losses = (await readStream(servers.redis.url, 'run:hup')).filter((e) => e.fields.kind === 'loss');
     expect(losses).toEqual([]);
     expect(await rulesWithKey('hup-connect')).toEqual([]);
   });

@@ -2,24 +2,16 @@
 // must be a flow in Redis or inside a counted loss. Under normal load, while the daemon is frozen
 // (SIGSTOP) in a burst, and while Redis is away for 10 s.
 import { readFileSync } from 'node:fs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { readSnapshot } from '../../src/daemon/snapshot.js';
-import { killLeftoverDaemons, readStream, startDaemon, type DaemonChild } from '../helpers/daemon.js';
+import { type DaemonChild, readStream, startDaemon, useDaemonRedis } from '../helpers/daemon.js';
 import { checkConservation, startConnects, type ConservationReport } from '../helpers/faults.js';
 import { useKernel } from '../helpers/kernel.js';
-import { startRedis, type RedisServer } from '../helpers/redis-server.js';
+import { startRedis } from '../helpers/redis-server.js';
 import { until } from '../helpers/until.js';
 
 useKernel();
-let redis: RedisServer;
-
-beforeAll(async () => {
-  redis = await startRedis();
-});
-afterAll(async () => {
-  await killLeftoverDaemons();
-  await redis?.stop();
-});
+const servers = useDaemonRedis();
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -48,14 +40,14 @@ const silentDrops = !/(^|\s)audit=1(\s|$)/.test(readFileSync('/proc/cmdline', 'u
 
 describe('conservation: every connect is a flow or inside a counted loss', () => {
   it('under normal load all 2,000 connects are flows, and nothing is lost', async () => {
-    const daemon = startDaemon({ args: ['--redis', redis.url, '--stream', 'faults:normal'] });
+    const daemon = startDaemon({ args: ['--redis', servers.redis.url, '--stream', 'faults:normal'] });
     try {
       await daemon.waitForLog('running');
       const floor = await serialFloor(daemon);
       const run = startConnects(21000, 2000);
       expect((await run.done).stdout).toBe('done 2000\n');
       await until(() => (readSnapshot(daemon.dirs.runtime)?.pipeline.flows ?? 0) >= 2000, 30_000, 'the flows');
-      const report = await conservation(daemon, redis.url, 'faults:normal', run, floor);
+      const report = await conservation(daemon, servers.redis.url, 'faults:normal', run, floor);
       expect(report.flows).toBe(2000);
       expect(report.lossesDuring, JSON.stringify(report.losses)).toBe(0);
     } finally {
@@ -66,7 +58,7 @@ describe('conservation: every connect is a flow or inside a counted loss', () =>
   it('with the daemon SIGSTOPped for 2 s in a burst, flows and counted losses (lost counter and serial gaps) cover every connect', async () => {
     // A small backlog with a short wait (25 ticks) makes the kernel drop both ways: at the backlog
     // (counted in `lost`) and after failed retries (not counted: only serial gaps show them).
-    const daemon = startDaemon({ args: ['--redis', redis.url, '--stream', 'faults:stopped', '--set', 'backlog_limit=64', '--set', 'backlog_wait_time=25'] });
+    const daemon = startDaemon({ args: ['--redis', servers.redis.url, '--stream', 'faults:stopped', '--set', 'backlog_limit=64', '--set', 'backlog_wait_time=25'] });
     try {
       await daemon.waitForLog('running');
       const floor = await serialFloor(daemon);
@@ -78,7 +70,7 @@ describe('conservation: every connect is a flow or inside a counted loss', () =>
       await run.done;
       // The pipeline reports a serial gap once the events after it waited 2 s for the missing ones.
       await sleep(3000);
-      const report = await conservation(daemon, redis.url, 'faults:stopped', run, floor);
+      const report = await conservation(daemon, servers.redis.url, 'faults:stopped', run, floor);
       expect(report.missing.length, 'the kernel dropped nothing: this test did not test').toBeGreaterThan(0);
       if (silentDrops) expect(report.losses.serial_gap).toBeGreaterThan(0);
     } finally {

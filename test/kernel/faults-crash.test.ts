@@ -2,24 +2,16 @@
 // directories. Nothing it had taken in may vanish: every connect is a flow or inside a counted loss
 // (the downtime is the `daemon_down` loss, from the last serial the old daemon had made safe), the
 // restart is marked (`down_since`), and the daemon slot is taken again.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { readSnapshot } from '../../src/daemon/snapshot.js';
-import { killLeftoverDaemons, readStream, startDaemon, type DaemonChild } from '../helpers/daemon.js';
+import { type DaemonChild, readStream, startDaemon, useDaemonRedis } from '../helpers/daemon.js';
 import { checkConservation, startConnects } from '../helpers/faults.js';
 import { useKernel } from '../helpers/kernel.js';
-import { startRedis, type RedisServer } from '../helpers/redis-server.js';
+import { startRedis } from '../helpers/redis-server.js';
 import { until } from '../helpers/until.js';
 
 const kernel = useKernel();
-let redis: RedisServer;
-
-beforeAll(async () => {
-  redis = await startRedis();
-});
-afterAll(async () => {
-  await killLeftoverDaemons();
-  await redis?.stop();
-});
+const servers = useDaemonRedis();
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 const alive = (daemon: DaemonChild): boolean => daemon.child.exitCode === null && daemon.child.signalCode === null;
@@ -35,7 +27,7 @@ describe('crash: SIGKILL in a burst, then a restart', () => {
   const args = (stream: string, url: string, extra: string[] = []): string[] => ['--redis', url, '--stream', stream, '--set', 'spool_fsync=always', ...extra];
 
   it('loses nothing it had taken in: every connect is a flow or inside the daemon_down loss; the slot is taken again', async () => {
-    const first = startDaemon({ args: args('crash:burst', redis.url) });
+    const first = startDaemon({ args: args('crash:burst', servers.redis.url) });
     let second: DaemonChild | undefined;
     try {
       await first.waitForLog('running');
@@ -53,14 +45,14 @@ describe('crash: SIGKILL in a burst, then a restart', () => {
       expect(run.progress()).toBeLessThan(7000);
       await first.stop('SIGKILL');
       const killedAt = Date.now();
-      second = startDaemon({ args: args('crash:burst', redis.url), dirs: first.dirs });
+      second = startDaemon({ args: args('crash:burst', servers.redis.url), dirs: first.dirs });
       await second.waitForLog('running');
       expect((await kernel.control.status()).pid).toBe(second.pid);
       expect((await run.done).stdout).toBe('done 8000\n');
       await until(() => (readSnapshot(second?.dirs.runtime ?? '')?.pipeline.inFlight ?? 1) === 0, 10_000, 'the pipeline to settle');
       expect((await second.stop()).code).toBe(0);
 
-      const entries = (await readStream(redis.url, 'crash:burst')).map((e) => e.fields);
+      const entries = (await readStream(servers.redis.url, 'crash:burst')).map((e) => e.fields);
       const report = checkConservation(entries, run, floor);
       expect(report.duplicates).toEqual([]);
       expect(report.missing.length, 'the crash lost nothing: this test did not test').toBeGreaterThan(0);

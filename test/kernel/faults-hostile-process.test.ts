@@ -6,25 +6,17 @@
 import { copyFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { readSnapshot } from '../../src/daemon/snapshot.js';
 import { run } from '../helpers/child.js';
-import { cli, killLeftoverDaemons, readStream, startDaemon } from '../helpers/daemon.js';
+import { cli, readStream, startDaemon, useDaemonRedis } from '../helpers/daemon.js';
 import { faultWorkload } from '../helpers/faults.js';
 import { useKernel } from '../helpers/kernel.js';
-import { freePort, startRedis, type RedisServer } from '../helpers/redis-server.js';
+import { freePort } from '../helpers/redis-server.js';
 import { until } from '../helpers/until.js';
 
 useKernel();
-let redis: RedisServer;
-
-beforeAll(async () => {
-  redis = await startRedis();
-});
-afterAll(async () => {
-  await killLeftoverDaemons();
-  await redis?.stop();
-});
+const servers = useDaemonRedis();
 
 const bytes = (...parts: Array<string | number[] | Buffer>): Buffer => Buffer.concat(parts.map((part) => (typeof part === 'string' ? Buffer.from(part, 'latin1') : Buffer.from(part))));
 
@@ -44,7 +36,7 @@ describe('hostile process data, live', () => {
     // The kernel keeps the first 128 bytes of the argument area (MAX_PROCTITLE_AUDIT_LEN): all of it here.
     expect(Buffer.concat(argv.map((a) => Buffer.concat([a, Buffer.from([0])]))).length).toBeLessThanOrEqual(128);
 
-    const daemon = startDaemon({ args: ['--redis', redis.url, '--stream', 'faults:hostile'] });
+    const daemon = startDaemon({ args: ['--redis', servers.redis.url, '--stream', 'faults:hostile'] });
     try {
       await daemon.waitForLog('running');
       expect((await run(faultWorkload(), ['exec', path.toString('hex'), ...argv.map((a) => a.toString('hex'))])).stdout).toBe('done 1\n');
@@ -54,7 +46,7 @@ describe('hostile process data, live', () => {
       await until(() => (readSnapshot(daemon.dirs.runtime)?.pipeline.flows ?? 0) >= 2, 10_000, 'the flows');
       const connectTo = async (p: number): Promise<Record<string, string>> => {
         for (let i = 0; i < 100; i++) {
-          const found = (await readStream(redis.url, 'faults:hostile')).map((e) => e.fields).filter((f) => f.kind === 'flow' && f.op === 'connect' && f.remote_port === String(p));
+          const found = (await readStream(servers.redis.url, 'faults:hostile')).map((e) => e.fields).filter((f) => f.kind === 'flow' && f.op === 'connect' && f.remote_port === String(p));
           if (found.length > 0) {
             expect(found).toHaveLength(1);
             return found[0] as Record<string, string>;
@@ -79,9 +71,9 @@ describe('hostile process data, live', () => {
       expect(flow).toMatchObject({ remote_addr: '127.0.0.1', result: 'ECONNREFUSED', family: 'inet', proto: 'tcp' });
 
       // `auditflow tail` shows the entries without letting the terminal act on them.
-      const count = (await readStream(redis.url, 'faults:hostile')).length;
+      const count = (await readStream(servers.redis.url, 'faults:hostile')).length;
       const tail = (...more: string[]): Promise<{ code: number | null; stdout: string }> =>
-        run(process.execPath, [cli, 'tail', '--redis', redis.url, '--stream', 'faults:hostile', '--from', '0', '--count', String(count), ...more]);
+        run(process.execPath, [cli, 'tail', '--redis', servers.redis.url, '--stream', 'faults:hostile', '--from', '0', '--count', String(count), ...more]);
       const shown = await tail();
       expect(shown.code).toBe(0);
       // One line per entry, and nothing a terminal acts on: no C0 control but the line ends, no
