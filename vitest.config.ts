@@ -13,8 +13,6 @@ export default defineConfig({
         test: {
           name: 'unit',
           include: ['test/unit/**/*.test.ts'],
-          // PROPERTY_RUNS / PROPERTY_SEED (npm run fuzz) reach every fast-check property.
-          setupFiles: ['test/helpers/property-setup.ts'],
         },
       },
       {

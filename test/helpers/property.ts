@@ -26,6 +26,9 @@ export const bytesCodec: Codec<Uint8Array> = {
   fromText: (text) => Buffer.from(text.trim(), 'hex'),
 };
 
+/** The test timeout of a property test: vitest's default, or none under PROPERTY_RUNS (a long run). */
+export const propertyTimeout: number | undefined = process.env.PROPERTY_RUNS === undefined ? undefined : 24 * 3600_000;
+
 /** How many cases a property runs: `normal` in the test suite, PROPERTY_RUNS when set (the fuzz script). */
 export function propertyRuns(normal: number): number {
   return Number(process.env.PROPERTY_RUNS ?? normal);

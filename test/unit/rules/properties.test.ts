@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { compileRule, decodeRule, encodeRule, formatRule, parseRulesFile, RuleDecodeError, RULE_DATA_LAYOUT } from '../../../src/rules/index.js';
 import { SYSCALLS_I386 } from '../../../src/rules/syscalls-i386.js';
 import { SYSCALLS_X86_64 } from '../../../src/rules/syscalls-x86_64.js';
-import { assertProperty, bytesCodec, savedCounterexamples, textCodec } from '../../helpers/property.js';
+import { assertProperty, bytesCodec, propertyTimeout, savedCounterexamples, textCodec } from '../../helpers/property.js';
 import { DIRECTORIES, x86 } from './context.js';
 
 const corpusLines = readFileSync(new URL('./fixtures/corpus.rules', import.meta.url), 'utf8')
@@ -132,20 +132,20 @@ describe('rule compiler properties (fast-check)', () => {
     }, 400);
     // Most generated rules are valid: the round trip is really exercised.
     expect(compiled).toBeGreaterThan(200);
-  });
+  }, propertyTimeout);
 
   it('any text, or a corpus line with a few characters changed, compiles or is refused naming its line', () => {
     assertProperty('rules-text', fc.oneof(mutatedLine, fc.string({ maxLength: 200, unit: 'binary' })), textCodec, compilesOrNamesTheLine, 600);
-  });
+  }, propertyTimeout);
 
   it('a whole file of generated and mutated lines loads nothing when any line is bad, and names every bad line', () => {
     const file = fc.array(fc.oneof(exitRule, mutatedLine), { minLength: 1, maxLength: 12 }).map((lines) => lines.join('\n'));
     assertProperty('rules-file', file, textCodec, refusesExactlyTheBadLines, 200);
-  });
+  }, propertyTimeout);
 
   it('any bytes decode to a rule that encodes back the same, or are refused with RuleDecodeError', () => {
     assertProperty('rules-bytes', fc.oneof(ruleBytes, fc.uint8Array({ maxLength: 1200 })), bytesCodec, decodesOrRefuses, 600);
-  });
+  }, propertyTimeout);
 
   it('keeps every saved counterexample fixed (test/fixtures/fuzz/rules-*)', () => {
     for (const name of ['rules-grammar', 'rules-text']) {
@@ -153,5 +153,5 @@ describe('rule compiler properties (fast-check)', () => {
     }
     for (const [file, text] of savedCounterexamples('rules-file', textCodec)) expect(() => refusesExactlyTheBadLines(text), `rules-file/${file}`).not.toThrow();
     for (const [file, bytes] of savedCounterexamples('rules-bytes', bytesCodec)) expect(() => decodesOrRefuses(bytes), `rules-bytes/${file}`).not.toThrow();
-  });
+  }, propertyTimeout);
 });
