@@ -9,7 +9,8 @@ const REDIS_SERVER = '/usr/bin/redis-server';
 
 export const REDIS_HINT = 'redis-server is not installed: apt-get install -y redis-server (scripts/install-deps.sh does), or leave auditflow out with --consumers bare,drain,auditd';
 
-function freePort(): Promise<number> {
+/** A loopback TCP port nothing listens on right now (the tests' redis-servers use it too). */
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.on('error', reject);

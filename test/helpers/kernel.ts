@@ -2,6 +2,7 @@
 // the audit state, and restores it afterwards, also when a test failed.
 import { afterAll, beforeAll } from 'vitest';
 import { AuditControl } from '../../src/audit/control.js';
+import { AuditSocket, type AuditMessage } from '../../src/audit/socket.js';
 import { acquireKernelLock, type KernelLock } from '../../src/audit/kernel-lock.js';
 import { restoreAuditState, snapshotAuditState, type AuditStateSnapshot } from '../../src/audit/state-guard.js';
 
@@ -27,4 +28,38 @@ export function useKernel(): KernelFixture {
     }
   });
   return fixture;
+}
+
+export interface TestAuditDaemon {
+  socket: AuditSocket;
+  /** Unregisters, deletes the rules it added and closes the socket; each step even if one fails. */
+  close(): Promise<void>;
+}
+
+/**
+ * This test process as the kernel's audit daemon: registers a socket that hands its records to
+ * `onRecords`, turns auditing on and loads `rules` (deleted again through `control` at close).
+ * Call inside useKernel(), whose restore puts `enabled` back.
+ */
+export async function registerWithRules(control: AuditControl, rules: Buffer[], onRecords: (records: AuditMessage[]) => void): Promise<TestAuditDaemon> {
+  const socket = new AuditSocket({ onRecords });
+  const daemon = new AuditControl(socket);
+  const added: Buffer[] = [];
+  const close = async (): Promise<void> => {
+    await daemon.unregister().catch(() => {});
+    for (const rule of added) await control.deleteRule(rule).catch(() => {});
+    await socket.close();
+  };
+  try {
+    await daemon.register();
+    await daemon.set({ enabled: 1 });
+    for (const rule of rules) {
+      await daemon.addRule(rule);
+      added.push(rule);
+    }
+  } catch (error) {
+    await close();
+    throw error;
+  }
+  return { socket, close };
 }

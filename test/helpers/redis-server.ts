@@ -2,7 +2,10 @@
 // process stopped by its pid (never by name), so parallel test files and a developer's own Redis are
 // left alone.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createConnection, createServer } from 'node:net';
+import { createConnection } from 'node:net';
+import { freePort } from '../../bench/redis.js';
+
+export { freePort };
 
 const REDIS_SERVER = '/usr/bin/redis-server';
 
@@ -15,18 +18,6 @@ export interface RedisServer {
   /** Starts it again on the same port (empty: nothing is persisted). */
   restart(): Promise<void>;
   stop(): Promise<void>;
-}
-
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 function ping(port: number): Promise<boolean> {

@@ -4,15 +4,13 @@
 // workload child reports about its own sockets (ports the kernel chose).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AuditControl } from '../../src/audit/control.js';
-import { AuditSocket } from '../../src/audit/socket.js';
 import { communityId } from '../../src/pipeline/community-id.js';
 import type { Flow } from '../../src/pipeline/flow.js';
 import type { LossReport } from '../../src/pipeline/loss.js';
 import { Pipeline } from '../../src/pipeline/pipeline.js';
 import { procSocketResolver } from '../../src/pipeline/sockets.js';
 import { finished, waitForLine } from '../helpers/child.js';
-import { useKernel } from '../helpers/kernel.js';
+import { registerWithRules, useKernel, type TestAuditDaemon } from '../helpers/kernel.js';
 import { networkRulesForChildren } from '../helpers/network-rules.js';
 import { until } from '../helpers/until.js';
 import { buildWorkload, workloadOutput, type Scenario } from '../helpers/workload.js';
@@ -22,31 +20,18 @@ const kernel = useKernel();
 const flows: Flow[] = [];
 const losses: LossReport[] = [];
 const pipeline = new Pipeline({ onFlow: (flow) => flows.push(flow), onLoss: (loss) => losses.push(loss), resolver: procSocketResolver() });
-let socket: AuditSocket;
-let daemon: AuditControl;
+let daemon: TestAuditDaemon | undefined;
 let workload: string;
-const rules: Buffer[] = [];
 
 beforeAll(async () => {
   workload = buildWorkload();
-  socket = new AuditSocket({
-    onRecords: (records) => {
-      for (const record of records) pipeline.pushKernelRecord(record.type, record.payload);
-    },
+  daemon = await registerWithRules(kernel.control, networkRulesForChildren(), (records) => {
+    for (const record of records) pipeline.pushKernelRecord(record.type, record.payload);
   });
-  daemon = new AuditControl(socket);
-  await daemon.register();
-  await daemon.set({ enabled: 1 });
-  for (const rule of networkRulesForChildren()) {
-    await daemon.addRule(rule);
-    rules.push(rule);
-  }
 });
 
 afterAll(async () => {
-  await daemon?.unregister().catch(() => {});
-  for (const rule of rules) await kernel.control.deleteRule(rule).catch(() => {});
-  await socket?.close();
+  await daemon?.close();
 });
 
 interface Ran {

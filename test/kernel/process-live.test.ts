@@ -11,19 +11,16 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AuditControl } from '../../src/audit/control.js';
-import { AuditSocket } from '../../src/audit/socket.js';
 import type { Flow } from '../../src/pipeline/flow.js';
 import { Pipeline } from '../../src/pipeline/pipeline.js';
 import { createProcessResolver } from '../../src/pipeline/process/index.js';
 import { procSocketResolver } from '../../src/pipeline/sockets.js';
-import { encodeRule, parseRulesFile } from '../../src/rules/index.js';
 import { finished, waitForLine } from '../helpers/child.js';
-import { useKernel } from '../helpers/kernel.js';
+import { registerWithRules, useKernel, type TestAuditDaemon } from '../helpers/kernel.js';
+import { networkRulesWhere } from '../helpers/network-rules.js';
 import { until } from '../helpers/until.js';
 
 const kernel = useKernel();
-const RULES_FILE = fileURLToPath(new URL('../../rules/network.rules', import.meta.url));
 const WORKLOAD_SOURCE = fileURLToPath(new URL('../helpers/process-workload.c', import.meta.url));
 const NOBODY = 65534;
 // Arguments with spaces, quotes, a shell expansion that must stay text, non-ASCII, and one long
@@ -38,27 +35,15 @@ const processContext = createProcessResolver({
   ],
 });
 const pipeline = new Pipeline({ onFlow: (flow) => flows.push(flow), resolver: procSocketResolver(), processContext });
-let socket: AuditSocket;
-let daemon: AuditControl;
+let daemon: TestAuditDaemon | undefined;
 let server: Server;
 let port: number;
 let dir: string;
 let childBin: string;
 let parentBin: string;
 let aptBin: string;
-const rules: Buffer[] = [];
 // While set, records wait here instead of entering the pipeline: a delivery delay, staged.
 let held: Array<[number, Buffer]> | undefined;
-
-function rulesForNobody(): Buffer[] {
-  const text = readFileSync(RULES_FILE, 'utf8')
-    .split('\n')
-    .map((line) => (line.startsWith('-a ') ? `${line} -F uid=${NOBODY}` : line))
-    .join('\n');
-  const compiled = parseRulesFile(text, RULES_FILE);
-  if (!compiled.ok) throw new Error(compiled.errors.map((error) => error.message).join('\n'));
-  return compiled.commands.flatMap((command) => (command.kind === 'add_rule' ? [encodeRule(command.rule)] : []));
-}
 
 const nameOf = (database: 'passwd' | 'group', id: number): string => execFileSync('getent', [database, String(id)], { encoding: 'utf8' }).split(':')[0] ?? '';
 
@@ -76,27 +61,16 @@ beforeAll(async () => {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   port = (server.address() as AddressInfo).port;
 
-  socket = new AuditSocket({
-    onRecords: (records) => {
-      for (const record of records) {
-        if (held) held.push([record.type, Buffer.from(record.payload)]);
-        else pipeline.pushKernelRecord(record.type, record.payload);
-      }
-    },
+  daemon = await registerWithRules(kernel.control, networkRulesWhere(`-F uid=${NOBODY}`), (records) => {
+    for (const record of records) {
+      if (held) held.push([record.type, Buffer.from(record.payload)]);
+      else pipeline.pushKernelRecord(record.type, record.payload);
+    }
   });
-  daemon = new AuditControl(socket);
-  await daemon.register();
-  await daemon.set({ enabled: 1 });
-  for (const rule of rulesForNobody()) {
-    await daemon.addRule(rule);
-    rules.push(rule);
-  }
 });
 
 afterAll(async () => {
-  await daemon?.unregister().catch(() => {});
-  for (const rule of rules) await kernel.control.deleteRule(rule).catch(() => {});
-  await socket?.close();
+  await daemon?.close();
   await new Promise((resolve) => server?.close(resolve));
   rmSync(dir, { recursive: true, force: true });
 });
