@@ -17,7 +17,7 @@ import { KernelSession } from './kernel-session.js';
 import type { DaemonLogger, Logger } from './logger.js';
 import { LossReporter } from './loss-reporter.js';
 import { serveMetrics } from './metrics.js';
-import { openSink, trimPolicy } from './open-sink.js';
+import { openSink, spoolDirectory, trimPolicy } from './open-sink.js';
 import type { Settings } from './settings.js';
 import { readSnapshot, writeSnapshot, type DaemonSnapshot } from './snapshot.js';
 import { liveSocketResolver } from './socket-resolver.js';
@@ -48,6 +48,11 @@ const SERIAL = /^audit\(\d+\.\d+:(\d+)\)/;
 function recordSerial(record: AuditMessage): number | undefined {
   const match = SERIAL.exec(record.payload.toString('latin1', 0, Math.min(record.payload.length, 48)));
   return match ? Number(match[1]) : undefined;
+}
+
+/** Payload bytes of a batch: what holding it costs (MAX_HELD_BYTES). */
+function batchBytes(records: AuditMessage[]): number {
+  return records.reduce((sum, r) => sum + r.payload.length, 0);
 }
 
 function readBootId(): string {
@@ -141,7 +146,7 @@ export class Daemon {
       log.warn({ previousPid: previous.pid, lastSeen: new Date(previous.updated).toISOString(), safeSerial: settled }, 'the previous auditflow did not stop cleanly; its downtime is reported as a loss');
     }
 
-    if (s.sink === 'redis') prepareSpoolDir(s.spool_dir === '' ? `${s.state_dir}/spool` : s.spool_dir);
+    if (s.sink === 'redis') prepareSpoolDir(spoolDirectory(s));
     const opened = await openSink(s, this.bootId, this.stageLogger('sink'));
     this.sink = opened.sink;
     this.redis = opened.client;
@@ -290,13 +295,12 @@ export class Daemon {
         },
         'stats',
       );
-      this.binding.sdNotify(`STATUS=${this.statusLine()}`);
+      this.binding.sdNotify(`STATUS=${this.statusLine(s)}`);
     }, this.settings.stats_interval_s * 1000);
     this.timers.set('stats', timer);
   }
 
-  private statusLine(): string {
-    const s = this.snapshot();
+  private statusLine(s: DaemonSnapshot = this.snapshot()): string {
     return `${s.pipeline.flows} flows, ${Object.values(s.losses).reduce((a, b) => a + b, 0)} lost, sink ${s.sinkHealth.state}`;
   }
 
@@ -391,7 +395,7 @@ export class Daemon {
   }
 
   private hold(records: AuditMessage[]): void {
-    const bytes = records.reduce((sum, r) => sum + r.payload.length, 0);
+    const bytes = batchBytes(records);
     if (this.heldBytes + bytes > MAX_HELD_BYTES) {
       const serials = [records[0], records.at(-1)].map((r) => (r === undefined ? undefined : recordSerial(r)));
       this.losses.add({ reason: 'backpressure', count: records.length, ts: Date.now(), firstSerial: serials[0], lastSerial: serials[1] });
@@ -428,7 +432,6 @@ export class Daemon {
     while (this.held.length > 0) {
       const entry = this.held[0] as SinkEntry;
       if (!this.sink.publish(entry)) {
-        this.blocked = false;
         this.block();
         return;
       }
@@ -436,7 +439,7 @@ export class Daemon {
     }
     while (this.heldBatches.length > 0 && !this.blocked) {
       const batch = this.heldBatches.shift() as AuditMessage[];
-      this.heldBytes -= batch.reduce((sum, r) => sum + r.payload.length, 0);
+      this.heldBytes -= batchBytes(batch);
       this.feed(batch);
     }
     if (!this.blocked) this.log.info({ stage: 'sink' }, 'the sink takes entries again');
@@ -475,7 +478,7 @@ export class Daemon {
       host: this.settings.host,
       mode: this.settings.mode,
       sink: this.settings.sink,
-      stream: this.settings.stream.replaceAll('<host>', this.settings.host),
+      stream: streamKey(this.settings.stream, this.settings.host),
       started: this.started,
       updated: Date.now(),
       stopped: this.stopped,
@@ -574,7 +577,7 @@ export class Daemon {
       }
       const batch = this.heldBatches.shift();
       if (batch === undefined) break;
-      this.heldBytes -= batch.reduce((sum, r) => sum + r.payload.length, 0);
+      this.heldBytes -= batchBytes(batch);
       this.feed(batch);
     }
   }

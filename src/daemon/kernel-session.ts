@@ -24,6 +24,7 @@ import {
   writeAppliedState,
   type ApplyResult,
   type Command,
+  type Rule,
 } from '../rules/index.js';
 import { compileFiles, errorSummary, RulesFileError, rulesetFiles } from '../rules/ruleset.js';
 import type { Logger } from './logger.js';
@@ -255,19 +256,20 @@ export class KernelSession {
   /** Self-exclusion rules of daemons that were killed before they could remove theirs. */
   private async removeStaleSelfRules(): Promise<void> {
     for (const bytes of await this.control.listRules()) {
-      let keys: string[];
+      let rule: Rule;
       try {
-        keys = ruleKeys(decodeRule(bytes));
+        rule = decodeRule(bytes);
       } catch (error) {
         if (error instanceof RuleError) continue;
         throw error;
       }
-      if (keys.includes(SELF_RULE_KEY)) {
+      if (ruleKeys(rule).includes(SELF_RULE_KEY)) {
         await this.control.deleteRule(bytes);
-        this.log.info({ rule: decodeRule(bytes) }, 'removed the self-exclusion rule of an earlier auditflow');
+        this.log.info({ rule }, 'removed the self-exclusion rule of an earlier auditflow');
       }
     }
   }
+
 
   private async ensureSelfRule(): Promise<void> {
     const rule = selfRuleBytes(this.pid);

@@ -4,7 +4,7 @@
 // reason are merged over a flush interval into one entry with the count, the time range and, where
 // known, the serial range, so a consumer can tell which events its view is missing.
 import type { LossReport } from '../pipeline/loss.js';
-import { lossEntry, type SinkEntry } from '../sink/index.js';
+import { LossTally, type SinkEntry } from '../sink/index.js';
 
 /** The stream's names for the pipeline's loss reasons. `family` is a filter, not a loss. */
 const PIPELINE_REASONS: Partial<Record<LossReport['reason'], string>> = {
@@ -15,14 +15,6 @@ const PIPELINE_REASONS: Partial<Record<LossReport['reason'], string>> = {
   'bad-sockaddr': 'bad_sockaddr',
 };
 
-interface Pending {
-  count: number;
-  firstTs: number;
-  lastTs: number;
-  firstSerial: number | undefined;
-  lastSerial: number | undefined;
-}
-
 export interface LossInfo {
   reason: string;
   count: number;
@@ -32,7 +24,7 @@ export interface LossInfo {
 }
 
 export class LossReporter {
-  private readonly pending = new Map<string, Pending>();
+  private readonly tally = new LossTally();
   private readonly totals = new Map<string, number>();
 
   constructor(private readonly host: string) {}
@@ -47,16 +39,7 @@ export class LossReporter {
   add(loss: LossInfo): void {
     if (loss.count <= 0) return;
     this.totals.set(loss.reason, (this.totals.get(loss.reason) ?? 0) + loss.count);
-    const seen = this.pending.get(loss.reason);
-    if (seen === undefined) {
-      this.pending.set(loss.reason, { count: loss.count, firstTs: loss.ts, lastTs: loss.ts, firstSerial: loss.firstSerial, lastSerial: loss.lastSerial });
-      return;
-    }
-    seen.count += loss.count;
-    seen.firstTs = Math.min(seen.firstTs, loss.ts);
-    seen.lastTs = Math.max(seen.lastTs, loss.ts);
-    if (loss.firstSerial !== undefined) seen.firstSerial = Math.min(seen.firstSerial ?? loss.firstSerial, loss.firstSerial);
-    if (loss.lastSerial !== undefined) seen.lastSerial = Math.max(seen.lastSerial ?? loss.lastSerial, loss.lastSerial);
+    this.tally.add(loss.reason, loss.count, loss.ts, { first: loss.firstSerial, last: loss.lastSerial });
   }
 
   /** Losses since start, by reason. */
@@ -69,11 +52,6 @@ export class LossReporter {
    * stays pending and is offered again at the next drain, merged with what came since.
    */
   drain(publish: (entry: SinkEntry) => boolean): void {
-    for (const [reason, loss] of [...this.pending]) {
-      const entry = lossEntry({ reason, count: loss.count, firstTs: loss.firstTs, lastTs: loss.lastTs, host: this.host });
-      if (loss.firstSerial !== undefined) entry.fields.first_serial = String(loss.firstSerial);
-      if (loss.lastSerial !== undefined) entry.fields.last_serial = String(loss.lastSerial);
-      if (publish(entry)) this.pending.delete(reason);
-    }
+    this.tally.offer(this.host, publish);
   }
 }

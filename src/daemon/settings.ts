@@ -2,7 +2,8 @@
 // config file, the AUDITFLOW_* environment and the command line all go through this one table, so a
 // setting has one name (`redis_url` in the file is AUDITFLOW_REDIS_URL in the environment) and one
 // parser, and config/auditflow.conf documents exactly these keys (a test keeps the two in step).
-import { redactRedisUrl } from '../sink/redis-errors.js';
+import { parseRedisUrl } from '../sink/redis-client.js';
+import { RedisConfigError } from '../sink/redis-errors.js';
 
 export type Mode = 'unicast' | 'multicast';
 export type SinkKind = 'redis' | 'stdout';
@@ -127,19 +128,14 @@ const list = (text: string): string[] =>
     .map((item) => item.trim())
     .filter((item) => item !== '');
 
+/** Checked by the sink's own parser, so the config refuses exactly the URLs the client would. */
 const redisUrl = (text: string): string => {
-  let url: URL;
   try {
-    url = new URL(text);
-  } catch {
-    throw new SettingValueError(`"${redactRedisUrl(text)}" is not a URL (redis://[user:password@]host:port[/db] or rediss://...)`);
+    parseRedisUrl(text);
+  } catch (error) {
+    if (error instanceof RedisConfigError) throw new SettingValueError(error.message);
+    throw error;
   }
-  if (url.protocol !== 'redis:' && url.protocol !== 'rediss:') {
-    throw new SettingValueError(`"${redactRedisUrl(text)}" must start with redis:// or rediss://`);
-  }
-  if (url.hostname === '') throw new SettingValueError(`"${redactRedisUrl(text)}" has no host`);
-  const db = url.pathname.replace(/^\//, '');
-  if (db !== '' && !/^\d+$/.test(db)) throw new SettingValueError(`"${redactRedisUrl(text)}": the database "${db}" is not a number`);
   return text;
 };
 

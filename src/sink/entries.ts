@@ -25,6 +25,9 @@ export interface LossInput {
   firstTs: number;
   lastTs: number;
   host: string;
+  /** The serial range the lost events had, where known (serial gaps, the daemon's downtime). */
+  firstSerial?: number;
+  lastSerial?: number;
   /** Optional reason-specific context (a family, an error kind), kept short. */
   detail?: string;
 }
@@ -38,6 +41,8 @@ export function lossEntry(input: LossInput): SinkEntry {
     first_ts: String(input.firstTs),
     last_ts: String(input.lastTs),
   };
+  if (input.firstSerial !== undefined) fields.first_serial = String(input.firstSerial);
+  if (input.lastSerial !== undefined) fields.last_serial = String(input.lastSerial);
   if (input.detail !== undefined) fields.detail = input.detail;
   return { kind: 'loss', fields };
 }
@@ -69,20 +74,33 @@ export function lifecycleEntry(input: LifecycleInput): SinkEntry {
   return { kind: 'lifecycle', fields };
 }
 
+interface Tallied {
+  count: number;
+  firstTs: number;
+  lastTs: number;
+  firstSerial: number | undefined;
+  lastSerial: number | undefined;
+}
+
 /**
  * Merges repeated losses of one reason into one entry: the sink counts spool_full drops while Redis is
- * away and writes a single entry with the count and time range once it can.
+ * away and writes a single entry with the count and time range once it can; the daemon merges each
+ * second's losses the same way, with their serial ranges.
  */
 export class LossTally {
-  private readonly pending = new Map<string, { count: number; firstTs: number; lastTs: number }>();
+  private readonly pending = new Map<string, Tallied>();
 
-  add(reason: string, count: number, ts: number): void {
+  add(reason: string, count: number, ts: number, serials: { first?: number; last?: number } = {}): void {
     const seen = this.pending.get(reason);
-    if (seen === undefined) this.pending.set(reason, { count, firstTs: ts, lastTs: ts });
-    else {
-      seen.count += count;
-      seen.lastTs = Math.max(seen.lastTs, ts);
+    if (seen === undefined) {
+      this.pending.set(reason, { count, firstTs: ts, lastTs: ts, firstSerial: serials.first, lastSerial: serials.last });
+      return;
     }
+    seen.count += count;
+    seen.firstTs = Math.min(seen.firstTs, ts);
+    seen.lastTs = Math.max(seen.lastTs, ts);
+    if (serials.first !== undefined) seen.firstSerial = Math.min(seen.firstSerial ?? serials.first, serials.first);
+    if (serials.last !== undefined) seen.lastSerial = Math.max(seen.lastSerial ?? serials.last, serials.last);
   }
 
   get size(): number {
@@ -91,8 +109,21 @@ export class LossTally {
 
   /** Removes and returns the tallied losses as entries. */
   drain(host: string): SinkEntry[] {
-    const entries = [...this.pending].map(([reason, t]) => lossEntry({ reason, count: t.count, firstTs: t.firstTs, lastTs: t.lastTs, host }));
+    const entries = [...this.pending.keys()].map((reason) => this.entry(reason, host));
     this.pending.clear();
     return entries;
+  }
+
+  /**
+   * Offers one entry per tallied reason to `publish`; one it refuses (a full sink under `block`) stays
+   * tallied and is offered again next time, merged with what came since.
+   */
+  offer(host: string, publish: (entry: SinkEntry) => boolean): void {
+    for (const reason of [...this.pending.keys()]) if (publish(this.entry(reason, host))) this.pending.delete(reason);
+  }
+
+  private entry(reason: string, host: string): SinkEntry {
+    const t = this.pending.get(reason) as Tallied;
+    return lossEntry({ reason, count: t.count, firstTs: t.firstTs, lastTs: t.lastTs, firstSerial: t.firstSerial, lastSerial: t.lastSerial, host });
   }
 }

@@ -230,7 +230,7 @@ describe('auditflow run lifecycle', () => {
     it('a bad Redis URL on the command line (exit 9), without its password', async () => {
       expect(await refuse(['--redis', 'redis//:pw@localhost'])).toEqual({
         code: 9,
-        stderr: 'auditflow: --redis: redis_url: "redis//***@localhost" is not a URL (redis://[user:password@]host:port[/db] or rediss://...)\n',
+        stderr: 'auditflow: --redis: redis_url: "redis//***@localhost" is not a Redis URL (redis://[user:password@]host[:port][/db], or rediss:// for TLS)\n',
       });
     });
 
