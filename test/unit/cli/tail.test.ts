@@ -177,7 +177,12 @@ describe('auditflow tail (child process, real redis-server)', () => {
     for (let i = 0; i < 20; i++) await admin.xadd(KEY, '*', ...Object.entries(FLOW).flat());
     const child = tail(['--redis', redis.url, '--stream', KEY, '--from', '0']);
     const done = finished(child);
-    child.stdout?.once('data', () => child.stdout?.destroy());
+    // Like `tail -f | head`, it notices at its next write: whether the 20 entries came in one chunk or
+    // several, one more entry after the reader left gives it that write.
+    child.stdout?.once('data', () => {
+      child.stdout?.destroy();
+      void admin.xadd(KEY, '*', ...Object.entries(FLOW).flat());
+    });
     const result = await done;
     expect(result.code).toBe(0);
   });
