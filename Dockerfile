@@ -31,6 +31,6 @@ COPY --from=build /src/dist ./dist
 COPY --from=build /src/build/Release/auditflow.node ./build/Release/auditflow.node
 COPY --from=build /src/rules ./rules
 COPY --from=build /src/config/auditflow.conf /etc/auditflow/auditflow.conf
-RUN chmod +x dist/src/cli/main.js && ln -s /opt/auditflow/dist/src/cli/main.js /usr/local/bin/auditflow
+RUN ln -s /opt/auditflow/dist/src/cli/main.js /usr/local/bin/auditflow
 ENTRYPOINT ["auditflow"]
 CMD ["run"]

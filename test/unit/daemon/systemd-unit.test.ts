@@ -1,6 +1,6 @@
 // systemd/auditflow.service: systemd itself checks it, and its exit-code list follows the CLI's.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -20,6 +20,10 @@ describe('systemd/auditflow.service', () => {
     expect(result.error).toBeUndefined();
     expect(result.stderr.split('\n').filter((line) => line.includes('auditflow.service'))).toEqual([]);
     expect(result.status).toBe(0);
+  });
+
+  it('runs the built command directly: npm run build leaves it executable (npm\'s bin link and ExecStart exec it)', () => {
+    expect(() => accessSync(cli, constants.X_OK)).not.toThrow();
   });
 
   it('does not restart after the refusals a restart cannot fix, and does after other failures', () => {
