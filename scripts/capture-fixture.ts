@@ -19,7 +19,7 @@ import { acquireKernelLock } from '../src/audit/kernel-lock.js';
 import { AuditSocket, type AuditMessage } from '../src/audit/socket.js';
 import { restoreAuditState, snapshotAuditState } from '../src/audit/state-guard.js';
 import { parseKernelRecord } from '../src/pipeline/record.js';
-import { AUDIT_SYSCALL, AUDIT_TYPE_NAMES } from '../src/pipeline/types.js';
+import { AUDIT_SYSCALL, AUDIT_TYPE_NAMES } from '../src/linux/record-types.js';
 import { compileRule, encodeRule } from '../src/rules/index.js';
 import { finished } from '../test/helpers/child.js';
 import { networkRulesForChildren } from '../test/helpers/network-rules.js';

@@ -13,7 +13,7 @@ import {
   NLMSG_DONE,
   NLMSG_ERROR,
 } from './constants.js';
-import { errnoName } from '../rules/tables.js';
+import { errnoName } from '../linux/errno.js';
 import { AuditRequestError, AuditSlotTakenError, AuditTimeoutError } from './errors.js';
 import { describeProcess, isProcessAlive } from './process-info.js';
 import { AuditSocket, type AuditMessage, type AuditSocketOptions } from './socket.js';

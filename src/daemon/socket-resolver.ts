@@ -5,8 +5,9 @@
 // that was most of the daemon's CPU. /proc stays the fallback for a kernel without pidfd_getfd (before
 // Linux 5.6) and for a process the kernel will not let the daemon reach (EPERM).
 import type { AuditBinding, NativeSocketEnds } from '../native/binding.js';
-import { AF_INET, AF_INET6, decodeSockaddr } from '../pipeline/sockaddr.js';
-import { procSocketResolver, socketType, type Endpoint, type SocketInfo, type SocketResolver } from '../pipeline/sockets.js';
+import { decodeSockaddr } from '../pipeline/sockaddr.js';
+import { procSocketResolver, type Endpoint, type SocketInfo, type SocketResolver } from '../pipeline/sockets.js';
+import { AF_INET, AF_INET6, socketType } from '../linux/socket.js';
 
 export interface LiveSocketResolverOptions {
   /** Where a lookup goes when the socket cannot be asked (default: procSocketResolver()). */

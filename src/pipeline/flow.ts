@@ -1,15 +1,16 @@
 // Flow: one event → one flow tuple, or nothing. Knows which syscalls are network operations
 // on each architecture, reads the process from the SYSCALL record, the address from the
 // SOCKADDR record, and the protocol and local side from the socket table (or /proc).
-import { archInfo, type Machine } from '../rules/arch.js';
-import { errnoName } from '../rules/tables.js';
+import { archInfo, type Machine } from '../linux/arch.js';
+import { errnoName } from '../linux/errno.js';
 import { communityId } from './community-id.js';
 import { ID_UNSET } from './process/user-names.js';
 import { numberField, proctitleArgv, stringField, type AuditRecord } from './record.js';
 import type { AuditEvent } from './reassembler.js';
-import { AF_INET, AF_INET6, decodeSockaddrHex, familyName, sockaddrFamily, type Sockaddr, type SockaddrError } from './sockaddr.js';
-import { protocolName, type Endpoint, type SocketInfo, type SocketTable } from './sockets.js';
-import { AUDIT_PROCTITLE, AUDIT_SOCKADDR, AUDIT_SOCKETCALL, AUDIT_SYSCALL } from './types.js';
+import { decodeSockaddrHex, sockaddrFamily, type Sockaddr, type SockaddrError } from './sockaddr.js';
+import { type Endpoint, type SocketInfo, type SocketTable } from './sockets.js';
+import { AUDIT_PROCTITLE, AUDIT_SOCKADDR, AUDIT_SOCKETCALL, AUDIT_SYSCALL } from '../linux/record-types.js';
+import { AF_INET, AF_INET6, familyName, protocolName } from '../linux/socket.js';
 
 export const FLOW_SCHEMA_VERSION = 1;
 

@@ -9,7 +9,7 @@ import { Reassembler, type AuditEvent } from './reassembler.js';
 import { parseKernelRecord, parseLogLine, type AuditRecord, type ParseResult } from './record.js';
 import type { ProcessResolver, ProcessResolverStats } from './process/resolver.js';
 import { SocketTable, type SocketResolver } from './sockets.js';
-import { AUDIT_REPLACE } from './types.js';
+import { AUDIT_REPLACE } from '../linux/record-types.js';
 
 export interface PipelineOptions {
   onFlow: (flow: Flow) => void;

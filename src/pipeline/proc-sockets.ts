@@ -12,8 +12,9 @@
 // since fds are reused.
 import { readFileSync, readlinkSync } from 'node:fs';
 import { endianness } from 'node:os';
-import { AF_INET, AF_INET6, ipv4Text, ipv6Text, isIpv4Mapped } from './sockaddr.js';
-import { SOCK_DGRAM, SOCK_RAW, SOCK_STREAM, type Endpoint, type SocketHint, type SocketInfo, type SocketResolver } from './socket-kinds.js';
+import { ipv4Text, ipv6Text, isIpv4Mapped } from './sockaddr.js';
+import { type Endpoint, type SocketHint, type SocketInfo, type SocketResolver } from './socket-kinds.js';
+import { AF_INET, AF_INET6, SOCK_DGRAM, SOCK_RAW, SOCK_STREAM } from '../linux/socket.js';
 
 interface ProcNetTable {
   file: string;

@@ -12,7 +12,7 @@
 // serial is checked against the next expected one; serials skipped over are reported lost
 // once a later event has waited timeoutMs for them (they may arrive out of order). auditd's
 // own DAEMON_* records in a log are numbered by auditd, not the kernel, and are not tracked.
-import { AUDIT_EOE, AUDIT_PROCTITLE, AUDIT_SYSCALL, hasKernelSerial, isStandaloneType } from './types.js';
+import { AUDIT_EOE, AUDIT_PROCTITLE, AUDIT_SYSCALL, hasKernelSerial, isStandaloneType } from '../linux/record-types.js';
 import type { AuditRecord } from './record.js';
 import type { LossCallback } from './loss.js';
 

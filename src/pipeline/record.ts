@@ -3,7 +3,7 @@
 //   kernel netlink:  `audit(1763716174.123:4711): arch=c000003e syscall=42 ...` (type in the netlink header)
 //   auditd log file: `[node=h ]type=SYSCALL msg=audit(1763716174.123:4711): ... [\x1dARCH=x86_64 ...]`
 // auditd's ENRICHED log format appends the interpreted fields after a 0x1D (GS) byte.
-import { AUDIT_EOE, AUDIT_PROCTITLE, AUDIT_TYPE_NAMES, typeFromName } from './types.js';
+import { AUDIT_EOE, AUDIT_PROCTITLE, AUDIT_TYPE_NAMES, typeFromName } from '../linux/record-types.js';
 
 export interface AuditRecord {
   type: number;

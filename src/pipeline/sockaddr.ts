@@ -3,33 +3,7 @@
 // x86_64 and aarch64 kernels this runs on); ports and IPv4/IPv6 addresses in network order.
 // Never throws: bad input gives a typed error.
 
-// include/linux/socket.h
-export const AF_UNIX = 1;
-export const AF_INET = 2;
-export const AF_INET6 = 10;
-export const AF_NETLINK = 16;
-
-const FAMILY_NAMES: ReadonlyMap<number, string> = new Map([
-  [0, 'unspec'],
-  [AF_UNIX, 'unix'],
-  [AF_INET, 'inet'],
-  [3, 'ax25'],
-  [4, 'ipx'],
-  [5, 'appletalk'],
-  [AF_INET6, 'inet6'],
-  [AF_NETLINK, 'netlink'],
-  [17, 'packet'],
-  [29, 'can'],
-  [31, 'bluetooth'],
-  [38, 'alg'],
-  [40, 'vsock'],
-  [44, 'xdp'],
-  [45, 'mctp'],
-]);
-
-export function familyName(family: number): string {
-  return FAMILY_NAMES.get(family) ?? `af_${family}`;
-}
+import { AF_INET, AF_INET6, AF_NETLINK, AF_UNIX, familyName } from '../linux/socket.js';
 
 export type Sockaddr =
   | { family: 'inet'; addr: string; port: number; bytes: Buffer }

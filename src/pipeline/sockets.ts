@@ -2,9 +2,10 @@
 // audit (a0 domain, a1 type, a2 protocol, exit = fd); where it has no entry (the socket was
 // made before auditflow started, or its socket() was not audited) a resolver reads /proc
 // (proc-sockets.ts), which also gives the socket's local (and connected peer's) address and port.
-import { effectiveProtocol, socketType, type Endpoint, type SocketHint, type SocketInfo, type SocketResolver } from './socket-kinds.js';
+import { effectiveProtocol, socketType } from '../linux/socket.js';
+import { type Endpoint, type SocketHint, type SocketInfo, type SocketResolver } from './socket-kinds.js';
 
-export { effectiveProtocol, protocolName, socketType, SOCK_DGRAM, SOCK_RAW, SOCK_SEQPACKET, SOCK_STREAM, type Endpoint, type SocketHint, type SocketInfo, type SocketResolver } from './socket-kinds.js';
+export { type Endpoint, type SocketHint, type SocketInfo, type SocketResolver } from './socket-kinds.js';
 export { parseProcNetLine, procSocketResolver, type ProcSocketResolverOptions } from './proc-sockets.js';
 
 export interface SocketTableOptions {

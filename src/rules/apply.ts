@@ -8,7 +8,7 @@
 import type { AuditControl } from '../audit/control.js';
 import { AuditRequestError } from '../audit/errors.js';
 import type { AuditSettings } from '../audit/status.js';
-import type { Machine } from './arch.js';
+import type { Machine } from '../linux/arch.js';
 import { decodeRule } from './decode.js';
 import { encodeRule } from './encode.js';
 import { RuleError, type SourcePosition } from './errors.js';

@@ -1,7 +1,7 @@
 // The options of one rules-file line -> commands, following auditctl's setopt() and
 // handle_request() (src/auditctl.c) and audit_rule_fieldpair_data() (lib/libaudit.c):
 // order matters (-F arch before -S, a list before -F, a syscall or watch before -k).
-import { archInfo, formatArch, mismatchTable, resolveArch, type ArchInfo, type Machine } from './arch.js';
+import { archInfo, formatArch, mismatchTable, resolveArch, type ArchInfo, type Machine } from '../linux/arch.js';
 import { checkIdsKey, checkKeyLength, setListAction, unsigned, type Fail } from './checks.js';
 import { RuleSyntaxError, quote, type SourcePosition } from './errors.js';
 import { fieldByName, fieldUseProblem, isStringField, parseNumericValue, parsePerm, stringLimit } from './fields.js';
@@ -19,7 +19,7 @@ import {
 } from './kernel.js';
 import type { Command, NumberFieldName, Rule, RuleField, RuleWarning, StringFieldName } from './rule.js';
 import { parseOptions, splitFieldPair, splitWords, type Option } from './syntax.js';
-import { compareNumber } from './tables.js';
+import { compareNumber } from './compare-pairs.js';
 import type { UserDatabase } from './userdb.js';
 
 export interface CompileContext {

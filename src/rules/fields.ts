@@ -1,7 +1,7 @@
 // What each -F field accepts: its value syntax, the operators the kernel allows for it
 // (audit_field_valid in kernel/auditfilter.c) and the lists it may appear on (the checks of
 // audit_rule_fieldpair_data in audit-userspace lib/libaudit.c).
-import { formatArch, resolveArch, type Machine } from './arch.js';
+import { formatArch, resolveArch, type Machine } from '../linux/arch.js';
 import {
   AF_MAX,
   AUDIT_MAX_KEY_LEN,
@@ -17,7 +17,8 @@ import {
   type ListName,
   type Operator,
 } from './kernel.js';
-import { errnoName, errnoNumber, msgTypeName, msgTypeNumber } from './tables.js';
+import { errnoName, errnoNumber } from '../linux/errno.js';
+import { msgTypeName, msgTypeNumber } from '../linux/record-types.js';
 import type { UserDatabase } from './userdb.js';
 
 type ValueKind =

@@ -2,7 +2,7 @@
 // bad line yields all its errors and no commands (auditctl -R would have applied the lines
 // before the bad one).
 import { statSync } from 'node:fs';
-import { machineFromNodeArch, type Machine } from './arch.js';
+import { machineFromNodeArch, type Machine } from '../linux/arch.js';
 import { compileLine, type CompileContext } from './compile.js';
 import { RuleSyntaxError } from './errors.js';
 import type { Command, Rule, RuleWarning } from './rule.js';

@@ -1,11 +1,11 @@
 // Rule -> one line of text, the way auditctl -l prints it (print_rule in audit-userspace
 // src/auditctl-listing.c): "-a action,list", then the arch, then the syscalls, then the other
 // fields in rule order; a rule that only watches a path is printed as "-w path -p perms -k key".
-import { archByValue, archInfo, type Machine } from './arch.js';
+import { archByValue, archInfo, type Machine } from '../linux/arch.js';
 import { AUDIT_KEY_SEPARATOR } from './kernel.js';
 import { formatNumericValue, formatPerm } from './fields.js';
 import type { Command, Rule, RuleField } from './rule.js';
-import { comparePair } from './tables.js';
+import { comparePair } from './compare-pairs.js';
 
 export interface FormatOptions {
   // The machine whose conventions "b64"/"b32" and rules without an arch refer to.

@@ -110,14 +110,6 @@ export const PERM_WRITE = 2;
 export const PERM_READ = 4;
 export const PERM_ATTR = 8;
 
-// Architectures: AUDIT_ARCH_* = EM_* | __AUDIT_ARCH_64BIT (0x80000000) | __AUDIT_ARCH_LE (0x40000000),
-// EM_* from include/uapi/linux/elf-em.h.
-export const ARCH_64BIT = 0x80000000;
-export const AUDIT_ARCH_X86_64 = 0xc000003e; // EM_X86_64 62
-export const AUDIT_ARCH_I386 = 0x40000003; // EM_386 3
-export const AUDIT_ARCH_AARCH64 = 0xc00000b7; // EM_AARCH64 183
-export const AUDIT_ARCH_ARM = 0x40000028; // EM_ARM 40
-
 // AF_MAX from include/linux/socket.h (Linux 6.1): the kernel rejects saddr_fam >= AF_MAX.
 export const AF_MAX = 46;
 

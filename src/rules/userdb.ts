@@ -2,20 +2,11 @@
 // auditflow reads /etc/passwd and /etc/group (NSS sources such as LDAP are not consulted),
 // and tests pass their own lookup.
 import { readFileSync } from 'node:fs';
+import { parseIdFile } from '../linux/passwd.js';
 
 export interface UserDatabase {
   uid(name: string): number | undefined;
   gid(name: string): number | undefined;
-}
-
-// name:x:id:... lines, the format of passwd(5) and group(5).
-export function parseIdFile(text: string): Map<string, number> {
-  const ids = new Map<string, number>();
-  for (const line of text.split('\n')) {
-    const [name, , id] = line.split(':');
-    if (name && id && /^[0-9]+$/.test(id) && !ids.has(name)) ids.set(name, Number(id));
-  }
-  return ids;
 }
 
 export function fileUserDatabase(passwdPath = '/etc/passwd', groupPath = '/etc/group'): UserDatabase {

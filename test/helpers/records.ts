@@ -1,7 +1,7 @@
 // Just enough record reading for the foundation tests; src/pipeline does the real parsing.
 import type { AuditMessage } from '../../src/audit/socket.js';
 
-export { AUDIT_EOE, AUDIT_SOCKADDR, AUDIT_SYSCALL } from '../../src/pipeline/types.js';
+export { AUDIT_EOE, AUDIT_SOCKADDR, AUDIT_SYSCALL } from '../../src/linux/record-types.js';
 
 export interface SimpleRecord {
   type: number;

@@ -3,7 +3,7 @@
 // asked: a lookup must never block the pipeline on a network service. Ids not in the files
 // have no name (null), like auditd's interpretation prints them as numbers.
 import { readFileSync, statSync } from 'node:fs';
-import { parseIdFile } from '../../rules/userdb.js';
+import { parseIdFile } from '../../linux/passwd.js';
 
 /** (unsigned int)-1: an id that was never set, e.g. the login uid of a daemon (include/uapi/linux/audit.h AUDIT_UID_UNSET). */
 export const ID_UNSET = 4294967295;

@@ -4,10 +4,10 @@ import { spawn } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { liveSocketResolver } from '../../../src/daemon/socket-resolver.js';
 import { nativeBinding, type AuditBinding } from '../../../src/native/binding.js';
-import { AF_INET, AF_INET6 } from '../../../src/pipeline/sockaddr.js';
-import { procSocketResolver, SOCK_STREAM, type SocketInfo } from '../../../src/pipeline/sockets.js';
+import { procSocketResolver, type SocketInfo } from '../../../src/pipeline/sockets.js';
 import { finished, waitForLine } from '../../helpers/child.js';
 import { buildWorkload } from '../../helpers/workload.js';
+import { AF_INET, AF_INET6, SOCK_STREAM } from '../../../src/linux/socket.js';
 
 const summary = (info: SocketInfo | undefined): unknown =>
   info === undefined

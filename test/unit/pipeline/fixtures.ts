@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import type { Flow } from '../../../src/pipeline/flow.js';
 import type { LossReport } from '../../../src/pipeline/loss.js';
 import { Pipeline, type PipelineOptions, type PipelineStats } from '../../../src/pipeline/pipeline.js';
-import { typeFromName } from '../../../src/pipeline/types.js';
+import { typeFromName } from '../../../src/linux/record-types.js';
 
 export const FIXTURE_DIR = fileURLToPath(new URL('../../fixtures/', import.meta.url));
 

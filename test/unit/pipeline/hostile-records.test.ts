@@ -10,7 +10,7 @@ import { describe, expect, it } from 'vitest';
 import type { Flow } from '../../../src/pipeline/flow.js';
 import type { LossReport } from '../../../src/pipeline/loss.js';
 import { Pipeline, type PipelineOptions } from '../../../src/pipeline/pipeline.js';
-import { AUDIT_EOE, AUDIT_PROCTITLE, AUDIT_SOCKADDR, AUDIT_SYSCALL } from '../../../src/pipeline/types.js';
+import { AUDIT_EOE, AUDIT_PROCTITLE, AUDIT_SOCKADDR, AUDIT_SYSCALL } from '../../../src/linux/record-types.js';
 import { run } from '../../helpers/child.js';
 import { cli } from '../../helpers/daemon.js';
 import { fixtureLines } from './fixtures.js';

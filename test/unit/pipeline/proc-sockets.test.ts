@@ -6,8 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { findProcNetRow } from '../../../src/pipeline/proc-sockets.js';
-import { AF_INET, AF_INET6 } from '../../../src/pipeline/sockaddr.js';
-import { procSocketResolver, SOCK_DGRAM, SOCK_STREAM } from '../../../src/pipeline/sockets.js';
+import { procSocketResolver } from '../../../src/pipeline/sockets.js';
+import { AF_INET, AF_INET6, SOCK_DGRAM, SOCK_STREAM } from '../../../src/linux/socket.js';
 
 const HEADER = '  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode';
 const HEADER6 = '  sl  local_address                         remote_address                        st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode';

@@ -12,7 +12,7 @@ import { Pipeline } from '../../../src/pipeline/pipeline.js';
 import { Reassembler, type AuditEvent } from '../../../src/pipeline/reassembler.js';
 import { parseKernelRecord, parseLogLine } from '../../../src/pipeline/record.js';
 import { decodeSockaddr, decodeSockaddrHex } from '../../../src/pipeline/sockaddr.js';
-import { AUDIT_TYPE_NAMES } from '../../../src/pipeline/types.js';
+import { AUDIT_TYPE_NAMES } from '../../../src/linux/record-types.js';
 import { fixtureLines, fixtureNames } from './fixtures.js';
 
 const seed = process.env.PROPERTY_SEED === undefined ? undefined : Number(process.env.PROPERTY_SEED);

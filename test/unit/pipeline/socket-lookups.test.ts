@@ -1,9 +1,9 @@
 // When the pipeline asks its resolver (/proc, or the socket itself) about a socket, and what it keeps
 // from the answer: the captured scenarios fed with a resolver that counts its calls.
 import { describe, expect, it } from 'vitest';
-import { AF_INET } from '../../../src/pipeline/sockaddr.js';
-import { SOCK_DGRAM, SOCK_STREAM, type SocketInfo, type SocketResolver } from '../../../src/pipeline/sockets.js';
+import { type SocketInfo, type SocketResolver } from '../../../src/pipeline/sockets.js';
 import { fixtureLines, runLogLines } from './fixtures.js';
+import { AF_INET, SOCK_DGRAM, SOCK_STREAM } from '../../../src/linux/socket.js';
 
 const LOCAL: SocketInfo['local'] = { addr: '127.0.0.1', port: 40001, bytes: Buffer.from([127, 0, 0, 1]) };
 

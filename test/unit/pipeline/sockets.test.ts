@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { AF_INET, AF_INET6 } from '../../../src/pipeline/sockaddr.js';
-import { parseProcNetLine, SocketTable, SOCK_DGRAM, SOCK_STREAM } from '../../../src/pipeline/sockets.js';
+import { parseProcNetLine, SocketTable } from '../../../src/pipeline/sockets.js';
+import { AF_INET, AF_INET6, SOCK_DGRAM, SOCK_STREAM } from '../../../src/linux/socket.js';
 
 describe('SocketTable', () => {
   it('masks SOCK_NONBLOCK and SOCK_CLOEXEC and picks the protocol type 0 means', () => {

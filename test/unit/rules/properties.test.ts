@@ -6,8 +6,8 @@ import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { compileRule, decodeRule, encodeRule, formatRule, parseRulesFile, RuleDecodeError, RULE_DATA_LAYOUT } from '../../../src/rules/index.js';
-import { SYSCALLS_I386 } from '../../../src/rules/syscalls-i386.js';
-import { SYSCALLS_X86_64 } from '../../../src/rules/syscalls-x86_64.js';
+import { SYSCALLS_I386 } from '../../../src/linux/syscalls-i386.js';
+import { SYSCALLS_X86_64 } from '../../../src/linux/syscalls-x86_64.js';
 import { assertProperty, bytesCodec, propertyTimeout, savedCounterexamples, textCodec } from '../../helpers/property.js';
 import { DIRECTORIES, x86 } from './context.js';
 

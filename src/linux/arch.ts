@@ -1,18 +1,19 @@
 // Architectures: which AUDIT_ARCH_* value a rule's "-F arch=" means on this host, and which
 // system call table names its syscalls. auditctl resolves b64/b32 against the machine it
 // runs on (audit_determine_machine in lib/libaudit.c), so the host machine is a parameter.
-import {
-  ARCH_64BIT,
-  AUDIT_ARCH_AARCH64,
-  AUDIT_ARCH_ARM,
-  AUDIT_ARCH_I386,
-  AUDIT_ARCH_X86_64,
-} from './kernel.js';
 import type { SyscallTable } from './syscall-table.js';
 import { SYSCALLS_AARCH64 } from './syscalls-aarch64.js';
 import { SYSCALLS_ARM } from './syscalls-arm.js';
 import { SYSCALLS_I386 } from './syscalls-i386.js';
 import { SYSCALLS_X86_64 } from './syscalls-x86_64.js';
+
+// Architectures: AUDIT_ARCH_* = EM_* | __AUDIT_ARCH_64BIT (0x80000000) | __AUDIT_ARCH_LE (0x40000000),
+// EM_* from include/uapi/linux/elf-em.h.
+export const ARCH_64BIT = 0x80000000;
+export const AUDIT_ARCH_X86_64 = 0xc000003e; // EM_X86_64 62
+export const AUDIT_ARCH_I386 = 0x40000003; // EM_386 3
+export const AUDIT_ARCH_AARCH64 = 0xc00000b7; // EM_AARCH64 183
+export const AUDIT_ARCH_ARM = 0x40000028; // EM_ARM 40
 
 export type Machine = 'x86_64' | 'i386' | 'aarch64' | 'arm';
 
