@@ -5,7 +5,7 @@ import { AUDIT_MAX_KEY_LEN, type ActionName, type ListName } from './kernel.js';
 
 export type Fail = (reason: string, token?: string) => never;
 
-const LISTS: readonly ListName[] = ['exit', 'task', 'user', 'exclude', 'filesystem'];
+const LISTS: readonly ListName[] = ['exit', 'task', 'user', 'exclude', 'filesystem', 'io_uring'];
 
 export interface ListAction {
   list: ListName | undefined;

@@ -20,6 +20,7 @@ import {
 import type { Command, NumberFieldName, Rule, RuleField, RuleWarning, StringFieldName } from './rule.js';
 import { parseOptions, splitFieldPair, splitWords, type Option } from './syntax.js';
 import { compareNumber } from './compare-pairs.js';
+import { uringOpName, uringOpNumber } from '../linux/io-uring.js';
 import type { UserDatabase } from './userdb.js';
 
 export interface CompileContext {
@@ -82,6 +83,7 @@ export function compileOptions(options: readonly Option[], position: SourcePosit
         b.mode = flag === '-d' ? 'delete' : 'add';
         b.prepend = flag === '-A';
         if (b.list === 'task' && b.syscalls !== undefined) fail('syscalls cannot be audited on the task list', token);
+        if (b.list === 'io_uring' && (b.syscalls !== undefined || b.arch !== undefined)) fail('give the io_uring list before -S and -F: its -S names io_uring operations, not syscalls', token);
         break;
       case '-S':
         addSyscalls(b, value, ctx, position, warnings, fail, token);
@@ -159,6 +161,10 @@ type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K>
 
 function addSyscalls(b: RuleBuilder, text: string, ctx: CompileContext, position: SourcePosition, warnings: RuleWarning[], fail: Fail, token: string): void {
   if (b.list === 'task' || b.list === 'user' || b.list === 'exclude' || b.list === 'filesystem') fail(`syscalls cannot be audited on the ${b.list} list`, token);
+  if (b.list === 'io_uring') {
+    addUringOps(b, text, position, warnings, fail, token);
+    return;
+  }
   const arch = b.arch ?? archInfo(ctx.machine);
   const names = text.split(',').filter((name) => name !== '');
   if (names.length === 0) fail('-S needs a syscall name or number', token);
@@ -184,6 +190,30 @@ function addSyscalls(b: RuleBuilder, text: string, ctx: CompileContext, position
     warnings.push({ ...position, message: `32/64 bit syscall mismatch for ${quote(text)}: give -F arch=b64 or -F arch=b32` });
   }
 }
+
+/** -S on the io_uring list: io_uring operation names (linux/io-uring.ts) or opcode numbers. */
+function addUringOps(b: RuleBuilder, text: string, position: SourcePosition, warnings: RuleWarning[], fail: Fail, token: string): void {
+  const names = text.split(',').filter((name) => name !== '');
+  if (names.length === 0) fail('-S needs an io_uring operation name or number', token);
+  for (const name of names) {
+    if (name === 'all') {
+      b.syscalls = 'all';
+      continue;
+    }
+    let op = uringOpNumber(name);
+    if (op === undefined && /^(0x[0-9a-f]+|[0-9]+)$/i.test(name)) {
+      op = Number(name);
+      if (op >= AUDIT_BITMASK_SIZE * 32) fail(`io_uring operation number ${quote(name)} is out of range`, name);
+      if (b.mode === 'add' && uringOpName(op) === undefined) warnings.push({ ...position, message: `io_uring operation ${op} is never audited by the kernel (audit_skip in io_uring/opdef.c)` });
+    }
+    if (op === undefined) fail(`unknown io_uring operation ${quote(name)}: the kernel audits only ${AUDITED_URING_HINT}`, name);
+    if (b.syscalls === undefined) b.syscalls = new Set();
+    if (b.syscalls !== 'all') b.syscalls.add(op as number);
+  }
+  b.keyAllowed = true;
+}
+
+const AUDITED_URING_HINT = 'the operations without audit_skip (connect, accept, bind, listen, sendmsg, sendmsg_zc, recvmsg, shutdown, openat, ...)';
 
 function addField(b: RuleBuilder, pair: string, ctx: CompileContext, fail: Fail, token: string): void {
   if (b.mode === undefined || b.list === undefined) fail('the list (-a, -A or -d) must come before -F', token);
@@ -222,6 +252,9 @@ function addField(b: RuleBuilder, pair: string, ctx: CompileContext, fail: Fail,
     return;
   }
   if (known === 'arch') {
+    // The kernel takes it, but an io_uring operation has no architecture: its opcodes are the same
+    // everywhere and its URINGOP record names none.
+    if (b.list === 'io_uring') fail('-F arch cannot be used on the io_uring list: io_uring operations have no architecture', token);
     if (b.syscalls !== undefined) fail('-F arch must come before -S', token);
     const resolved = resolveArch(value, ctx.machine);
     if (!resolved.ok) fail(resolved.reason, token);

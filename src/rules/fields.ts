@@ -34,7 +34,9 @@ interface FieldSpec {
   readonly lists?: readonly ListName[];
 }
 
-const EXIT_ONLY: readonly ListName[] = ['exit'];
+// The fields of a syscall's (or an io_uring operation's) end: what the kernel accepts on the exit and
+// io_uring lists (kernel/auditfilter.c audit_field_valid(); measured on Linux 6.18).
+const EXIT_LISTS: readonly ListName[] = ['exit', 'io_uring'];
 
 const SPECS: Readonly<Record<Exclude<FieldName, 'field_compare'>, FieldSpec>> = {
   pid: { kind: 'number', ops: 'no-bit' },
@@ -57,25 +59,26 @@ const SPECS: Readonly<Record<Exclude<FieldName, 'field_compare'>, FieldSpec>> = 
   subj_type: { kind: 'string', ops: 'eq-ne' },
   subj_sen: { kind: 'string', ops: 'no-bit' },
   subj_clr: { kind: 'string', ops: 'no-bit' },
-  ppid: { kind: 'number', ops: 'no-bit', lists: EXIT_ONLY },
-  obj_user: { kind: 'string', ops: 'eq-ne', lists: EXIT_ONLY },
-  obj_role: { kind: 'string', ops: 'eq-ne', lists: EXIT_ONLY },
-  obj_type: { kind: 'string', ops: 'eq-ne', lists: EXIT_ONLY },
-  obj_lev_low: { kind: 'string', ops: 'no-bit', lists: EXIT_ONLY },
-  obj_lev_high: { kind: 'string', ops: 'no-bit', lists: EXIT_ONLY },
+  ppid: { kind: 'number', ops: 'no-bit', lists: EXIT_LISTS },
+  obj_user: { kind: 'string', ops: 'eq-ne', lists: EXIT_LISTS },
+  obj_role: { kind: 'string', ops: 'eq-ne', lists: EXIT_LISTS },
+  obj_type: { kind: 'string', ops: 'eq-ne', lists: EXIT_LISTS },
+  obj_lev_low: { kind: 'string', ops: 'no-bit', lists: EXIT_LISTS },
+  obj_lev_high: { kind: 'string', ops: 'no-bit', lists: EXIT_LISTS },
   sessionid: { kind: 'sessionid', ops: 'no-bit', lists: ['user', 'exit'] },
   fstype: { kind: 'fstype', ops: 'eq-ne', lists: ['filesystem'] },
-  devmajor: { kind: 'number', ops: 'no-bit', lists: EXIT_ONLY },
-  devminor: { kind: 'number', ops: 'any', lists: EXIT_ONLY },
-  inode: { kind: 'number', ops: 'eq-ne', lists: EXIT_ONLY },
-  exit: { kind: 'exit', ops: 'no-bit', lists: EXIT_ONLY },
-  success: { kind: 'number', ops: 'no-bit', lists: EXIT_ONLY },
+  devmajor: { kind: 'number', ops: 'no-bit', lists: EXIT_LISTS },
+  devminor: { kind: 'number', ops: 'any', lists: EXIT_LISTS },
+  inode: { kind: 'number', ops: 'eq-ne', lists: EXIT_LISTS },
+  exit: { kind: 'exit', ops: 'no-bit', lists: EXIT_LISTS },
+  success: { kind: 'number', ops: 'no-bit', lists: EXIT_LISTS },
   // kernel/audit_watch.c audit_to_watch() and kernel/audit_tree.c audit_make_tree() refuse any
   // operator but = for path and dir (EINVAL).
-  path: { kind: 'string', ops: 'eq', lists: EXIT_ONLY },
-  perm: { kind: 'perm', ops: 'eq', lists: EXIT_ONLY },
-  dir: { kind: 'string', ops: 'eq', lists: EXIT_ONLY },
-  filetype: { kind: 'filetype', ops: 'eq-ne', lists: EXIT_ONLY },
+  path: { kind: 'string', ops: 'eq', lists: EXIT_LISTS },
+  // audit_field_valid(): AUDIT_PERM is EINVAL on the io_uring list.
+  perm: { kind: 'perm', ops: 'eq', lists: ['exit'] },
+  dir: { kind: 'string', ops: 'eq', lists: EXIT_LISTS },
+  filetype: { kind: 'filetype', ops: 'eq-ne', lists: EXIT_LISTS },
   exe: { kind: 'string', ops: 'eq-ne' },
   saddr_fam: { kind: 'saddr_fam', ops: 'no-bit' },
   a0: { kind: 'arg', ops: 'any' },

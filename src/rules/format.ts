@@ -6,6 +6,7 @@ import { AUDIT_KEY_SEPARATOR } from './kernel.js';
 import { formatNumericValue, formatPerm } from './fields.js';
 import type { Command, Rule, RuleField } from './rule.js';
 import { comparePair } from './compare-pairs.js';
+import { uringOpName } from '../linux/io-uring.js';
 
 export interface FormatOptions {
   // The machine whose conventions "b64"/"b32" and rules without an arch refer to.
@@ -22,13 +23,14 @@ export function isWatch(rule: Rule): boolean {
   const isTarget = target?.kind === 'string' && (target.field === 'path' || target.field === 'dir') && target.op === '=';
   const isPerm = perm?.kind === 'number' && perm.field === 'perm' && perm.op === '=';
   const onlyKeys = keys.every((f) => f.kind === 'string' && f.field === 'key' && f.op === '=');
-  return isTarget && isPerm && onlyKeys && rule.action === 'always' && !rule.prepend && rule.syscalls === 'all' && takesSyscalls(rule);
+  return isTarget && isPerm && onlyKeys && rule.action === 'always' && !rule.prepend && rule.syscalls === 'all' && rule.list === 'exit';
 }
 
 // user, task and exclude rules never show -S (the mask auditctl sends for them is meaningless);
-// auditflow also hides it on the filesystem list, whose rules carry no syscalls.
+// auditflow also hides it on the filesystem list, whose rules carry no syscalls. io_uring rules show
+// their operations.
 function takesSyscalls(rule: Rule): boolean {
-  return rule.list === 'exit';
+  return rule.list === 'exit' || rule.list === 'io_uring';
 }
 
 export function formatRule(rule: Rule, options: FormatOptions): string {
@@ -42,7 +44,8 @@ export function formatRule(rule: Rule, options: FormatOptions): string {
       parts.push(`-F arch${arch.op}${formatNumericValue('arch', arch.value, options.machine)}`);
       tableArch = archByValue(arch.value) ?? tableArch;
     }
-    if (takesSyscalls(rule) && rule.syscalls.length !== 0) parts.push(formatSyscalls(rule.syscalls, tableArch.table.byNumber));
+    const names = rule.list === 'io_uring' ? { get: uringOpName } : tableArch.table.byNumber;
+    if (takesSyscalls(rule) && rule.syscalls.length !== 0) parts.push(formatSyscalls(rule.syscalls, names));
   }
   for (const field of rule.fields) {
     if (field.kind === 'number' && field.field === 'arch') continue;
@@ -51,7 +54,7 @@ export function formatRule(rule: Rule, options: FormatOptions): string {
   return parts.join(' ');
 }
 
-function formatSyscalls(syscalls: Rule['syscalls'], names: ReadonlyMap<number, string>): string {
+function formatSyscalls(syscalls: Rule['syscalls'], names: Pick<ReadonlyMap<number, string>, 'get'>): string {
   if (syscalls === 'all') return '-S all';
   return `-S ${syscalls.map((nr) => names.get(nr) ?? String(nr)).join(',')}`;
 }

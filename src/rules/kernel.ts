@@ -26,15 +26,18 @@ export const FILTER_TASK = 0x01;
 export const FILTER_EXIT = 0x04;
 export const FILTER_EXCLUDE = 0x05;
 export const FILTER_FS = 0x06;
+// io_uring operations at their end (Linux 5.16); the rule's syscall mask holds io_uring opcodes.
+export const FILTER_URING_EXIT = 0x07;
 export const FILTER_PREPEND = 0x10; // AUDIT_FILTER_PREPEND: -A instead of -a
 
-export type ListName = 'user' | 'task' | 'exit' | 'exclude' | 'filesystem';
+export type ListName = 'user' | 'task' | 'exit' | 'exclude' | 'filesystem' | 'io_uring';
 export const LIST_NUMBERS: Readonly<Record<ListName, number>> = {
   user: FILTER_USER,
   task: FILTER_TASK,
   exit: FILTER_EXIT,
   exclude: FILTER_EXCLUDE,
   filesystem: FILTER_FS,
+  io_uring: FILTER_URING_EXIT,
 };
 
 // AUDIT_NEVER = 0, AUDIT_ALWAYS = 2 (AUDIT_POSSIBLE = 1 is deprecated; the kernel refuses it).

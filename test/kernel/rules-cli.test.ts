@@ -106,6 +106,18 @@ describe('auditflow rules on the real kernel', () => {
     expect(apply.stderr).toBe(`auditflow: ${file}:3: rule already loaded (the kernel holds an equal rule)\n`);
   });
 
+  it('loads an io_uring rule onto the kernel io_uring list and lists it back by operation name', async () => {
+    const file = join(stateDir, 'uring.rules');
+    const text = '-a always,io_uring -S sendmsg,accept,connect,bind -F ppid>=1 -F key=auditflow-test-uring';
+    writeFileSync(file, `${text}\n`);
+    const apply = await auditflow('rules', 'apply', file);
+    expect(apply.stderr).toBe('');
+    expect(apply.stdout).toBe('added 1, already loaded 0, removed 0 stale, deleted 0, settings 0\n');
+    const list = await auditflow('rules', 'list', '--json');
+    const rules = JSON.parse(list.stdout) as Array<{ text: string; list: string }>;
+    expect(rules.filter((rule) => rule.list === 'io_uring')).toEqual([expect.objectContaining({ text, list: 'io_uring' })]);
+  });
+
   it('lists the rules as JSON for scripts', async () => {
     expect((await auditflow('rules', 'apply')).code).toBe(0);
     const list = await auditflow('rules', 'list', '--json');

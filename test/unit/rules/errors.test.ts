@@ -43,7 +43,7 @@ describe('rule errors', () => {
     ['-a always,exit -S open -F =0', '-F "=0" has no field name', '-F =0'],
     ['-F uid=0 -a always,exit', 'the list (-a, -A or -d) must come before -F', '-F uid=0'],
     ['-a always,exit -S open -F arch=b64', '-F arch must come before -S', '-F arch=b64'],
-    ['-a always,task -F exit=0', 'field exit can only be used on the exit list', '-F exit=0'],
+    ['-a always,task -F exit=0', 'field exit can only be used on the exit or io_uring list', '-F exit=0'],
     ['-a always,exclude -F ppid=1', 'field ppid cannot be used on the exclude list', '-F ppid=1'],
     ['-a never,filesystem -F uid=0', 'field uid cannot be used on the filesystem list', '-F uid=0'],
     ['-a always,exit -k lonely', '-k needs a watch or a syscall given before it', '-k lonely'],
