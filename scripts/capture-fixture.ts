@@ -19,17 +19,22 @@ import { acquireKernelLock } from '../src/audit/kernel-lock.js';
 import { AuditSocket, type AuditMessage } from '../src/audit/socket.js';
 import { restoreAuditState, snapshotAuditState } from '../src/audit/state-guard.js';
 import { parseKernelRecord } from '../src/pipeline/record.js';
-import { AUDIT_SYSCALL, AUDIT_TYPE_NAMES } from '../src/linux/record-types.js';
+import { AUDIT_SYSCALL, AUDIT_TYPE_NAMES, AUDIT_URINGOP } from '../src/linux/record-types.js';
 import { compileRule, encodeRule } from '../src/rules/index.js';
 import { finished } from '../test/helpers/child.js';
 import { networkRulesForChildren } from '../test/helpers/network-rules.js';
-import { buildWorkload, I386_SCENARIOS, SCENARIOS } from '../test/helpers/workload.js';
+import { buildUringWorkload, buildWorkload, I386_SCENARIOS, INGRESS_SCENARIOS, SCENARIOS, URING_SCENARIOS } from '../test/helpers/workload.js';
 
 const FIXTURES = fileURLToPath(new URL('../test/fixtures/', import.meta.url));
 const KEY = 'auditflow-fixture';
 // No saddr_fam filter (unlike rules/network.rules): the fixtures also hold the AF_UNIX,
 // netlink and connected-socket events the pipeline must drop or resolve itself.
 const RULE_TEXT = `-a always,exit -F arch=b64 -S socket,connect,accept,accept4,bind,sendto,sendmsg -F ppid=${process.pid} -k ${KEY}`;
+// UDP receives that return the sender's address (the optional ingress rules, without their saddr_fam filter).
+const INGRESS_RULE_TEXT = `-a always,exit -F arch=b64 -S recvfrom,recvmsg -F ppid=${process.pid} -k ${KEY}`;
+// io_uring operations: syscall rules never see them, only a rule on the io_uring list.
+const URING_RULE_TEXT = `-a always,io_uring -S connect,accept,bind,listen,sendmsg,sendmsg_zc,recvmsg,shutdown -F ppid=${process.pid} -k ${KEY}`;
+const forScript = (text: string): string => text.replace(String(process.pid), '<capture script pid>');
 
 interface Captured {
   type: number;
@@ -47,7 +52,7 @@ interface Group {
 
 const I386_RULES = 'rules/network.rules (the default ruleset: its b32 rules match a 32-bit process), each rule with -F ppid=<capture script pid>';
 const wanted = process.argv.slice(2);
-const known: readonly string[] = [...SCENARIOS, ...I386_SCENARIOS];
+const known: readonly string[] = [...SCENARIOS, ...I386_SCENARIOS, ...INGRESS_SCENARIOS, ...URING_SCENARIOS];
 const unknown = wanted.filter((name) => !known.includes(name));
 if (unknown.length > 0) {
   process.stderr.write(`unknown scenario(s): ${unknown.join(', ')}\nknown: ${known.join(', ')}\n`);
@@ -55,8 +60,22 @@ if (unknown.length > 0) {
 }
 const chosen = (list: readonly string[]): string[] => list.filter((name) => wanted.length === 0 || wanted.includes(name));
 const groups: Group[] = [
-  { scenarios: chosen(SCENARIOS), workload: () => buildWorkload(), rules: () => [encodeRule(compileRule(RULE_TEXT))], rule: RULE_TEXT.replace(String(process.pid), '<capture script pid>'), build: 'gcc -O1' },
-  { scenarios: chosen(I386_SCENARIOS), workload: () => buildWorkload({ m32: true }), rules: () => networkRulesForChildren(), rule: I386_RULES, build: 'gcc -m32 -O1' },
+  { scenarios: chosen(SCENARIOS), workload: () => buildWorkload(), rules: () => [encodeRule(compileRule(RULE_TEXT))], rule: forScript(RULE_TEXT), build: 'scripts/fixture-workload.c, gcc -O1' },
+  {
+    scenarios: chosen(INGRESS_SCENARIOS),
+    workload: () => buildWorkload(),
+    rules: () => [encodeRule(compileRule(RULE_TEXT)), encodeRule(compileRule(INGRESS_RULE_TEXT))],
+    rule: `${forScript(RULE_TEXT)}; ${forScript(INGRESS_RULE_TEXT)}`,
+    build: 'scripts/fixture-workload.c, gcc -O1',
+  },
+  {
+    scenarios: chosen(URING_SCENARIOS),
+    workload: () => buildUringWorkload(),
+    rules: () => [encodeRule(compileRule(RULE_TEXT)), encodeRule(compileRule(URING_RULE_TEXT))],
+    rule: `${forScript(RULE_TEXT)}; ${forScript(URING_RULE_TEXT)}`,
+    build: 'scripts/uring-workload.c, gcc -O1 -luring',
+  },
+  { scenarios: chosen(I386_SCENARIOS), workload: () => buildWorkload({ m32: true }), rules: () => networkRulesForChildren(), rule: I386_RULES, build: 'scripts/fixture-workload.c, gcc -m32 -O1' },
 ].filter((group) => group.scenarios.length > 0);
 
 const lock = await acquireKernelLock();
@@ -110,7 +129,9 @@ function writeFixture(scenario: string, group: Group, workload: string, pid: num
   const serials = new Set<number>();
   for (const record of records) {
     const parsed = parseKernelRecord(record.type, record.text);
-    if (parsed.ok && parsed.record.type === AUDIT_SYSCALL && parsed.record.fields.get('pid') === String(pid)) serials.add(parsed.record.serial);
+    // An io_uring operation completed by a kernel worker has a URINGOP record and no SYSCALL.
+    const owned = parsed.ok && (parsed.record.type === AUDIT_SYSCALL || parsed.record.type === AUDIT_URINGOP) && parsed.record.fields.get('pid') === String(pid);
+    if (parsed.ok && owned) serials.add(parsed.record.serial);
   }
   const lines = records.filter((record) => {
     const parsed = parseKernelRecord(record.type, record.text);
@@ -120,7 +141,7 @@ function writeFixture(scenario: string, group: Group, workload: string, pid: num
     `# auditflow fixture: ${scenario}`,
     `# kernel: ${release()} (${process.arch})`,
     `# rule: ${group.rule}`,
-    `# command: ${basename(workload)} ${scenario}   (scripts/fixture-workload.c built with ${group.build}, pid ${pid})`,
+    `# command: ${basename(workload)} ${scenario}   (${group.build}, pid ${pid})`,
     `# captured: ${new Date().toISOString()} by scripts/capture-fixture.ts`,
     ...stdout
       .trim()

@@ -210,6 +210,29 @@ static int run(const char *scenario) {
     }
     sendmsg(fd, &msg, 0);
     printf("local %d\n", port_of(fd));
+  } else if (!strcmp(scenario, "recvfrom-udp4") || !strcmp(scenario, "recvmsg-udp6")) {
+    // A UDP server receiving one datagram from each of three senders, with their addresses.
+    int v6only = !strcmp(scenario, "recvmsg-udp6");
+    int family = v6only ? AF_INET6 : AF_INET;
+    int receiver = server(family, SOCK_DGRAM, &port);
+    for (int i = 0; i < 3; i++) {
+      int sender = socket(family, SOCK_DGRAM, 0);
+      struct sockaddr_in to4 = v4("127.0.0.1", port);
+      struct sockaddr_in6 to6 = v6("::1", port);
+      if (v6only) sendto(sender, buf, sizeof buf, 0, (struct sockaddr *)&to6, sizeof to6);
+      else sendto(sender, buf, sizeof buf, 0, (struct sockaddr *)&to4, sizeof to4);
+      printf("sender %d\n", port_of(sender));
+      struct sockaddr_storage from;
+      socklen_t from_len = sizeof from;
+      if (v6only) {
+        struct iovec iov = {.iov_base = buf, .iov_len = sizeof buf};
+        struct msghdr msg = {.msg_name = &from, .msg_namelen = sizeof from, .msg_iov = &iov, .msg_iovlen = 1};
+        recvmsg(receiver, &msg, 0);
+      } else {
+        recvfrom(receiver, buf, sizeof buf, 0, (struct sockaddr *)&from, &from_len);
+      }
+      close(sender);
+    }
   } else if (!strcmp(scenario, "udp-connected-send")) {
     server(AF_INET, SOCK_DGRAM, &port);
     fd = connect4(SOCK_DGRAM, "127.0.0.1", port);

@@ -9,6 +9,8 @@ export const AUDIT_EOE = 1320;
 export const AUDIT_PROCTITLE = 1327;
 /** The kernel's probe of the registered daemon (kernel/audit.c audit_replace): a bare u32 pid, no record text. */
 export const AUDIT_REPLACE = 1329;
+/** An io_uring operation (kernel/auditsc.c audit_log_uring): uring_op, success, exit, the ids; no comm, exe or arch. */
+export const AUDIT_URINGOP = 1336;
 
 const NAMED: Array<[number, string]> = [
   [1005, 'USER'],
@@ -70,7 +72,7 @@ const NAMED: Array<[number, string]> = [
   [1333, 'TIME_ADJNTPVAL'],
   [1334, 'BPF'],
   [1335, 'EVENT_LISTENER'],
-  [1336, 'URINGOP'],
+  [AUDIT_URINGOP, 'URINGOP'],
   [1337, 'OPENAT2'],
   [1400, 'AVC'],
   [1401, 'SELINUX_ERR'],

@@ -47,6 +47,24 @@ export const I386_SCENARIOS = ['socketcall-i386-connect', 'socketcall-i386-refus
 
 export type I386Scenario = (typeof I386_SCENARIOS)[number];
 
+/** UDP receives with the sender's address (recvfrom, recvmsg with msg_name): the optional ingress rules' events. */
+export const INGRESS_SCENARIOS = ['recvfrom-udp4', 'recvmsg-udp6'] as const;
+
+export const URING_WORKLOAD_SOURCE = fileURLToPath(new URL('../../scripts/uring-workload.c', import.meta.url));
+
+/** Network operations through io_uring (scripts/uring-workload.c, built against Debian's liburing-dev). */
+export const URING_SCENARIOS = ['uring-connect-tcp4', 'uring-connect-tcp6', 'uring-connect-refused', 'uring-sendmsg-udp4', 'uring-accept'] as const;
+
+/** Compiles the io_uring workload once per process; returns the binary's path. */
+export function buildUringWorkload(): string {
+  const done = built.get('uring');
+  if (done && existsSync(done)) return done;
+  const output = join(mkdtempSync(join(tmpdir(), 'auditflow-uring-')), 'uring-workload');
+  execFileSync('gcc', ['-O1', '-Wall', '-o', output, URING_WORKLOAD_SOURCE, '-luring'], { stdio: ['ignore', 'inherit', 'inherit'] });
+  built.set('uring', output);
+  return output;
+}
+
 const built = new Map<string, string>();
 
 /** Compiles the workload once per process (`m32`: as a 32-bit x86 program); returns the binary's path. */
