@@ -9,7 +9,7 @@
 // rules/network.rules, whose b32 rules (direct syscalls and socketcall) must catch them.
 //
 //   node --import tsx scripts/capture-fixture.ts [scenario ...]     (default: all)
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { release } from 'node:os';
 import { basename } from 'node:path';
@@ -19,7 +19,7 @@ import { acquireKernelLock } from '../src/audit/kernel-lock.js';
 import { AuditSocket, type AuditMessage } from '../src/audit/socket.js';
 import { restoreAuditState, snapshotAuditState } from '../src/audit/state-guard.js';
 import { parseKernelRecord } from '../src/pipeline/record.js';
-import { AUDIT_SYSCALL, AUDIT_TYPE_NAMES, AUDIT_URINGOP } from '../src/linux/record-types.js';
+import { AUDIT_NETFILTER_PKT, AUDIT_SYSCALL, AUDIT_TYPE_NAMES, AUDIT_URINGOP } from '../src/linux/record-types.js';
 import { compileRule, encodeRule } from '../src/rules/index.js';
 import { finished } from '../test/helpers/child.js';
 import { networkRulesForChildren } from '../test/helpers/network-rules.js';
@@ -35,6 +35,10 @@ const INGRESS_RULE_TEXT = `-a always,exit -F arch=b64 -S recvfrom,recvmsg -F ppi
 // io_uring operations: syscall rules never see them, only a rule on the io_uring list.
 const URING_RULE_TEXT = `-a always,io_uring -S connect,accept,bind,listen,sendmsg,sendmsg_zc,recvmsg,shutdown -F ppid=${process.pid} -k ${KEY}`;
 const forScript = (text: string): string => text.replace(String(process.pid), '<capture script pid>');
+const NETFILTER_RULES = fileURLToPath(new URL('../rules/netfilter.nft', import.meta.url));
+const NETNS = `auditflow-fixture-${process.pid}`;
+/** Scenarios of NETFILTER_PKT records: fixture-workload scenarios run inside a network namespace with rules/netfilter.nft. */
+const NETFILTER_SCENARIOS = ['connect-tcp4-ok', 'connect-tcp6-ok', 'sendto-udp4'].map((name) => `netfilter-${name}`);
 
 interface Captured {
   type: number;
@@ -48,11 +52,13 @@ interface Group {
   rules: () => Buffer[];
   rule: string;
   build: string;
+  /** Runs each scenario inside a network namespace made for it, with this nft ruleset loaded there. */
+  netns?: string;
 }
 
 const I386_RULES = 'rules/network.rules (the default ruleset: its b32 rules match a 32-bit process), each rule with -F ppid=<capture script pid>';
 const wanted = process.argv.slice(2);
-const known: readonly string[] = [...SCENARIOS, ...I386_SCENARIOS, ...INGRESS_SCENARIOS, ...URING_SCENARIOS];
+const known: readonly string[] = [...SCENARIOS, ...I386_SCENARIOS, ...INGRESS_SCENARIOS, ...URING_SCENARIOS, ...NETFILTER_SCENARIOS];
 const unknown = wanted.filter((name) => !known.includes(name));
 if (unknown.length > 0) {
   process.stderr.write(`unknown scenario(s): ${unknown.join(', ')}\nknown: ${known.join(', ')}\n`);
@@ -67,6 +73,14 @@ const groups: Group[] = [
     rules: () => [encodeRule(compileRule(RULE_TEXT)), encodeRule(compileRule(INGRESS_RULE_TEXT))],
     rule: `${forScript(RULE_TEXT)}; ${forScript(INGRESS_RULE_TEXT)}`,
     build: 'scripts/fixture-workload.c, gcc -O1',
+  },
+  {
+    scenarios: chosen(NETFILTER_SCENARIOS),
+    workload: () => buildWorkload(),
+    rules: () => [],
+    rule: `none: rules/netfilter.nft loaded in a network namespace made for the scenario (${NETFILTER_RULES})`,
+    build: 'scripts/fixture-workload.c, gcc -O1, run with ip netns exec',
+    netns: NETFILTER_RULES,
   },
   {
     scenarios: chosen(URING_SCENARIOS),
@@ -99,11 +113,18 @@ try {
       loaded.push(rule);
     }
     for (const scenario of group.scenarios) {
-      const child = spawn(workload, [scenario], { stdio: ['ignore', 'pipe', 'pipe'] });
-      const result = await finished(child);
-      if (result.code !== 0) throw new Error(`${scenario}: workload exited ${result.code}: ${result.stderr}`);
-      await quiet(() => records.length);
-      writeFixture(scenario, group, workload, child.pid ?? -1, result.stdout);
+      const from = records.length;
+      if (group.netns !== undefined) makeNamespace(group.netns);
+      try {
+        const command = group.netns === undefined ? [workload, scenario] : ['ip', 'netns', 'exec', NETNS, workload, scenario.replace(/^netfilter-/, '')];
+        const child = spawn(command[0] as string, command.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
+        const result = await finished(child);
+        if (result.code !== 0) throw new Error(`${scenario}: workload exited ${result.code}: ${result.stderr}`);
+        await quiet(() => records.length);
+        writeFixture(scenario, group, workload, child.pid ?? -1, result.stdout, group.netns === undefined ? undefined : from);
+      } finally {
+        if (group.netns !== undefined) execFileSync('ip', ['netns', 'delete', NETNS]);
+      }
     }
     while (loaded.length > 0) await daemon.deleteRule(loaded.pop()!);
   }
@@ -116,6 +137,13 @@ try {
   lock.release();
 }
 
+/** A network namespace for one scenario: loopback up, the nft ruleset loaded in it (deleted with the namespace). */
+function makeNamespace(nftRules: string): void {
+  execFileSync('ip', ['netns', 'add', NETNS]);
+  execFileSync('ip', ['-n', NETNS, 'link', 'set', 'lo', 'up']);
+  execFileSync('ip', ['netns', 'exec', NETNS, 'nft', '-f', nftRules]);
+}
+
 /** Waits until no record arrived for 300 ms: the kernel delivered the child's events. */
 async function quiet(count: () => number): Promise<void> {
   let last = -1;
@@ -125,9 +153,22 @@ async function quiet(count: () => number): Promise<void> {
   }
 }
 
-function writeFixture(scenario: string, group: Group, workload: string, pid: number, stdout: string): void {
+/**
+ * Writes the records of the child's events; for a namespace scenario (`packetsFrom`), the
+ * NETFILTER_PKT records that arrived since the index given (they name no process).
+ */
+function parseKernelRecordSerial(record: Captured): number {
+  const parsed = parseKernelRecord(record.type, record.text);
+  return parsed.ok ? parsed.record.serial : -1;
+}
+
+function writeFixture(scenario: string, group: Group, workload: string, pid: number, stdout: string, packetsFrom?: number): void {
   const serials = new Set<number>();
-  for (const record of records) {
+  for (const [index, record] of records.entries()) {
+    if (packetsFrom !== undefined) {
+      if (index >= packetsFrom && record.type === AUDIT_NETFILTER_PKT) serials.add(parseKernelRecordSerial(record));
+      continue;
+    }
     const parsed = parseKernelRecord(record.type, record.text);
     // An io_uring operation completed by a kernel worker has a URINGOP record and no SYSCALL.
     const owned = parsed.ok && (parsed.record.type === AUDIT_SYSCALL || parsed.record.type === AUDIT_URINGOP) && parsed.record.fields.get('pid') === String(pid);

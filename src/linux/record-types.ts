@@ -9,6 +9,8 @@ export const AUDIT_EOE = 1320;
 export const AUDIT_PROCTITLE = 1327;
 /** The kernel's probe of the registered daemon (kernel/audit.c audit_replace): a bare u32 pid, no record text. */
 export const AUDIT_REPLACE = 1329;
+/** A packet a netfilter rule logged (nft `log level audit`, iptables AUDIT): no process, written outside any task. */
+export const AUDIT_NETFILTER_PKT = 1324;
 /** An io_uring operation (kernel/auditsc.c audit_log_uring): uring_op, success, exit, the ids; no comm, exe or arch. */
 export const AUDIT_URINGOP = 1336;
 
@@ -60,7 +62,7 @@ const NAMED: Array<[number, string]> = [
   [1321, 'BPRM_FCAPS'],
   [1322, 'CAPSET'],
   [1323, 'MMAP'],
-  [1324, 'NETFILTER_PKT'],
+  [AUDIT_NETFILTER_PKT, 'NETFILTER_PKT'],
   [1325, 'NETFILTER_CFG'],
   [1326, 'SECCOMP'],
   [AUDIT_PROCTITLE, 'PROCTITLE'],
