@@ -2,7 +2,7 @@
 // over network-layer packets without the link header: an IPv4 or IPv6 header, then UDP or TCP from
 // source port 53 (its BPF filter lets nothing else through). Never throws: what cannot be read is
 // an outcome with a reason, which the caller counts.
-import { ipv4Text, ipv6Text } from '../pipeline/sockaddr.js';
+import { ipv4Text, ipv6Text } from '../linux/ip-text.js';
 
 // include/uapi/linux/in.h
 const IPPROTO_TCP = 6;

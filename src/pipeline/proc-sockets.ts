@@ -12,7 +12,7 @@
 // since fds are reused.
 import { readFileSync, readlinkSync } from 'node:fs';
 import { endianness } from 'node:os';
-import { ipv4Text, ipv6Text, isIpv4Mapped } from './sockaddr.js';
+import { ipv4Text, ipv6Text, isIpv4Mapped } from '../linux/ip-text.js';
 import { type Endpoint, type SocketHint, type SocketInfo, type SocketResolver } from './socket-kinds.js';
 import { AF_INET, AF_INET6, SOCK_DGRAM, SOCK_RAW, SOCK_STREAM } from '../linux/socket.js';
 

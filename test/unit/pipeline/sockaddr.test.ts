@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { decodeSockaddrHex, ipv6Text } from '../../../src/pipeline/sockaddr.js';
+import { ipv6Text } from '../../../src/linux/ip-text.js';
+import { decodeSockaddrHex } from '../../../src/pipeline/sockaddr.js';
 
 describe('decodeSockaddr', () => {
   it('decodes AF_INET: family in host order, port and address in network order', () => {

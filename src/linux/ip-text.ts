@@ -1,0 +1,35 @@
+// IP addresses as text: dotted IPv4, and IPv6 in the canonical form of RFC 5952.
+
+export function ipv4Text(bytes: Buffer): string {
+  return `${bytes[0] ?? 0}.${bytes[1] ?? 0}.${bytes[2] ?? 0}.${bytes[3] ?? 0}`;
+}
+
+export function isIpv4Mapped(address: Buffer): boolean {
+  if (address.length !== 16) return false;
+  for (let i = 0; i < 10; i++) if (address[i] !== 0) return false;
+  return address[10] === 0xff && address[11] === 0xff;
+}
+
+/** RFC 5952 canonical text: lower case, longest run (>= 2) of zero groups as `::`, first on ties. */
+export function ipv6Text(address: Buffer): string {
+  const groups: number[] = [];
+  for (let i = 0; i < 8; i++) groups.push(address.length >= 2 * i + 2 ? address.readUInt16BE(2 * i) : 0);
+  let bestStart = -1;
+  let bestLength = 1;
+  for (let i = 0; i < 8; ) {
+    if (groups[i] !== 0) {
+      i++;
+      continue;
+    }
+    let j = i;
+    while (j < 8 && groups[j] === 0) j++;
+    if (j - i > bestLength) {
+      bestStart = i;
+      bestLength = j - i;
+    }
+    i = j;
+  }
+  const hex = (list: number[]): string => list.map((g) => g.toString(16)).join(':');
+  if (bestStart === -1) return hex(groups);
+  return `${hex(groups.slice(0, bestStart))}::${hex(groups.slice(bestStart + bestLength))}`;
+}
