@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { LruTtlCache } from '../../../../src/pipeline/process/cache.js';
 import { exeGlob, LabelRules } from '../../../../src/pipeline/process/labels.js';
@@ -33,6 +34,35 @@ describe('label rules', () => {
     expect(exeGlob('/usr/bin/python3.?').test('/usr/bin/python3.9')).toBe(true);
     expect(exeGlob('/usr/bin/python3.?').test('/usr/bin/python3x9x')).toBe(false);
     expect(exeGlob('/a+b(c)').test('/a+b(c)')).toBe(true);
+  });
+
+  it('matches adversarial patterns in steps linear in the path: no backtracking', () => {
+    const path = `/${'a/'.repeat(2047)}`;
+    expect(path.length).toBeGreaterThanOrEqual(4095);
+    for (const [pattern, expected] of [
+      ['/**/**/**/x', false],
+      ['/**/**/**/a/', true],
+      ['/*/*/*/*/*/*/*/*/x', false],
+      ['/**a**a**a**a**b', false],
+    ] as const) {
+      const glob = exeGlob(pattern);
+      expect(glob.test(path)).toBe(expected);
+      // Each character advances each live pattern position once: at most (path + 1) × (tokens + 1).
+      expect(glob.steps).toBeLessThanOrEqual((path.length + 1) * (pattern.length + 1));
+    }
+  });
+
+  it('answers as the anchored regular expression of the same glob, on generated patterns and paths', () => {
+    const reference = (pattern: string): RegExp =>
+      new RegExp(`^${pattern.replace(/\*\*|[*?]|[^*?]/g, (token) => (token === '**' ? '.*' : token === '*' ? '[^/]*' : token === '?' ? '[^/]' : token.replace(/[\\^$.|+()[\]{}]/g, '\\$&')))}$`, 's');
+    const pattern = fc.string({ unit: fc.constantFrom('/', 'a', 'b', '.', '*', '?', '+'), maxLength: 10 });
+    const path = fc.string({ unit: fc.constantFrom('/', 'a', 'b', '.', '+'), maxLength: 14 });
+    fc.assert(
+      fc.property(pattern, path, (p, text) => {
+        expect(exeGlob(p).test(text)).toBe(reference(p).test(text));
+      }),
+      { numRuns: 3000 },
+    );
   });
 
   it('gives labels by key (several keys joined with a comma) and by exe', () => {
