@@ -61,6 +61,9 @@ export interface Flow {
   parent_exe: string | null;
   parent_comm: string | null;
   parent_argv: string[] | null;
+  /** Present (true) only when argv / parent_argv is cut at argv_max_bytes; see process/resolver.ts. */
+  argv_truncated?: true;
+  parent_argv_truncated?: true;
   container_id: string | null;
   container_runtime: string | null;
   pod_uid: string | null;

@@ -3,14 +3,14 @@
 // `processContext`; replay runs without it (see docs/flows.md, "Process context").
 import { ProcessConfigError } from './errors.js';
 import { LabelRules, type LabelRule } from './labels.js';
-import { ProcessResolver } from './resolver.js';
+import { PROCTITLE_MAX_BYTES, ProcessResolver } from './resolver.js';
 import { UserNames } from './user-names.js';
 
 export { cgroupContext, parseCgroupFile, unescapeUnitName, type CgroupContext, type CgroupLine, type ContainerRuntime } from './cgroup.js';
 export { LruTtlCache, processKey } from './cache.js';
 export { ProcessConfigError } from './errors.js';
 export { exeGlob, LabelRules, type LabelRule } from './labels.js';
-export { readProcLink, SlowProcReader, splitCmdline, type SlowProcFiles } from './proc-files.js';
+export { cmdlineArgv, readProcLink, SlowProcReader, type BoundedArgv, type SlowProcFiles } from './proc-files.js';
 export { parseProcStat, readBootTimeMs, readProcStat, startTimeMs, USER_HZ, type ProcStat } from './proc-stat.js';
 export { ProcessResolver, type ProcessResolverOptions, type ProcessResolverStats } from './resolver.js';
 export { ID_UNSET, UserNames, type UserNamesOptions } from './user-names.js';
@@ -29,6 +29,10 @@ export interface ProcessContextConfig {
   ttlMs?: number;
   /** A flow waits at most this long for its process's cgroup and cmdline (read in a worker thread), ms [250]. */
   lookupTimeoutMs?: number;
+  /** Bytes of a command line kept (its arguments joined by NUL) [4096]. */
+  argvMaxBytes?: number;
+  /** Estimated bytes of the process cache [32 MiB]. */
+  cacheMaxBytes?: number;
   /** Label rules: `{ key: 'auditflow-connect', label: 'net' }`, `{ exe: '/usr/bin/apt*', label: 'software_mgmt' }`. */
   labels?: LabelRule[];
 }
@@ -45,11 +49,16 @@ export function createProcessResolver(config: ProcessContextConfig = {}): Proces
   positive('cacheSize', config.cacheSize, false);
   positive('ttlMs', config.ttlMs, true);
   positive('lookupTimeoutMs', config.lookupTimeoutMs, false);
+  positive('cacheMaxBytes', config.cacheMaxBytes, false);
+  if (config.argvMaxBytes !== undefined && !(Number.isInteger(config.argvMaxBytes) && config.argvMaxBytes >= PROCTITLE_MAX_BYTES)) {
+    // Below the kernel's PROCTITLE bound, a cut PROCTITLE could not be told from a longer /proc one.
+    throw new ProcessConfigError(`argvMaxBytes must be a whole number of at least ${PROCTITLE_MAX_BYTES}, got ${JSON.stringify(config.argvMaxBytes)}`);
+  }
   if (config.cacheSize !== undefined && !Number.isInteger(config.cacheSize)) throw new ProcessConfigError(`cacheSize must be a whole number, got ${config.cacheSize}`);
   const labels = new LabelRules(config.labels ?? []);
   const users = new UserNames({ passwdPath: config.passwdPath, groupPath: config.groupPath });
   try {
-    return new ProcessResolver({ procRoot: config.procRoot, users, labels, cacheSize: config.cacheSize, ttlMs: config.ttlMs, lookupTimeoutMs: config.lookupTimeoutMs });
+    return new ProcessResolver({ procRoot: config.procRoot, users, labels, cacheSize: config.cacheSize, cacheMaxBytes: config.cacheMaxBytes, argvMaxBytes: config.argvMaxBytes, ttlMs: config.ttlMs, lookupTimeoutMs: config.lookupTimeoutMs });
   } catch (error) {
     throw new ProcessConfigError(`procRoot ${config.procRoot ?? '/proc'}: ${error instanceof Error ? error.message : String(error)}`);
   }

@@ -19,27 +19,68 @@ export function readProcLink(procRoot: string, pid: number, name: 'exe' | 'cwd')
   }
 }
 
-/** The argument area as the kernel shows it: NUL-terminated strings (trailing NULs dropped). */
-export function splitCmdline(bytes: Buffer): string[] {
-  const parts = bytes.toString('utf8').split('\0');
-  while (parts.length > 0 && parts[parts.length - 1] === '') parts.pop();
-  return parts;
+/** A command line from /proc/<pid>/cmdline, at most a given number of bytes of it. */
+export interface BoundedArgv {
+  argv: string[];
+  /** The process's command line is longer than what argv holds. */
+  truncated: boolean;
+}
+
+/**
+ * The argument area as the kernel shows it: NUL-terminated strings (trailing NULs dropped),
+ * cut to `maxBytes` (its arguments joined by NUL) at a UTF-8 character boundary. `more`: the
+ * file went on past `bytes`.
+ */
+export function cmdlineArgv(bytes: Buffer, maxBytes: number, more = false): BoundedArgv {
+  let end = bytes.length;
+  while (end > 0 && bytes[end - 1] === 0) end--;
+  let truncated = more;
+  if (end > maxBytes) {
+    end = maxBytes;
+    // Not inside a character: back off over UTF-8 continuation bytes (10xxxxxx).
+    while (end > 0 && ((bytes[end] ?? 0) & 0xc0) === 0x80) end--;
+    truncated = true;
+  }
+  return { argv: end === 0 ? [] : bytes.subarray(0, end).toString('utf8').split('\0'), truncated };
 }
 
 export interface SlowProcFiles {
   /** /proc/<pid>/cgroup; null when it could not be read. */
   cgroup: string | null;
+  /** The first bytes of /proc/<pid>/cmdline (at most the reader's cmdlineMax + 1). */
   cmdline: Buffer | null;
+  /** cmdline stopped before the end of the file. */
+  cmdlineMore: boolean;
 }
 
 // The worker: plain CommonJS given as source text (no build step, the same under tsx and
-// node), one request at a time, every failure answered with null.
+// node), one request at a time, every failure answered with null. cmdline is read only up to
+// `max` + 1 bytes: the kernel copies what a read asks for (fs/proc/base.c get_mm_cmdline), so
+// a process with megabytes of arguments costs no more than one within the bound. One byte past
+// the bound tells a longer command line; if that byte ends an argument, one more read tells
+// whether another follows.
 const WORKER_SOURCE = `
 const { parentPort } = require('node:worker_threads');
-const { readFileSync } = require('node:fs');
+const { readFileSync, openSync, readSync, closeSync } = require('node:fs');
 const read = (path, encoding) => { try { return readFileSync(path, encoding); } catch { return null; } };
-parentPort.on('message', ({ id, dir }) => {
-  parentPort.postMessage({ id, cgroup: read(dir + '/cgroup', 'utf8'), cmdline: read(dir + '/cmdline') });
+const readCapped = (path, max) => {
+  let fd;
+  try {
+    fd = openSync(path, 'r');
+    const buffer = Buffer.alloc(max + 1);
+    let length = 0;
+    for (let got = 1; got > 0 && length < buffer.length; length += got) got = readSync(fd, buffer, length, buffer.length - length, null);
+    const more = length === buffer.length && (buffer[max] !== 0 || readSync(fd, Buffer.alloc(1), 0, 1, null) > 0);
+    return { bytes: buffer.subarray(0, length), more };
+  } catch {
+    return { bytes: null, more: false };
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+};
+parentPort.on('message', ({ id, dir, max }) => {
+  const cmdline = readCapped(dir + '/cmdline', max);
+  parentPort.postMessage({ id, cgroup: read(dir + '/cgroup', 'utf8'), cmdline: cmdline.bytes, cmdlineMore: cmdline.more });
 });
 `;
 
@@ -47,9 +88,10 @@ interface Answer {
   id: number;
   cgroup: string | null;
   cmdline: Uint8Array | null;
+  cmdlineMore: boolean;
 }
 
-const NOTHING: SlowProcFiles = { cgroup: null, cmdline: null };
+const NOTHING: SlowProcFiles = { cgroup: null, cmdline: null, cmdlineMore: false };
 
 /** Reads cgroup and cmdline of a process in the worker thread, started on first use. */
 export class SlowProcReader {
@@ -57,7 +99,11 @@ export class SlowProcReader {
   private readonly waiting = new Map<number, (files: SlowProcFiles) => void>();
   private nextId = 0;
 
-  constructor(private readonly procRoot: string) {}
+  /** cmdlineMax: bytes of a command line kept (see cmdlineArgv); the worker reads one more. */
+  constructor(
+    private readonly procRoot: string,
+    private readonly cmdlineMax: number,
+  ) {}
 
   read(pid: number): Promise<SlowProcFiles> {
     const worker = this.start().thread;
@@ -66,7 +112,7 @@ export class SlowProcReader {
       this.waiting.set(id, resolve);
       // Only a worker with questions open keeps the process alive.
       if (this.waiting.size === 1) worker.ref();
-      worker.postMessage({ id, dir: `${this.procRoot}/${pid}` });
+      worker.postMessage({ id, dir: `${this.procRoot}/${pid}`, max: this.cmdlineMax });
     });
   }
 
@@ -90,7 +136,7 @@ export class SlowProcReader {
       const resolve = this.waiting.get(answer.id);
       this.waiting.delete(answer.id);
       if (this.waiting.size === 0) worker.unref();
-      resolve?.({ cgroup: answer.cgroup, cmdline: answer.cmdline ? Buffer.from(answer.cmdline.buffer, answer.cmdline.byteOffset, answer.cmdline.byteLength) : null });
+      resolve?.({ cgroup: answer.cgroup, cmdline: answer.cmdline ? Buffer.from(answer.cmdline.buffer, answer.cmdline.byteOffset, answer.cmdline.byteLength) : null, cmdlineMore: answer.cmdlineMore });
     });
     // A worker that died answers nothing more: its questions get nothing, the next read starts another.
     worker.on('error', () => this.lose(worker));

@@ -13,7 +13,17 @@
 // a flow whose event lies in that span is that process's, without reading stat again. Events
 // reach the pipeline after they happen, so within a burst of one process only the first flow
 // reads stat. (The span is trusted for a few seconds at most, so a stepped wall clock cannot
-// stretch it.)
+// stretch it.) The same holds for what a stat read found at a pid, including nothing: within
+// one kernel batch (beginBatch()) a pid's stat is read at most once, whoever asks (the flow's
+// process, a gone process's parent, an ancestor).
+//
+// Events that are no flow (a socket(), an execve the rules audit; see observe()) read nothing:
+// the labels of their rule keys wait, by pid and time, until that pid is read for a flow.
+//
+// Bounds. Everything kept comes from processes any local user controls, so each string is
+// bounded: a command line to `argvMaxBytes` (its reads stop there, and a flow says
+// argv_truncated), exe and cwd by the kernel's PATH_MAX, comm by TASK_COMM_LEN; the cache by
+// entries and by estimated bytes.
 //
 // Off the hot path. A cache hit costs at most that one stat read. A new process costs two
 // readlinks (exe, cwd) on this thread, which cannot wait on other tasks, and a request to
@@ -28,7 +38,7 @@ import type { Flow } from '../flow.js';
 import { LruTtlCache, processKey } from './cache.js';
 import { cgroupContext, parseCgroupFile, type CgroupContext } from './cgroup.js';
 import { LabelRules } from './labels.js';
-import { readProcLink, SlowProcReader, splitCmdline } from './proc-files.js';
+import { cmdlineArgv, readProcLink, SlowProcReader, type BoundedArgv } from './proc-files.js';
 import { hasExited, readBootTimeMs, readProcStat, startTimeMs, type ProcStat } from './proc-stat.js';
 import { UserNames } from './user-names.js';
 
@@ -43,6 +53,10 @@ export interface ProcessResolverOptions {
   ttlMs?: number;
   /** A flow waits at most this long for its process's cgroup and cmdline (ms, default 250). */
   lookupTimeoutMs?: number;
+  /** Bytes of a command line kept, at most (its arguments joined by NUL; default 4096). */
+  argvMaxBytes?: number;
+  /** Estimated bytes of the process cache, at most (default 32 MiB); the least recently used go first. */
+  cacheMaxBytes?: number;
   /** Flows waiting at most; beyond it the oldest goes out without waiting (default 4096). */
   maxPending?: number;
   /** Wall clock (ms since the epoch), for the cache's time-to-live and the boot time. */
@@ -60,6 +74,10 @@ export interface ProcessResolverStats {
   hits: number;
   /** Processes read from /proc. */
   lookups: number;
+  /** /proc/<pid>/stat reads (identity checks). */
+  statReads: number;
+  /** Estimated bytes held by the process cache. */
+  cachedBytes: number;
   /** Flows whose process had exited (or whose pid was reused) before it could be read. */
   gone: number;
   /** Flows released before their process's cgroup and cmdline came: after lookupTimeoutMs, beyond maxPending, or at flush(). */
@@ -68,10 +86,10 @@ export interface ProcessResolverStats {
   evictions: number;
 }
 
-/** What the worker read: the container and unit, and the whole command line. */
+/** What the worker read: the container and unit, and the command line (within argvMaxBytes). */
 interface SlowDetails {
   cgroup: CgroupContext;
-  argv: string[] | null;
+  argv: BoundedArgv | null;
 }
 
 interface ProcessEntry {
@@ -97,10 +115,22 @@ interface Resolution {
   later?: Promise<Patch>;
 }
 
-/** A process entry and when (wall clock, the events' clock) it was last seen alive. */
+/** A process (its cache key's start time) and when (wall clock, the events' clock) it was last seen alive. */
 interface Seen {
-  entry: ProcessEntry;
+  startTicks: number;
   at: number;
+}
+
+/** What a stat read at `at` (wall clock) found at a pid: a process, or none. */
+interface StatRead {
+  stat: ProcStat | undefined;
+  at: number;
+}
+
+/** Labels of a non-flow event's rule keys, for the process at its pid at `time`. */
+interface Observed {
+  labels: string[];
+  time: number;
 }
 
 interface Pending {
@@ -118,15 +148,22 @@ const NO_CGROUP: CgroupContext = { containerId: null, runtime: null, podUid: nul
 const START_TOLERANCE_MS = 100;
 // PROCTITLE holds the first 128 bytes of the argument area (kernel/auditsc.c
 // MAX_PROCTITLE_AUDIT_LEN), trailing NULs trimmed: this long or longer, it may be cut.
-const PROCTITLE_MAX = 128;
+export const PROCTITLE_MAX_BYTES = 128;
 // Ancestors read for label inheritance, at most (a chain of 64 is far beyond any real tree).
 const MAX_DEPTH = 64;
+// Non-flow events (observe()) kept per pid until the pid is read: a pid's processes in order,
+// of which only those since the last read matter.
+const MAX_OBSERVED = 8;
 // The boot time is re-read this often, and adopted when the wall clock was stepped.
 const BOOT_TIME_CHECK_MS = 10_000;
 // How long "seen alive at A" stands in for a stat read (monotonic ms): short enough that a
 // stepped wall clock and a reused pid cannot meet in it (a pid comes back only after the
 // kernel has handed out every other one, kernel/pid.c alloc_pid's cyclic allocation).
 const SEEN_WINDOW_MS = 5000;
+// A cache entry's estimated size: its strings (V8 keeps one- or two-byte strings; two is the
+// bound), plus the objects around them.
+const ENTRY_OVERHEAD_BYTES = 400;
+const ARG_OVERHEAD_BYTES = 16;
 
 export class ProcessResolver {
   private readonly procRoot: string;
@@ -135,8 +172,12 @@ export class ProcessResolver {
   private readonly cache: LruTtlCache<ProcessEntry>;
   private readonly labels: LruTtlCache<Set<string>>;
   private readonly seen: LruTtlCache<Seen>;
+  private readonly observed: LruTtlCache<Observed[]>;
   private readonly slowReader: SlowProcReader;
+  /** This batch's stat reads by pid; undefined until the first beginBatch(). */
+  private batchStats: Map<number, StatRead> | undefined;
   private readonly lookupTimeoutMs: number;
+  private readonly argvMaxBytes: number;
   private readonly maxPending: number;
   private readonly now: () => number;
   private readonly queue: Array<Pending | undefined> = [];
@@ -145,17 +186,19 @@ export class ProcessResolver {
   private waiters: Array<() => void> = [];
   private bootMs: number;
   private bootCheckedAt: number;
-  private counts = { hits: 0, lookups: 0, gone: 0, timeouts: 0 };
+  private counts = { hits: 0, lookups: 0, statReads: 0, gone: 0, timeouts: 0 };
 
   constructor(options: ProcessResolverOptions = {}) {
     this.procRoot = options.procRoot ?? '/proc';
     this.users = options.users ?? new UserNames();
     this.labelRules = options.labels ?? new LabelRules();
     const cacheSize = options.cacheSize ?? 16384;
-    this.cache = new LruTtlCache({ maxEntries: cacheSize, ttlMs: options.ttlMs ?? 60_000 });
+    this.cache = new LruTtlCache({ maxEntries: cacheSize, ttlMs: options.ttlMs ?? 60_000, maxBytes: options.cacheMaxBytes ?? 32 * 1024 * 1024 });
     this.labels = new LruTtlCache({ maxEntries: cacheSize, ttlMs: Number.POSITIVE_INFINITY });
     this.seen = new LruTtlCache({ maxEntries: cacheSize, ttlMs: SEEN_WINDOW_MS });
-    this.slowReader = new SlowProcReader(this.procRoot);
+    this.observed = new LruTtlCache({ maxEntries: cacheSize, ttlMs: Number.POSITIVE_INFINITY });
+    this.argvMaxBytes = options.argvMaxBytes ?? 4096;
+    this.slowReader = new SlowProcReader(this.procRoot, this.argvMaxBytes);
     // Started now, so it is running (a thread takes tens of ms to start) before the first flow.
     this.slowReader.start();
     this.lookupTimeoutMs = options.lookupTimeoutMs ?? 250;
@@ -195,14 +238,27 @@ export class ProcessResolver {
   }
 
   /**
+   * A new kernel batch begins: from now on a pid's stat is read at most once until the next
+   * call (each read stands for the events before it; see the header). The pipeline calls it
+   * at the start of each batch; without it every identity check reads stat.
+   */
+  beginBatch(): void {
+    this.batchStats = new Map();
+  }
+
+  /**
    * Another syscall event of a process (a socket(), an execve the rules audit): labels of its
-   * rule key and exe attach to the process, for the children it starts afterwards.
+   * rule key and exe attach to the process, for the children it starts afterwards. Reads
+   * nothing: they wait until the pid is read for a flow (labelsOf).
    */
   observe(pid: number, exe: string | null, key: string | null, time: number): void {
     const labels = [...this.labelRules.forKey(key), ...this.labelRules.forExe(exe)];
     if (labels.length === 0) return;
-    const stat = this.identify(pid, time);
-    if (stat) this.addLabels(processKey(pid, stat.startTicks), labels);
+    const id = String(pid);
+    const waiting = this.observed.lookup(id, 0)?.value ?? [];
+    // A pid's processes, oldest first; the bound keeps a busy pid's list short.
+    waiting.push({ labels, time });
+    this.observed.set(id, waiting.slice(-MAX_OBSERVED), 0);
   }
 
   /** The lowest serial of a flow still waiting here; undefined when none waits. */
@@ -239,7 +295,7 @@ export class ProcessResolver {
   }
 
   stats(): ProcessResolverStats {
-    return { cached: this.cache.size, labelled: this.labels.size, pending: this.queue.length - this.head, ...this.counts, evictions: this.cache.evictions };
+    return { cached: this.cache.size, cachedBytes: this.cache.bytes, labelled: this.labels.size, pending: this.queue.length - this.head, ...this.counts, evictions: this.cache.evictions };
   }
 
   private names(flow: Flow): Patch {
@@ -263,25 +319,26 @@ export class ProcessResolver {
       proc_gone: false,
       proc_start: entry.startMs,
       cwd: entry.cwd,
-      labels: sorted(this.labels.lookup(id, 0)?.value ?? []),
+      labels: sorted(this.labelsOf(entry.pid, entry.startTicks)),
       // The parent /proc shows may not be the event's (the event's parent exited and the
       // process was reparented): then the parent is not known.
       ...(parent ? { parent_exe: parent.exe, parent_comm: parent.comm } : {}),
     };
-    const slow = (): Patch => ({ ...detailsPatch(flow, entry.details), ...(parent ? { parent_argv: parent.details?.argv ?? null } : {}) });
+    const slow = (): Patch => ({ ...detailsPatch(flow, entry.details), ...(parent ? parentArgvPatch(parent.details) : {}) });
     const waits = [entry, parent].filter((one): one is ProcessEntry => one !== null && one.details === undefined);
     if (waits.length === 0) return { patch: { ...patch, ...slow() } };
     return { patch, later: Promise.all(waits.map((one) => this.details(one))).then(slow) };
   }
 
-  /** The entry of a process seen alive after the flow's event (and started before it), if still cached as it was. */
+  /** The entry of a process seen alive after the flow's event (and started before it), if cached and current. */
   private seenAlive(flow: Flow): ProcessEntry | undefined {
     const seen = flow.pid === null ? undefined : this.seen.lookup(String(flow.pid), performance.now());
-    if (!seen || seen.expired) return undefined;
-    const { entry, at } = seen.value;
+    if (!seen || seen.expired || flow.pid === null) return undefined;
+    const { startTicks, at } = seen.value;
+    const cached = this.cache.lookup(processKey(flow.pid, startTicks), this.now());
+    if (!cached || cached.expired) return undefined;
+    const entry = cached.value;
     if (flow.ts > at || flow.ts + START_TOLERANCE_MS < entry.startMs || entry.eventExe !== flow.exe) return undefined;
-    const cached = this.cache.lookup(processKey(entry.pid, entry.startTicks), this.now());
-    if (cached?.value !== entry || cached.expired) return undefined;
     this.counts.hits++;
     return entry;
   }
@@ -289,10 +346,9 @@ export class ProcessResolver {
   /** The flow's process from stat: its cache entry, read if need be; undefined when it is gone. */
   private lookUp(flow: Flow): ProcessEntry | undefined {
     if (flow.pid === null) return undefined;
-    const at = this.now();
-    const stat = this.identify(flow.pid, flow.ts);
-    const entry = stat && this.entry(stat, flow.exe, true);
-    if (entry) this.seen.set(String(flow.pid), { entry, at }, performance.now());
+    const found = this.identify(flow.pid, flow.ts);
+    const entry = found && this.entry(found.stat, flow.exe, true);
+    if (found && entry) this.seen.set(String(flow.pid), { startTicks: entry.startTicks, at: found.at }, performance.now());
     return entry;
   }
 
@@ -300,22 +356,53 @@ export class ProcessResolver {
   private resolveGone(flow: Flow, eventLabels: string[]): Resolution {
     this.counts.gone++;
     const patch: Patch = { proc_gone: true, labels: sorted(eventLabels) };
-    const stat = flow.ppid === null || flow.ppid <= 0 ? undefined : this.identify(flow.ppid, flow.ts);
-    const parent = stat && this.entry(stat, undefined, false);
-    if (!stat || !parent) return { patch };
+    const found = flow.ppid === null || flow.ppid <= 0 ? undefined : this.identify(flow.ppid, flow.ts);
+    const parent = found && this.entry(found.stat, undefined, false);
+    if (!found || !parent) return { patch };
     patch.parent_exe = parent.exe;
     patch.parent_comm = parent.comm;
-    patch.labels = sorted([...eventLabels, ...(this.labels.lookup(processKey(stat.pid, stat.startTicks), 0)?.value ?? [])]);
-    if (parent.details) return { patch: { ...patch, parent_argv: parent.details.argv } };
-    return { patch, later: this.details(parent).then((details) => ({ parent_argv: details.argv })) };
+    patch.labels = sorted([...eventLabels, ...this.labelsOf(parent.pid, parent.startTicks)]);
+    if (parent.details) return { patch: { ...patch, ...parentArgvPatch(parent.details) } };
+    return { patch, later: this.details(parent).then(parentArgvPatch) };
   }
 
-  /** The process now at `pid`, if it can be the one that made an event at `time`. */
-  private identify(pid: number, time: number): ProcStat | undefined {
-    const stat = readProcStat(this.procRoot, pid);
+  /** The process now at `pid`, if it can be the one that made an event at `time`, and when that was read. */
+  private identify(pid: number, time: number): { stat: ProcStat; at: number } | undefined {
+    const read = this.statAt(pid, time);
+    const stat = read.stat;
     if (!stat || hasExited(stat.state)) return undefined;
     if (startTimeMs(this.bootTime(), stat.startTicks) > time + START_TOLERANCE_MS) return undefined;
-    return stat;
+    return { stat, at: read.at };
+  }
+
+  /**
+   * /proc/<pid>/stat as read in this batch, if it was read after `time` (so it stands for an
+   * event then), or read now.
+   */
+  private statAt(pid: number, time: number): StatRead {
+    const known = this.batchStats?.get(pid);
+    if (known && known.at >= time) return known;
+    const read = { at: this.now(), stat: readProcStat(this.procRoot, pid) };
+    this.counts.statReads++;
+    this.batchStats?.set(pid, read);
+    return read;
+  }
+
+  /**
+   * The labels of a process (pid, start), with those its non-flow events left by pid (observe())
+   * if the process was at that pid then, i.e. had started by the event.
+   */
+  private labelsOf(pid: number, startTicks: number): Set<string> {
+    const id = processKey(pid, startTicks);
+    const waiting = this.observed.lookup(String(pid), 0)?.value;
+    if (waiting) {
+      const startMs = startTimeMs(this.bootTime(), startTicks);
+      const mine = waiting.filter((one) => startMs <= one.time + START_TOLERANCE_MS);
+      this.addLabels(id, mine.flatMap((one) => one.labels));
+      // Older processes' events stay for no one: the pid's process now is this one or a later one.
+      this.observed.delete(String(pid));
+    }
+    return this.labels.lookup(id, 0)?.value ?? new Set();
   }
 
   /**
@@ -347,7 +434,7 @@ export class ProcessResolver {
       }
     }
     const parent = stat.ppid > 0 && depth < MAX_DEPTH ? this.ancestor(stat.ppid, stat, depth + 1) : undefined;
-    const inherited = parent ? (this.labels.lookup(processKey(parent.pid, parent.startTicks), 0)?.value ?? []) : [];
+    const inherited = parent ? this.labelsOf(parent.pid, parent.startTicks) : [];
     this.addLabels(id, [...inherited, ...this.labelRules.forExe(exe)]);
     const entry: ProcessEntry = {
       pid: stat.pid,
@@ -361,7 +448,7 @@ export class ProcessResolver {
       details: undefined,
       detailsRead: undefined,
     };
-    this.cache.set(id, entry, this.now());
+    this.cache.set(id, entry, this.now(), entryBytes(entry));
     return entry;
   }
 
@@ -372,16 +459,15 @@ export class ProcessResolver {
   private ancestor(pid: number, child: ProcStat, depth: number): ProcessEntry | undefined {
     const seen = this.seen.lookup(String(pid), performance.now());
     const childStartMs = startTimeMs(this.bootTime(), child.startTicks);
-    if (seen && !seen.expired && seen.value.entry.startTicks <= child.startTicks && seen.value.at >= childStartMs + START_TOLERANCE_MS) {
-      const cached = this.cache.lookup(processKey(pid, seen.value.entry.startTicks), this.now());
-      if (cached?.value === seen.value.entry && !cached.expired) return cached.value;
+    if (seen && !seen.expired && seen.value.startTicks <= child.startTicks && seen.value.at >= childStartMs + START_TOLERANCE_MS) {
+      const cached = this.cache.lookup(processKey(pid, seen.value.startTicks), this.now());
+      if (cached && !cached.expired) return cached.value;
     }
-    const at = this.now();
-    const stat = readProcStat(this.procRoot, pid);
+    const { stat, at } = this.statAt(pid, childStartMs + START_TOLERANCE_MS);
     if (!stat || hasExited(stat.state) || stat.startTicks > child.startTicks) return undefined;
     const hit = this.cache.lookup(processKey(pid, stat.startTicks), this.now());
     const entry = hit && !hit.expired ? hit.value : this.read(stat, hit?.value.eventExe ?? null, depth);
-    if (entry) this.seen.set(String(pid), { entry, at }, performance.now());
+    if (entry) this.seen.set(String(pid), { startTicks: entry.startTicks, at }, performance.now());
     return entry;
   }
 
@@ -393,8 +479,9 @@ export class ProcessResolver {
       const same = still !== undefined && still.startTicks === entry.startTicks;
       entry.details = {
         cgroup: same && files.cgroup !== null ? cgroupContext(parseCgroupFile(files.cgroup)) : NO_CGROUP,
-        argv: same && files.cmdline !== null ? splitCmdline(files.cmdline) : null,
+        argv: same && files.cmdline !== null ? cmdlineArgv(files.cmdline, this.argvMaxBytes, files.cmdlineMore) : null,
       };
+      this.cache.resize(processKey(entry.pid, entry.startTicks), entryBytes(entry));
       return entry.details;
     });
     return entry.detailsRead;
@@ -475,12 +562,31 @@ function detailsPatch(flow: Flow, details: SlowDetails | undefined): Patch {
     pod_uid: details.cgroup.podUid,
     unit: details.cgroup.unit,
   };
-  if (details.argv && isCutOff(flow.argv) && details.argv.join('\0').startsWith(flow.argv.join('\0'))) patch.argv = details.argv;
+  const argv = details.argv;
+  if (argv && isCutOff(flow.argv) && argv.argv.join('\0').startsWith(flow.argv.join('\0'))) {
+    patch.argv = argv.argv;
+    if (argv.truncated) patch.argv_truncated = true;
+  }
   return patch;
+}
+
+/** The parent's command line, as far as it was read. */
+function parentArgvPatch(details: SlowDetails | undefined): Patch {
+  const argv = details?.argv;
+  return { parent_argv: argv?.argv ?? null, ...(argv?.truncated ? { parent_argv_truncated: true } : {}) };
+}
+
+/** A cache entry's estimated size (see ENTRY_OVERHEAD_BYTES); the parent is an entry of its own. */
+function entryBytes(entry: ProcessEntry): number {
+  const strings = [entry.comm, entry.exe, entry.cwd, entry.eventExe, ...Object.values(entry.details?.cgroup ?? NO_CGROUP)];
+  const argv = entry.details?.argv?.argv ?? [];
+  let chars = 0;
+  for (const one of [...strings, ...argv]) chars += one?.length ?? 0;
+  return ENTRY_OVERHEAD_BYTES + 2 * chars + ARG_OVERHEAD_BYTES * argv.length;
 }
 
 const sorted = (labels: Iterable<string>): string[] => [...new Set(labels)].sort();
 
 function isCutOff(argv: string[]): boolean {
-  return Buffer.byteLength(argv.join('\0')) >= PROCTITLE_MAX - 1;
+  return Buffer.byteLength(argv.join('\0')) >= PROCTITLE_MAX_BYTES - 1;
 }
