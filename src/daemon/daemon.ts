@@ -2,7 +2,7 @@
 // (event expiry, loss entries, kernel polls, stats, status file, watchdog). Start-up failures are
 // thrown to the caller, which turns them into exit codes; once running, nothing a record contains
 // can stop it. stop() is one ordered, idempotent shutdown whose steps each run even if one fails.
-import { lstatSync, mkdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import type { AuditMessage } from '../audit/socket.js';
 import { nativeBinding, type AuditBinding } from '../native/binding.js';
@@ -18,8 +18,9 @@ import type { DaemonLogger, Logger } from './logger.js';
 import { LossReporter } from './loss-reporter.js';
 import { serveMetrics } from './metrics.js';
 import { openSink, spoolDirectory, trimPolicy } from './open-sink.js';
+import { preparePrivateDir } from './private-dir.js';
 import type { Settings } from './settings.js';
-import { readSnapshot, writeSnapshot, type DaemonSnapshot } from './snapshot.js';
+import { inspectSnapshot, writeSnapshot, type DaemonSnapshot } from './snapshot.js';
 import { liveSocketResolver } from './socket-resolver.js';
 
 export interface DaemonOptions {
@@ -57,16 +58,6 @@ function batchBytes(records: AuditMessage[]): number {
 
 function readBootId(): string {
   return readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
-}
-
-/** The spool directory must be the daemon's alone: it holds flows, and a symlink could redirect writes. */
-function prepareSpoolDir(directory: string): void {
-  mkdirSync(directory, { recursive: true, mode: 0o700 });
-  const stat = lstatSync(directory);
-  if (stat.isSymbolicLink()) throw new ConfigError(`spool_dir: ${directory} is a symbolic link; give the real directory`);
-  if (!stat.isDirectory()) throw new ConfigError(`spool_dir: ${directory} is not a directory`);
-  if ((stat.mode & 0o022) !== 0) throw new ConfigError(`spool_dir: ${directory} is writable by group or others (mode ${(stat.mode & 0o777).toString(8)}); chmod 700 it`);
-  if (stat.uid !== process.getuid?.()) throw new ConfigError(`spool_dir: ${directory} belongs to uid ${stat.uid}, not to the daemon's user`);
 }
 
 export class Daemon {
@@ -134,7 +125,9 @@ export class Daemon {
     log.info({ file: this.options.config.file ?? null, mode: s.mode, sink: s.sink, host: s.host, version: this.options.version }, 'starting');
     for (const name of this.options.config.unknownEnv) log.warn({ variable: name }, 'ignoring an AUDITFLOW_* variable that names no setting');
     this.bootId = readBootId();
-    const previous = readSnapshot(s.runtime_dir);
+    const found = inspectSnapshot(s.runtime_dir);
+    if (found.kind === 'refused') log.warn({ reason: found.reason }, 'ignoring the status file left there: the previous run is not known');
+    const previous = found.kind === 'ok' ? found.snapshot : undefined;
     if (previous !== undefined && !previous.stopped && previous.pid !== process.pid) {
       // Counted from its checkpoint, not from the newest record it read: what it read after the
       // checkpoint may have died with it (in its memory, or in the sink's memory queue).
@@ -146,7 +139,10 @@ export class Daemon {
       log.warn({ previousPid: previous.pid, lastSeen: new Date(previous.updated).toISOString(), safeSerial: settled }, 'the previous auditflow did not stop cleanly; its downtime is reported as a loss');
     }
 
-    if (s.sink === 'redis') prepareSpoolDir(spoolDirectory(s));
+    if (s.sink === 'redis') preparePrivateDir('spool_dir', spoolDirectory(s), 0o700);
+    // After the spool (a daemon user that cannot create it learns that first): what the next start trusts.
+    preparePrivateDir('state_dir', s.state_dir, 0o700);
+    preparePrivateDir('runtime_dir', s.runtime_dir, 0o755);
     const opened = await openSink(s, this.bootId, this.stageLogger('sink'));
     this.sink = opened.sink;
     this.redis = opened.client;
