@@ -73,7 +73,8 @@ program
 program
   .command('tail')
   .description('follow the flow stream in Redis: one readable line per entry, or --json; control characters are shown escaped')
-  .option('--redis <url>', 'redis://[user:password@]host[:port][/db] or rediss:// (default: $AUDITFLOW_REDIS_URL or redis://127.0.0.1:6379)')
+  .option('--redis <url>', 'redis://[user@]host[:port][/db] or rediss:// (default: $AUDITFLOW_REDIS_URL or redis://127.0.0.1:6379); a password here is visible to every local user: use --redis-password-file')
+  .option('--redis-password-file <file>', 'a file whose first line is the Redis password (default: $AUDITFLOW_REDIS_PASSWORD_FILE)')
   .option('--cluster <urls>', 'comma-separated seed node URLs of a Redis Cluster (then --redis is not used)')
   .option('--tls-ca <file>', 'PEM CA file for rediss://')
   .option('--tls-cert <file>', 'PEM client certificate for rediss://')

@@ -9,10 +9,12 @@ import { InvalidArgumentError } from 'commander';
 import { connectRedis, createRedisClient, DEFAULT_STREAM_KEY, describeRedisClient, streamKey, type RedisClient } from '../sink/redis-client.js';
 import { classifyRefusal, refusedError } from '../sink/redis-errors.js';
 import { parseStreamId } from '../sink/stream-id.js';
+import { urlsWithPassword } from '../daemon/redis-password.js';
 import { formatJsonLine, formatReadableLine, type RawEntry } from './tail-format.js';
 
 export interface TailCliOptions {
   redis?: string;
+  redisPasswordFile?: string;
   cluster?: string;
   tlsCa?: string;
   tlsCert?: string;
@@ -63,9 +65,14 @@ export async function tailCommand(options: TailCliOptions): Promise<void> {
     ?.split(',')
     .map((url) => url.trim())
     .filter((url) => url !== '');
+  // The password from a file, never from this command's own (audited, world-readable) argv.
+  const urls = urlsWithPassword(
+    { url: options.redis ?? process.env.AUDITFLOW_REDIS_URL ?? 'redis://127.0.0.1:6379', cluster: cluster ?? [] },
+    options.redisPasswordFile ?? process.env.AUDITFLOW_REDIS_PASSWORD_FILE,
+  );
   const client = createRedisClient({
-    url: options.redis ?? process.env.AUDITFLOW_REDIS_URL ?? 'redis://127.0.0.1:6379',
-    ...(cluster !== undefined && cluster.length > 0 ? { cluster } : {}),
+    url: urls.url,
+    ...(urls.cluster.length > 0 ? { cluster: urls.cluster } : {}),
     tls: { ca: options.tlsCa, cert: options.tlsCert, key: options.tlsKey },
     commandTimeoutMs: BLOCK_MS + 5000,
   });

@@ -19,6 +19,7 @@ import { LossReporter } from './loss-reporter.js';
 import { serveMetrics } from './metrics.js';
 import { openSink, spoolDirectory, trimPolicy } from './open-sink.js';
 import { preparePrivateDir } from './private-dir.js';
+import { secretWarnings } from './redis-password.js';
 import type { Settings } from './settings.js';
 import { inspectSnapshot, writeSnapshot, type DaemonSnapshot } from './snapshot.js';
 import { liveSocketResolver } from './socket-resolver.js';
@@ -124,6 +125,7 @@ export class Daemon {
     const log = this.log;
     log.info({ file: this.options.config.file ?? null, mode: s.mode, sink: s.sink, host: s.host, version: this.options.version }, 'starting');
     for (const name of this.options.config.unknownEnv) log.warn({ variable: name }, 'ignoring an AUDITFLOW_* variable that names no setting');
+    for (const warning of secretWarnings(this.options.config)) log.warn(warning);
     this.bootId = readBootId();
     const found = inspectSnapshot(s.runtime_dir);
     if (found.kind === 'refused') log.warn({ reason: found.reason }, 'ignoring the status file left there: the previous run is not known');
@@ -152,6 +154,8 @@ export class Daemon {
       try {
         this.processContext = createProcessResolver({
           cacheSize: s.process_cache_size,
+          cacheMaxBytes: s.process_cache_max_bytes,
+          argvMaxBytes: s.argv_max_bytes,
           ttlMs: s.process_ttl_ms,
           lookupTimeoutMs: s.process_lookup_timeout_ms,
           labels: s.labels,

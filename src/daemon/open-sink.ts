@@ -2,6 +2,7 @@
 import { join } from 'node:path';
 import { createRedisClient, redactRedisUrl, RedisRefusedError, RedisStreamSink, Spool, StdoutJsonlSink, streamKey, type FlowSink, type RedisClient, type TrimPolicy } from '../sink/index.js';
 import type { Logger } from './logger.js';
+import { urlsWithPassword } from './redis-password.js';
 import type { Settings } from './settings.js';
 
 /** Redis refused the credentials, or (with redis_required) could not be reached at start. */
@@ -15,9 +16,10 @@ export function spoolDirectory(settings: Settings): string {
 
 /** The Redis client the settings describe (URL, Cluster seeds, TLS files); `auditflow status` uses it too. */
 export function redisClient(settings: Settings, timeouts: { commandTimeoutMs?: number; connectTimeoutMs?: number } = {}): RedisClient {
+  const { url, cluster } = urlsWithPassword({ url: settings.redis_url, cluster: settings.redis_cluster_nodes }, settings.redis_password_file);
   return createRedisClient({
-    url: settings.redis_url,
-    cluster: settings.redis_cluster_nodes,
+    url,
+    cluster,
     tls: { ca: settings.redis_tls_ca, cert: settings.redis_tls_cert, key: settings.redis_tls_key },
     commandTimeoutMs: timeouts.commandTimeoutMs ?? settings.redis_command_timeout_ms,
     ...(timeouts.connectTimeoutMs === undefined ? {} : { connectTimeoutMs: timeouts.connectTimeoutMs }),

@@ -17,6 +17,7 @@ export interface Settings {
   sink: SinkKind;
   host: string;
   redis_url: string;
+  redis_password_file: string;
   redis_cluster_nodes: string[];
   redis_tls_ca: string;
   redis_tls_cert: string;
@@ -43,6 +44,8 @@ export interface Settings {
   aggregate_window_ms: number;
   process_context: boolean;
   process_cache_size: number;
+  process_cache_max_bytes: number;
+  argv_max_bytes: number;
   process_ttl_ms: number;
   process_lookup_timeout_ms: number;
   labels: LabelSetting[];
@@ -128,16 +131,30 @@ const list = (text: string): string[] =>
     .map((item) => item.trim())
     .filter((item) => item !== '');
 
-/** Checked by the sink's own parser, so the config refuses exactly the URLs the client would. */
+/**
+ * Checked by the sink's own parser, so the config refuses exactly the URLs the client would; a
+ * user without a password passes here, for redis_password_file (the client refuses it without one).
+ */
 const redisUrl = (text: string): string => {
   try {
-    parseRedisUrl(text);
+    parseRedisUrl(withPlaceholderPassword(text));
   } catch (error) {
     if (error instanceof RedisConfigError) throw new SettingValueError(error.message);
     throw error;
   }
   return text;
 };
+
+function withPlaceholderPassword(text: string): string {
+  try {
+    const url = new URL(text);
+    if (url.username === '' || url.password !== '') return text;
+    url.password = 'x';
+    return url.toString();
+  } catch {
+    return text;
+  }
+}
 
 const redisNodes = (text: string): string[] => list(text).map(redisUrl);
 
@@ -174,6 +191,7 @@ export const SETTINGS: readonly SettingSpec[] = [
   spec('sink', 'redis', oneOf('redis', 'stdout'), 'where entries go: redis, or stdout as JSON lines (logs then go to stderr)'),
   spec('host', '', text, "the host name written into every entry and the stream key's <host>; empty = the system's host name"),
   spec('redis_url', 'redis://127.0.0.1:6379/0', redisUrl, 'redis://[user:password@]host:port[/db], rediss:// for TLS'),
+  spec('redis_password_file', '', text, 'a file (mode 0600) whose first line is the Redis password, so it is in no URL, command line or environment; systemd LoadCredential= gives one: %d/redis-password'),
   spec('redis_cluster_nodes', '', redisNodes, 'comma-separated seed node URLs of a Redis Cluster (redis_url is then not used)'),
   spec('redis_tls_ca', '', text, 'PEM file of the CA that signed the Redis server certificate (rediss://); empty = the system CAs'),
   spec('redis_tls_cert', '', text, 'PEM client certificate for TLS client authentication'),
@@ -200,6 +218,8 @@ export const SETTINGS: readonly SettingSpec[] = [
   spec('aggregate_window_ms', '10000', integer(0), 'repeated sendto/sendmsg of one flow within this window become one entry with a count; 0 = off'),
   spec('process_context', 'true', boolean, 'add the process context from /proc and the user database (user names, parent, cwd, container, unit, labels) to every flow'),
   spec('process_cache_size', '16384', integer(1), 'processes whose /proc context is cached'),
+  spec('process_cache_max_bytes', '32M', size(1024 * 1024), 'estimated memory of the process cache, at most (K, M, G suffixes); the least recently used go first'),
+  spec('argv_max_bytes', '4096', integer(128, 2 * 1024 * 1024), "bytes of a command line read from /proc (argv, parent_argv) when the kernel's 128-byte PROCTITLE was cut; longer ones are cut and flagged argv_truncated"),
   spec('process_ttl_ms', '60000', integer(0), "a cached process's /proc context is read again after this long"),
   spec('process_lookup_timeout_ms', '250', integer(1, 60_000), "a flow waits at most this long for its process's cgroup and command line (read off the main thread)"),
   spec('labels', '', labels, 'process labels, comma-separated: key:<rule key>=<label> or exe:<path pattern>=<label> (* within a path segment, ** across); children inherit them'),

@@ -1,6 +1,9 @@
 // auditflow tail: the escaping and line formats on their own, then the built command as a child
 // process against a real redis-server (dist/ is built by `npm test` before the tests run).
 import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -186,6 +189,32 @@ describe('auditflow tail (child process, real redis-server)', () => {
     const result = await done;
     expect(result.code).toBe(0);
   });
+
+  it('takes the password from --redis-password-file or $AUDITFLOW_REDIS_PASSWORD_FILE, so it is in no argv; one given twice is refused', async () => {
+    const { redis, admin } = await redisWith(FLOW);
+    const secret = 'pw-in-a-file-7731';
+    await admin.call('CONFIG', 'SET', 'requirepass', secret);
+    const file = join(mkdtempSync(join(tmpdir(), 'auditflow-pw-')), 'redis-password');
+    writeFileSync(file, `${secret}\n`, { mode: 0o600 });
+    const args = ['--stream', KEY, '--from', '0', '--count', '1'];
+    const child = tail(['--redis', redis.url, '--redis-password-file', file, ...args]);
+    const done = finished(child);
+    // Its own command line, as every local user (and the audit PROCTITLE of its connect) sees it.
+    const argv = readFileSync(`/proc/${child.pid}/cmdline`, 'utf8');
+    const result = await done;
+    expect(result).toMatchObject({ code: 0, stderr: '' });
+    expect(result.stdout).toBe(`${FLOW_LINE}\n`);
+    expect(argv).toContain(file);
+    expect(argv).not.toContain(secret);
+
+    const fromEnv = await run(process.execPath, [cli, 'tail', '--redis', redis.url, ...args], { env: { ...process.env, AUDITFLOW_REDIS_PASSWORD_FILE: file } });
+    expect(fromEnv).toMatchObject({ code: 0, stdout: `${FLOW_LINE}\n` });
+
+    const twice = await run(process.execPath, [cli, 'tail', '--redis', `redis://:other@127.0.0.1:${redis.port}`, '--redis-password-file', file, ...args]);
+    expect(twice).toMatchObject({ code: 9, stderr: 'auditflow: a Redis URL holds a password and a password file is given too: give the password in one place\n' });
+    const missing = await run(process.execPath, [cli, 'tail', '--redis', redis.url, '--redis-password-file', `${file}.none`, ...args]);
+    expect(missing).toMatchObject({ code: 9, stderr: `auditflow: cannot read the Redis password file ${file}.none (ENOENT)\n` });
+  }, 30_000);
 
   it('exit 10 when Redis cannot be reached or refuses the password; exit 9 for a bad URL; exit 2 for bad options', async () => {
     const port = await freePort();
