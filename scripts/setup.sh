@@ -2,7 +2,7 @@
 # The README's first command: sets auditflow up on a fresh Debian/Ubuntu machine and runs it.
 # Run as root from the repository: ./scripts/setup.sh
 #   - installs the build dependencies and redis-server, builds, installs the `auditflow` command;
-#   - installs /etc/auditflow/auditflow.conf (every setting at its default) if there is none;
+#   - installs /etc/auditflow/auditflow.conf (every setting at its default, mode 0600) if there is none;
 #   - makes sure a Redis answers on 127.0.0.1:6379;
 #   - where systemd is the init system: installs and starts the auditflow service (which stops
 #     auditd: one audit daemon at a time) and prints `auditflow status`;
@@ -22,9 +22,13 @@ npm run build
 npm install --global --no-audit --no-fund .
 bin=$(command -v auditflow)
 
+# Root's alone (0600): it may hold the Redis password (redis_url), which no other user may read.
 if [[ ! -e /etc/auditflow/auditflow.conf ]]; then
-  install -D -m 0644 config/auditflow.conf /etc/auditflow/auditflow.conf
+  install -D -o root -g root -m 0600 config/auditflow.conf /etc/auditflow/auditflow.conf
   echo "installed /etc/auditflow/auditflow.conf (defaults; edit it to change them)"
+elif [[ -n $(find /etc/auditflow/auditflow.conf -perm /077) ]]; then
+  chmod go= /etc/auditflow/auditflow.conf
+  echo "made /etc/auditflow/auditflow.conf readable by root only (it may hold the Redis password)"
 fi
 
 systemd=false

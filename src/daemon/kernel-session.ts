@@ -73,6 +73,22 @@ function selfRuleBytes(pid: number): Buffer {
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** The audit socket's receive buffer asked for: records the kernel queues while the daemon is busy. */
+const RECEIVE_BUFFER_BYTES = 16 * 1024 * 1024;
+
+/**
+ * The buffer obtained, logged. getsockopt(SO_RCVBUF) answers twice the size set (socket(7): the
+ * kernel doubles it for its bookkeeping). SO_RCVBUFFORCE needs CAP_NET_ADMIN; without it the
+ * addon falls back to SO_RCVBUF, which the kernel caps at net.core.rmem_max.
+ */
+export function logReceiveBuffer(log: Logger, obtained: number, asked = RECEIVE_BUFFER_BYTES): void {
+  if (obtained >= 2 * asked) {
+    log.info({ asked, obtained }, 'audit socket receive buffer');
+    return;
+  }
+  log.warn({ asked, obtained }, `the audit socket got a smaller receive buffer than asked (SO_RCVBUFFORCE needs CAP_NET_ADMIN; SO_RCVBUF stops at net.core.rmem_max): bursts may overflow it (counted as enobufs); set sysctl net.core.rmem_max=${asked} or grant CAP_NET_ADMIN`);
+}
+
 export class KernelSession {
   readonly reader: AuditSocket;
   /** Rules, settings and status, on a socket of its own. */
@@ -96,9 +112,11 @@ export class KernelSession {
     this.reader = new AuditSocket({
       mode: options.settings.mode,
       binding: options.binding,
+      rcvbuf: RECEIVE_BUFFER_BYTES,
       onRecords: options.onRecords,
       onError: options.onReadError,
     });
+    logReceiveBuffer(this.log, this.reader.receiveBufferSize);
     this.readerControl = options.settings.mode === 'unicast' ? new AuditControl(this.reader) : undefined;
     this.control = AuditControl.open({ binding: options.binding });
   }

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { pino } from 'pino';
 import { loadConfig } from '../../../src/daemon/config.js';
-import { KernelSession, SELF_RULE_KEY } from '../../../src/daemon/kernel-session.js';
+import { KernelSession, logReceiveBuffer, SELF_RULE_KEY } from '../../../src/daemon/kernel-session.js';
 import { decodeRule, ruleKeys } from '../../../src/rules/index.js';
 import { FakeKernel } from '../../helpers/fake-kernel.js';
 
@@ -80,5 +80,24 @@ describe('KernelSession', () => {
     expect(kernel.status.pid).toBe(0);
     expect(kernel.requests.map((r) => r.type)).toEqual([1000]);
     await ks.close();
+  });
+});
+
+describe('logReceiveBuffer', () => {
+  const logged = (obtained: number): Array<{ level: number; msg: string; asked: number; obtained: number }> => {
+    const lines: Array<{ level: number; msg: string; asked: number; obtained: number }> = [];
+    logReceiveBuffer(pino({ level: 'debug' }, { write: (line: string) => lines.push(JSON.parse(line)) }), obtained, 16 * 1024 * 1024);
+    return lines;
+  };
+
+  it('logs the size obtained with the size asked for', () => {
+    // SO_RCVBUFFORCE took: getsockopt answers twice the size set (socket(7)).
+    expect(logged(32 * 1024 * 1024)).toMatchObject([{ level: 30, msg: 'audit socket receive buffer', asked: 16 * 1024 * 1024, obtained: 32 * 1024 * 1024 }]);
+  });
+
+  it('warns when the kernel capped it (no CAP_NET_ADMIN: SO_RCVBUF up to net.core.rmem_max)', () => {
+    const [line] = logged(2 * 212_992);
+    expect(line).toMatchObject({ level: 40, asked: 16 * 1024 * 1024, obtained: 425_984 });
+    expect(line?.msg).toContain('set sysctl net.core.rmem_max=16777216 or grant CAP_NET_ADMIN');
   });
 });
