@@ -2,9 +2,21 @@
 # kept to the README's install steps: build with the toolchain, run on a slim Node image.
 #
 #   docker build -t auditflow .
-#   docker run -d --name auditflow --pid=host --network=host --cgroupns=host \
+#   docker run -d --name auditflow --pid=host --network=host --cgroupns=host --cap-drop=ALL \
 #     --cap-add=AUDIT_CONTROL --cap-add=AUDIT_READ --cap-add=SYS_PTRACE --cap-add=DAC_READ_SEARCH \
 #     -v auditflow-state:/var/lib/auditflow -e AUDITFLOW_REDIS_URL=redis://127.0.0.1:6379 auditflow
+#
+# The capabilities, as in systemd/auditflow.service: AUDIT_CONTROL (the daemon slot, rules and
+# settings), AUDIT_READ (the multicast group), SYS_PTRACE (pidfd_getfd(2) on other users' sockets,
+# their /proc/<pid>/exe and cwd), DAC_READ_SEARCH (another user's /proc/<pid>/fd is dr-x------,
+# and root without DAC_OVERRIDE may not search it); --cap-drop=ALL takes away Docker's defaults
+# (DAC_OVERRIDE, CHOWN, SETUID, NET_RAW, ...), which the daemon does not use. NET_ADMIN
+# (not granted) would let SO_RCVBUFFORCE set the 16 MiB receive buffer; without it the daemon logs
+# the smaller size it got.
+# A Redis password goes in a file mounted read-only and named by AUDITFLOW_REDIS_PASSWORD_FILE
+# (e.g. -v /etc/auditflow/redis-password:/run/secrets/redis-password:ro
+#  -e AUDITFLOW_REDIS_PASSWORD_FILE=/run/secrets/redis-password), never in AUDITFLOW_REDIS_URL:
+# `docker inspect` shows the environment.
 #
 # --network=host and no user namespace: the kernel takes audit netlink requests only from the initial
 # network and user namespaces. --pid=host: the pids in audit records are the host's, read back in /proc;

@@ -1,5 +1,5 @@
 // systemd/auditflow.service: systemd itself checks it, and its exit-code list follows the CLI's.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { accessSync, constants, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,6 +20,52 @@ describe('systemd/auditflow.service', () => {
     expect(result.error).toBeUndefined();
     expect(result.stderr.split('\n').filter((line) => line.includes('auditflow.service'))).toEqual([]);
     expect(result.status).toBe(0);
+  });
+
+  it('rates at most 2.5 in systemd-analyze security (when systemd-analyze is there)', () => {
+    const copy = join(mkdtempSync(join(tmpdir(), 'auditflow-unit-')), 'auditflow.service');
+    writeFileSync(copy, unit.replace(/^ExecStart=.*$/m, `ExecStart=${process.execPath} ${cli} run`));
+    const result = spawnSync('systemd-analyze', ['security', '--offline=true', copy], { encoding: 'utf8' });
+    if (result.error) return;
+    const score = /Overall exposure level for auditflow\.service: (\d+\.\d)/.exec(result.stdout)?.[1];
+    expect(score).toBeDefined();
+    expect(Number(score)).toBeLessThanOrEqual(2.5);
+  });
+
+  it('filters system calls to a system service\'s plus pidfd_getfd and memory keys, failing the rest with EPERM (never SIGSYS)', () => {
+    expect(unit.match(/^SystemCallFilter=.*$/gm)).toEqual(['SystemCallFilter=@system-service', 'SystemCallFilter=pidfd_getfd', 'SystemCallFilter=@pkey', 'SystemCallFilter=~@privileged @resources']);
+    expect(setting('SystemCallErrorNumber')).toBe('EPERM');
+    expect(setting('PrivateMounts')).toBe('yes');
+    expect(Number.parseInt(setting('MemoryMax'), 10)).toBeGreaterThanOrEqual(400);
+  });
+
+  it('starts early, as auditd does, ordered after nothing that starts after sysinit.target (the spool waits for Redis)', () => {
+    expect(setting('DefaultDependencies')).toBe('no');
+    expect(setting('Before').split(' ')).toEqual(['sysinit.target', 'shutdown.target']);
+    expect(setting('After').split(' ')).toEqual(['local-fs.target', 'systemd-tmpfiles-setup.service']);
+    expect(unit).not.toMatch(/^(After|Wants|Requires)=.*(network|redis)/m);
+  });
+
+  it('needs CAP_DAC_READ_SEARCH to see another user\'s /proc/<pid>/fd, and sees other users\' processes under ProtectProc=ptraceable', async () => {
+    if (process.getuid?.() !== 0 || spawnSync('setpriv', ['--version']).error || spawnSync('unshare', ['--version']).error) return;
+    const sleeper = spawn('setpriv', ['--reuid', 'nobody', '--regid', 'nogroup', '--clear-groups', 'sleep', '30'], { stdio: 'ignore' });
+    try {
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      const pid = sleeper.pid;
+      const caps = (list: string[]): string => ['-all', ...list.map((cap) => `+${cap.replace(/^CAP_/, '').toLowerCase()}`)].join(',');
+      const granted = setting('CapabilityBoundingSet').split(' ');
+      const asUnit = (bounding: string[], command: string): { status: number | null; stdout: string; stderr: string } =>
+        spawnSync('unshare', ['-m', 'sh', '-c', `mount --make-rprivate / && mount -t proc -o hidepid=${setting('ProtectProc')} proc /proc && setpriv --inh-caps -all --bounding-set ${caps(bounding)} -- sh -c '${command}'`], { encoding: 'utf8' });
+      // Another user's process and this one are in view (hidepid=ptraceable), the fd directory readable.
+      const listed = asUnit(granted, `ls /proc/${pid}/fd /proc/${process.pid}/fd >/dev/null && ls /proc`);
+      expect(listed.status).toBe(0);
+      expect(listed.stdout.split('\n')).toEqual(expect.arrayContaining([String(process.pid), String(pid)]));
+      const without = asUnit(granted.filter((cap) => cap !== 'CAP_DAC_READ_SEARCH'), `ls /proc/${pid}/fd`);
+      expect(without.status).not.toBe(0);
+      expect(without.stderr).toContain('Permission denied');
+    } finally {
+      sleeper.kill('SIGKILL');
+    }
   });
 
   it('runs the built command directly: npm run build leaves it executable (npm\'s bin link and ExecStart exec it)', () => {
