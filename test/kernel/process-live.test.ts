@@ -205,6 +205,38 @@ describe('process context on the real kernel', () => {
     }
   });
 
+  it('bounds a 1 MiB command line, of a process and of its parent, and holds no more memory for 100 of them', async () => {
+    // One argument may be at most MAX_ARG_STRLEN (32 pages, include/uapi/linux/binfmts.h): eight of 128 KiB.
+    const huge = Array.from({ length: 8 }, (_, i) => `${i}${'y'.repeat(128 * 1024 - 2)}`);
+    const spawnOne = async (): Promise<Flow> => {
+      const parent = runAsNobody(parentBin, ['--spawn', childBin, '--connect', String(port), '--hold', '--', ...huge]);
+      const done = finished(parent);
+      try {
+        const childPid = Number(/^connected (\d+)$/.exec(await waitForLine(parent, /^connected \d+$/))?.[1]);
+        await pipeline.drain();
+        return await connectFlow(childPid);
+      } finally {
+        parent.stdin?.end();
+        await done;
+      }
+    };
+    const first = await spawnOne();
+    expect(first.argv.slice(0, 4)).toEqual([childBin, '--connect', String(port), '--hold']);
+    expect(Buffer.byteLength(first.argv.join('\0'))).toBeLessThanOrEqual(4096);
+    expect(first.argv_truncated).toBe(true);
+    expect(Buffer.byteLength(first.parent_argv!.join('\0'))).toBeLessThanOrEqual(4096);
+    expect(first.parent_argv?.[0]).toBe(parentBin);
+    expect(first.parent_argv_truncated).toBe(true);
+
+    const before = process.memoryUsage().rss;
+    for (let round = 0; round < 10; round++) {
+      const batch = await Promise.all(Array.from({ length: 10 }, spawnOne));
+      for (const flow of batch) expect([flow.argv_truncated, flow.parent_argv_truncated]).toEqual([true, true]);
+    }
+    // Whole command lines would be 2 MiB a flow (argv and parent_argv): 200 MiB for these 100.
+    expect(process.memoryUsage().rss - before).toBeLessThan(32 * 1024 * 1024);
+  }, 120_000);
+
   it('read /proc without a timeout', async () => {
     await pipeline.drain();
     expect(pipeline.stats().process).toMatchObject({ timeouts: 0, pending: 0 });
