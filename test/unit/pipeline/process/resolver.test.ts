@@ -79,6 +79,8 @@ const copy = (over: Partial<Flow> = {}): Flow => ({ ...structuredClone(RECORDED[
 
 /** Pushes flows; resolves with them once all came out (in the order they came out). */
 async function resolveAll(stage: ProcessResolver, flows: Flow[]): Promise<Flow[]> {
+  // The worker thread runs before the first flow: on a loaded machine starting it takes longer than a short lookupTimeoutMs.
+  await stage.ready();
   const out: Flow[] = [];
   for (const flow of flows) stage.push(flow, (done) => out.push(done));
   await stage.settled();
@@ -90,6 +92,7 @@ describe('the process resolver', () => {
     proc.add(parent());
     proc.add(child());
     const processContext = resolver();
+    await processContext.ready();
     const flows: Flow[] = [];
     const pipeline = new Pipeline({ onFlow: (flow) => flows.push(flow), processContext });
     for (const line of LINES) pipeline.pushLogLine(line);
