@@ -1,30 +1,15 @@
-// One XADD encoded once into the bytes Redis reads, and sent through ioredis as such. A request is an
-// array of bulk strings (RESP, https://redis.io/docs/latest/develop/reference/protocol-spec/):
-//   *<count>\r\n  then, for each argument,  $<byte length>\r\n<bytes>\r\n
-// ioredis's generic path (pipeline.xadd(...args)) copies the ~70 arguments of a flow entry into new
-// arrays, and a pipeline joins every command into one string that the socket then encodes again;
-// measured with the benchmark, that was about 38 µs of CPU per entry, more than the whole pipeline
-// spends on the event. Encoded here into one Buffer per entry, the same write costs a third of that.
-// ioredis still matches each reply to its command, so errors stay per entry (see writeBatch).
+// A batch of XADDs as the bytes Redis reads: for each entry `*<count>\r\n$4\r\nxadd\r\n`, the key, the
+// trimming arguments, then the entry's own bytes (entry-bytes.ts: its ID and fields, encoded once when
+// it was accepted). A request is an array of bulk strings
+// (https://redis.io/docs/latest/develop/reference/protocol-spec/). The whole batch is one buffer, and
+// ioredis gets one command per entry whose bytes are a view of it: ioredis's generic path
+// (pipeline.xadd(...args)) copied a flow's ~70 arguments into new arrays and strings per entry, and
+// joining them cost more than the whole pipeline spends on the event. Why ioredis still gets a
+// command per entry, rather than one for the batch or a raw socket write: docs/sink.md, "One write
+// per batch".
 import { Command } from 'ioredis';
-import type { StampedEntry } from './types.js';
-
-function bulk(text: string): string {
-  return `$${Buffer.byteLength(text, 'utf8')}\r\n${text}\r\n`;
-}
-
-/** `XADD key [trim...] id field value ...` as RESP bytes. */
-export function encodeXadd(key: string, trim: ReadonlyArray<string | number>, entry: StampedEntry): Buffer {
-  let count = 3 + trim.length;
-  let body = bulk(key);
-  for (const argument of trim) body += bulk(String(argument));
-  body += bulk(entry.id);
-  for (const name in entry.fields) {
-    body += bulk(name) + bulk(entry.fields[name] as string);
-    count += 2;
-  }
-  return Buffer.from(`*${count}\r\n$4\r\nxadd\r\n${body}`, 'utf8');
-}
+import { entryCount } from './entry-bytes.js';
+import { bulkBytes } from './resp-writer.js';
 
 /**
  * An XADD whose bytes are ready. Its arguments, as ioredis sees them, are the key alone: enough for
@@ -32,14 +17,38 @@ export function encodeXadd(key: string, trim: ReadonlyArray<string | number>, en
  * apply (the sink sets none).
  */
 export class XaddCommand extends Command {
-  private readonly bytes: Buffer;
-
-  constructor(key: string, trim: ReadonlyArray<string | number>, entry: StampedEntry) {
+  constructor(
+    key: string,
+    private readonly bytes: Buffer,
+  ) {
     super('xadd', [key]);
-    this.bytes = encodeXadd(key, trim, entry);
   }
 
   override toWritable(): Buffer {
     return this.bytes;
   }
+}
+
+/** One buffer with an XADD of `key` for each entry, and the offset where each XADD ends. */
+export function encodeXaddBatch(key: string, trim: ReadonlyArray<string | number>, entries: readonly Buffer[]): { data: Buffer; ends: number[] } {
+  const command = Buffer.concat([bulkBytes('xadd'), bulkBytes(key), ...trim.map((argument) => bulkBytes(String(argument)))]);
+  const fixed = 2 + trim.length;
+  const headers: string[] = [];
+  let total = 0;
+  for (const entry of entries) {
+    const { count, bodyStart } = entryCount(entry);
+    const header = `*${fixed + count}\r\n`;
+    headers.push(header);
+    total += header.length + command.length + entry.length - bodyStart;
+  }
+  const data = Buffer.allocUnsafe(total);
+  const ends: number[] = [];
+  let pos = 0;
+  for (const [index, entry] of entries.entries()) {
+    pos += data.write(headers[index] as string, pos, 'latin1');
+    pos += command.copy(data, pos);
+    pos += entry.copy(data, pos, entryCount(entry).bodyStart);
+    ends.push(pos);
+  }
+  return { data, ends };
 }
