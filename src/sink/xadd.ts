@@ -3,11 +3,11 @@
 // refuses an ID that is not greater than the stream's top item. Such a refusal is counted as a
 // duplicate avoided only after XRANGE shows the entry with that ID is ours (same boot_id and seq);
 // otherwise the ID collided with another writer's entry and the entry is counted as rejected.
-import { Pipeline } from 'ioredis';
+import { Pipeline, Redis } from 'ioredis';
 import { decodeEntry } from './entry-bytes.js';
 import type { RedisClient } from './redis-client.js';
 import type { StampedEntry } from './types.js';
-import { encodeXaddBatch, XaddCommand } from './xadd-command.js';
+import { encodeXaddBatch, XaddBatchCommand, XaddCommand } from './xadd-command.js';
 
 /** Redis's reply to an explicit ID at or below the top item (t_stream.c, xaddCommand). */
 const ID_TOO_SMALL = /equal or smaller than the target stream top item/;
@@ -48,17 +48,9 @@ export interface BatchResult {
 export async function writeBatch(client: RedisClient, key: string, entries: readonly Buffer[], trim: ReadonlyArray<string | number> = []): Promise<BatchResult> {
   const result: BatchResult = { written: 0, duplicates: 0, rejected: 0 };
   if (entries.length === 0) return result;
-  const { data, ends } = encodeXaddBatch(key, trim, entries);
-  const pipeline = new Pipeline(client);
-  let start = 0;
-  for (const end of ends) {
-    pipeline.sendCommand(new XaddCommand(key, data.subarray(start, end)));
-    start = end;
-  }
-  const replies = await pipeline.exec();
-  if (replies === null) throw new Error('pipeline discarded');
+  const replies = await send(client, key, trim, entries);
   const refused: StampedEntry[] = [];
-  for (const [index, [error]] of replies.entries()) {
+  for (const [index, error] of replies.entries()) {
     if (error === null) result.written++;
     else if (error.name !== 'ReplyError' || TRANSIENT_REPLY.test(error.message)) throw error;
     else if (ID_TOO_SMALL.test(error.message)) refused.push(decodeEntry(entries[index] as Buffer) as StampedEntry);
@@ -76,6 +68,21 @@ export async function writeBatch(client: RedisClient, key: string, entries: read
     }
   }
   return result;
+}
+
+/** Sends the batch in one write; one slot per entry: null when written, else Redis's error. See xadd-command.ts. */
+async function send(client: RedisClient, key: string, trim: ReadonlyArray<string | number>, entries: readonly Buffer[]): Promise<Array<Error | null>> {
+  const { data, ends } = encodeXaddBatch(key, trim, entries);
+  if (client instanceof Redis) return (await client.sendCommand(new XaddBatchCommand(key, data, entries.length, client))) as unknown as Array<Error | null>;
+  const pipeline = new Pipeline(client);
+  let start = 0;
+  for (const end of ends) {
+    pipeline.sendCommand(new XaddCommand(key, data.subarray(start, end)));
+    start = end;
+  }
+  const replies = await pipeline.exec();
+  if (replies === null) throw new Error('pipeline discarded');
+  return replies.map(([error]) => error);
 }
 
 function isSameEntry(reply: unknown, entry: StampedEntry): boolean {

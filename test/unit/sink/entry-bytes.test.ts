@@ -59,7 +59,10 @@ describe('writeBatch on entry bytes', () => {
       stamped('not-an-id', 4),
       stamped('3000-2', 5, { argv: '["a\\r\\nb","💥"]' }),
     ];
-    expect(await writeBatch(client, KEY, batch)).toEqual({ written: 3, duplicates: 0, rejected: 2 });
+    // Commands sent behind the batch on the same connection get their own replies, not the batch's.
+    const [result, pong, length] = await Promise.all([writeBatch(client, KEY, batch), client.ping(), client.xlen(KEY)]);
+    expect(result).toEqual({ written: 3, duplicates: 0, rejected: 2 });
+    expect([pong, length]).toEqual(['PONG', 3]);
     const stored = await readStream(client, KEY);
     expect(stored.map((e) => [e.id, e.fields.seq])).toEqual([
       ['3000-0', '1'],
