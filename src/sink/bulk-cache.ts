@@ -14,7 +14,7 @@ export interface BulkCacheLimits {
   maxValueBytes: number;
 }
 
-export const DEFAULT_BULK_CACHE_LIMITS: BulkCacheLimits = { entries: 8192, bytes: 4 * 1024 * 1024, maxValueBytes: 16 * 1024 };
+const DEFAULT_BULK_CACHE_LIMITS: BulkCacheLimits = { entries: 8192, bytes: 4 * 1024 * 1024, maxValueBytes: 16 * 1024 };
 
 export class BulkCache {
   private readonly values = new Map<string, Buffer>();
