@@ -4,6 +4,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { FlowEncoder } from '../../../src/daemon/flow-entry.js';
 import type { Flow } from '../../../src/pipeline/flow.js';
@@ -89,6 +90,29 @@ describe('writeBatch on entry bytes', () => {
     expect(await writeBatch(client, KEY, batch)).toEqual({ written: 2000, duplicates: 0, rejected: 0 });
     const stored = await readStream(client, KEY);
     expect(stored.map((e) => ({ id: e.id, fields: e.fields }))).toEqual(batch.map((bytes) => decodeEntry(bytes)));
+  });
+});
+
+describe('the sink writes a batch', () => {
+  it('as one socket write: the flows published in one turn of the event loop', async () => {
+    await connected();
+    const client = createRedisClient({ url: `redis://127.0.0.1:${(servers[0] as RedisServer).port}` });
+    clients.push(client);
+    const sink = await RedisStreamSink.open({ client, key: KEY, host: 'host-a', bootId: BOOT, fullPolicy: 'drop_newest', batchSize: 500 });
+    const socket = (client as Redis).stream;
+    const writes: number[] = [];
+    const write = socket.write.bind(socket) as (chunk: Buffer | string) => boolean;
+    socket.write = ((chunk: Buffer | string) => {
+      writes.push(chunk.length);
+      return write(chunk);
+    }) as typeof socket.write;
+    const flows = runLogLines(fixtureLines('connect-tcp4-ok')).flows;
+    const encoder = new FlowEncoder('host-a');
+    for (let i = 0; i < 300; i++) expect(sink.publish(encoder.entry(flows[i % flows.length] as Flow))).toBe(true);
+    await sink.flush();
+    expect(writes).toHaveLength(1);
+    expect(sink.health().counters).toMatchObject({ accepted: 300, written: 300 });
+    await sink.close();
   });
 });
 
