@@ -9,9 +9,9 @@ import { nativeBinding, type AuditBinding } from '../native/binding.js';
 import type { Flow } from '../pipeline/flow.js';
 import { Pipeline } from '../pipeline/pipeline.js';
 import { createProcessResolver, ProcessConfigError, type ProcessResolver } from '../pipeline/process/index.js';
-import { checkConsumerLag, lifecycleEntry, streamKey, type FlowSink, type LagReport, type RedisClient, type SinkEntry } from '../sink/index.js';
+import { checkConsumerLag, lifecycleEntry, streamKey, type EncodableEntry, type FlowSink, type LagReport, type RedisClient, type SinkEntry } from '../sink/index.js';
 import { ConfigError, loadConfig, restartOnlyChanges, type ConfigInput, type LoadedConfig } from './config.js';
-import { flowEntry } from './flow-entry.js';
+import { FlowEncoder } from './flow-entry.js';
 import { Checkpoints } from './checkpoints.js';
 import { KernelSession } from './kernel-session.js';
 import type { DaemonLogger, Logger } from './logger.js';
@@ -66,6 +66,8 @@ export class Daemon {
   private readonly log: Logger;
   private readonly binding: AuditBinding;
   private readonly losses: LossReporter;
+  /** Flows as entries the sink encodes straight into its write buffer (flow-entry.ts). */
+  private readonly flows: FlowEncoder;
   private pipeline!: Pipeline;
   private processContext: ProcessResolver | undefined;
   private kernel!: KernelSession;
@@ -93,7 +95,7 @@ export class Daemon {
   private downSince: number | undefined;
 
   /** Entries the sink refused under `block`, in order, and batches not yet fed while it refuses. */
-  private held: SinkEntry[] = [];
+  private held: Array<SinkEntry | EncodableEntry> = [];
   private heldBatches: AuditMessage[][] = [];
   private heldBytes = 0;
   private blocked = false;
@@ -106,6 +108,7 @@ export class Daemon {
     this.log = options.logger.root;
     this.binding = options.binding ?? nativeBinding();
     this.losses = new LossReporter(this.settings.host);
+    this.flows = new FlowEncoder(this.settings.host);
   }
 
   /** Starts everything, or throws (and puts back what it had changed) when it cannot. */
@@ -410,11 +413,11 @@ export class Daemon {
       this.selfFlows++;
       return;
     }
-    this.offer(flowEntry(flow, this.settings.host));
+    this.offer(this.flows.entry(flow));
   }
 
   /** Hands an entry to the sink; under `block` a refused entry is kept, in order, and reading pauses. */
-  private offer(entry: SinkEntry): void {
+  private offer(entry: SinkEntry | EncodableEntry): void {
     if (!this.blocked && this.held.length === 0 && this.sink.publish(entry)) return;
     this.held.push(entry);
     if (!this.draining) this.block();
@@ -430,7 +433,7 @@ export class Daemon {
   private unblock(): void {
     this.blocked = false;
     while (this.held.length > 0) {
-      const entry = this.held[0] as SinkEntry;
+      const entry = this.held[0] as SinkEntry | EncodableEntry;
       if (!this.sink.publish(entry)) {
         this.block();
         return;

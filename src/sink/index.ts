@@ -1,4 +1,5 @@
 export { checkConsumerLag, NEAR_TRIM_SHARE, type GroupLag, type LagReport } from './consumer-lag.js';
+export { BulkCache, type BulkCacheLimits } from './bulk-cache.js';
 export { crc32 } from './crc32.js';
 export { ENTRY_SCHEMA_VERSION, LossTally, SINK_LOSS_REASONS, lifecycleEntry, lossEntry, type LifecycleEvent, type LifecycleInput, type LossInput } from './entries.js';
 export {
@@ -17,8 +18,9 @@ export {
 } from './redis-client.js';
 export { RedisConfigError, RedisRefusedError, RedisUnreachableError, classifyRefusal, redactRedisUrl, type RedisRefusal } from './redis-errors.js';
 export { RedisStreamSink, type RedisStreamSinkOptions } from './redis-stream-sink.js';
+export { bulkBytes, type RespWriter } from './resp-writer.js';
 export { Spool, type FsyncPolicy, type SpoolCursor, type SpoolOpenReport, type SpoolOptions } from './spool.js';
 export { StdoutJsonlSink, type StdoutJsonlSinkOptions } from './stdout-jsonl-sink.js';
 export { StreamIdClock, compareStreamIds, formatStreamId, parseStreamId, type StreamId } from './stream-id.js';
-export type { EntryKind, FlowSink, FullPolicy, SinkCounters, SinkEntry, SinkHealth, SinkState, StampedEntry } from './types.js';
+export type { EncodableEntry, EntryKind, FlowSink, FullPolicy, SinkCounters, SinkEntry, SinkHealth, SinkState, StampedEntry } from './types.js';
 export { trimArgs, writeBatch, type BatchResult, type TrimPolicy } from './xadd.js';

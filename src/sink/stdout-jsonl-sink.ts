@@ -1,7 +1,8 @@
 // The `--stdout` sink: one JSON object per line, with the same fields the Redis sink writes (the
 // envelope `kind`, `boot_id`, `seq` and the entry's own), for tests, pipes and `jq`.
 import type { Writable } from 'node:stream';
-import { emptyCounters, type FlowSink, type SinkCounters, type SinkEntry, type SinkHealth } from './types.js';
+import { isEncodable } from './entry-bytes.js';
+import { emptyCounters, type EncodableEntry, type FlowSink, type SinkCounters, type SinkEntry, type SinkHealth } from './types.js';
 
 export interface StdoutJsonlSinkOptions {
   bootId: string;
@@ -23,13 +24,13 @@ export class StdoutJsonlSink implements FlowSink {
   }
 
   /** Refuses (the `block` policy) while the output's buffer is above its high-water mark. */
-  publish(entry: SinkEntry): boolean {
+  publish(entry: SinkEntry | EncodableEntry): boolean {
     if (this.closing !== undefined) throw new Error('sink is closed');
     if (this.full) {
       this.counters.blocked++;
       return false;
     }
-    const { kind: _kind, boot_id: _boot, seq: _seq, ...rest } = entry.fields;
+    const { kind: _kind, boot_id: _boot, seq: _seq, ...rest } = isEncodable(entry) ? entry.toFields() : entry.fields;
     const line = JSON.stringify({ kind: entry.kind, boot_id: this.options.bootId, seq: String(this.seq++), ...rest });
     this.counters.accepted++;
     const more = this.output.write(`${line}\n`, (error) => {

@@ -1,5 +1,6 @@
 // The sink interface the daemon wires the pipeline to. A sink is generic over flat string maps:
 // it does not know the flow schema (src/pipeline owns that), only the envelope fields it adds itself.
+import type { RespWriter } from './resp-writer.js';
 
 /** What an entry is: a flow, a report of lost data, or a daemon start/stop marker. */
 export type EntryKind = 'flow' | 'loss' | 'lifecycle';
@@ -8,6 +9,18 @@ export type EntryKind = 'flow' | 'loss' | 'lifecycle';
 export interface SinkEntry {
   kind: EntryKind;
   fields: Record<string, string>;
+}
+
+/**
+ * An entry that writes its own fields, straight into the bytes the Redis sink sends (a flow: see
+ * src/daemon/flow-entry.ts), instead of building a string map first. `toFields` gives the same fields,
+ * in the same order, for the JSON lines of `--stdout`.
+ */
+export interface EncodableEntry {
+  kind: EntryKind;
+  /** Writes the fields as bulk strings, name then value, leaving out kind, boot_id and seq; returns the number of pairs. */
+  encode(out: RespWriter): number;
+  toFields(): Record<string, string>;
 }
 
 /**
@@ -65,7 +78,7 @@ export interface FlowSink {
    * later); under `block` the entry is NOT taken: the caller keeps it, awaits `writable()` and offers
    * it again.
    */
-  publish(entry: SinkEntry): boolean;
+  publish(entry: SinkEntry | EncodableEntry): boolean;
   /** Resolves when `publish` will accept entries again. */
   writable(): Promise<void>;
   /** Resolves when every entry accepted so far has been acknowledged by the destination. */

@@ -3,10 +3,11 @@
 // refuses an ID that is not greater than the stream's top item. Such a refusal is counted as a
 // duplicate avoided only after XRANGE shows the entry with that ID is ours (same boot_id and seq);
 // otherwise the ID collided with another writer's entry and the entry is counted as rejected.
-import { Pipeline } from 'ioredis';
+import { Pipeline, Redis } from 'ioredis';
+import { decodeEntry } from './entry-bytes.js';
 import type { RedisClient } from './redis-client.js';
-import { XaddCommand } from './xadd-command.js';
 import type { StampedEntry } from './types.js';
+import { encodeXaddBatch, XaddBatchCommand, XaddCommand } from './xadd-command.js';
 
 /** Redis's reply to an explicit ID at or below the top item (t_stream.c, xaddCommand). */
 const ID_TOO_SMALL = /equal or smaller than the target stream top item/;
@@ -40,22 +41,19 @@ export interface BatchResult {
 }
 
 /**
- * Writes `entries` in one pipeline. Throws when the batch as a whole failed (connection lost, timeout):
- * the caller sends it again later, and the IDs keep that safe.
+ * Writes `entries` (entry-bytes.ts) in one pipeline: one buffer, one socket write, the replies counted by
+ * index. Throws when the batch as a whole failed (connection lost, timeout): the caller sends it again
+ * later, and the IDs keep that safe.
  */
-export async function writeBatch(client: RedisClient, key: string, entries: readonly StampedEntry[], trim: ReadonlyArray<string | number> = []): Promise<BatchResult> {
+export async function writeBatch(client: RedisClient, key: string, entries: readonly Buffer[], trim: ReadonlyArray<string | number> = []): Promise<BatchResult> {
   const result: BatchResult = { written: 0, duplicates: 0, rejected: 0 };
   if (entries.length === 0) return result;
-  const pipeline = new Pipeline(client);
-  for (const entry of entries) pipeline.sendCommand(new XaddCommand(key, trim, entry));
-  const replies = await pipeline.exec();
-  if (replies === null) throw new Error('pipeline discarded');
+  const replies = await send(client, key, trim, entries);
   const refused: StampedEntry[] = [];
-  for (const [index, [error]] of replies.entries()) {
-    const entry = entries[index] as StampedEntry;
+  for (const [index, error] of replies.entries()) {
     if (error === null) result.written++;
     else if (error.name !== 'ReplyError' || TRANSIENT_REPLY.test(error.message)) throw error;
-    else if (ID_TOO_SMALL.test(error.message)) refused.push(entry);
+    else if (ID_TOO_SMALL.test(error.message)) refused.push(decodeEntry(entries[index] as Buffer) as StampedEntry);
     else result.rejected++;
   }
   if (refused.length > 0) {
@@ -65,12 +63,26 @@ export async function writeBatch(client: RedisClient, key: string, entries: read
     if (found === null) throw new Error('pipeline discarded');
     for (const [index, [error, reply]] of found.entries()) {
       if (error !== null) throw error;
-      const entry = refused[index] as StampedEntry;
-      if (isSameEntry(reply, entry)) result.duplicates++;
+      if (isSameEntry(reply, refused[index] as StampedEntry)) result.duplicates++;
       else result.rejected++;
     }
   }
   return result;
+}
+
+/** Sends the batch in one write; one slot per entry: null when written, else Redis's error. See xadd-command.ts. */
+async function send(client: RedisClient, key: string, trim: ReadonlyArray<string | number>, entries: readonly Buffer[]): Promise<Array<Error | null>> {
+  const { data, ends } = encodeXaddBatch(key, trim, entries);
+  if (client instanceof Redis) return (await client.sendCommand(new XaddBatchCommand(key, data, entries.length, client))) as unknown as Array<Error | null>;
+  const pipeline = new Pipeline(client);
+  let start = 0;
+  for (const end of ends) {
+    pipeline.sendCommand(new XaddCommand(key, data.subarray(start, end)));
+    start = end;
+  }
+  const replies = await pipeline.exec();
+  if (replies === null) throw new Error('pipeline discarded');
+  return replies.map(([error]) => error);
 }
 
 function isSameEntry(reply: unknown, entry: StampedEntry): boolean {
@@ -81,25 +93,6 @@ function isSameEntry(reply: unknown, entry: StampedEntry): boolean {
   const fields = new Map<unknown, unknown>();
   for (let i = 0; i + 1 < flat.length; i += 2) fields.set(flat[i], flat[i + 1]);
   return fields.get('boot_id') === entry.fields.boot_id && fields.get('seq') === entry.fields.seq;
-}
-
-/** The spool's record payload: the entry with its ID, as JSON. */
-export function encodeSpooled(entry: StampedEntry): Buffer {
-  return Buffer.from(JSON.stringify({ id: entry.id, fields: entry.fields }));
-}
-
-export function decodeSpooled(payload: Buffer): StampedEntry | undefined {
-  try {
-    const value: unknown = JSON.parse(payload.toString('utf8'));
-    if (typeof value !== 'object' || value === null) return undefined;
-    const { id, fields } = value as { id?: unknown; fields?: unknown };
-    if (typeof id !== 'string' || typeof fields !== 'object' || fields === null) return undefined;
-    const out: Record<string, string> = {};
-    for (const [k, v] of Object.entries(fields)) if (typeof v === 'string') out[k] = v;
-    return { id, fields: out };
-  } catch {
-    return undefined;
-  }
 }
 
 /** The `seq` to continue with after an entry whose `seq` field is `text`. */

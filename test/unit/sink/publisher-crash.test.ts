@@ -6,6 +6,7 @@ import { appendFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmS
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { decodeEntry, encodeStamped } from '../../../src/sink/entry-bytes.js';
 import { connectRedis, createRedisClient, type RedisClient } from '../../../src/sink/redis-client.js';
 import { encodeRecord, RECORD_HEADER_BYTES, scanRecords } from '../../../src/sink/spool-format.js';
 import { finished, helperPath } from '../../helpers/child.js';
@@ -89,14 +90,14 @@ describe('publisher crash', () => {
     // flipped bit in an older one.
     const segments = readdirSync(dir).filter((n) => n.endsWith('.seg')).sort();
     expect(segments.length).toBeGreaterThan(3);
-    const torn = encodeRecord(Buffer.from(JSON.stringify({ id: '9999999999999-0', fields: flow(10 ** 9).fields })));
+    const torn = encodeRecord(encodeStamped({ id: '9999999999999-0', fields: flow(10 ** 9).fields }));
     const tornBytes = Math.floor(torn.length / 2);
     appendFileSync(join(dir, segments.at(-1) as string), torn.subarray(0, tornBytes));
     const damagedPath = join(dir, segments[1] as string);
     const damaged = readFileSync(damagedPath);
     const victim = scanRecords(damaged).records[10];
     if (victim === undefined) throw new Error('segment too short');
-    const lostFlow = Number((JSON.parse(victim.payload.toString()) as { fields: { n: string } }).fields.n);
+    const lostFlow = Number(decodeEntry(victim.payload)?.fields.n);
     damaged.writeUInt8((damaged[victim.offset + RECORD_HEADER_BYTES + 5] as number) ^ 0x04, victim.offset + RECORD_HEADER_BYTES + 5);
     writeFileSync(damagedPath, damaged);
 

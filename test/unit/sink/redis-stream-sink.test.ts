@@ -7,6 +7,7 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { createRedisClient, type RedisClient } from '../../../src/sink/redis-client.js';
 import { RedisStreamSink, type RedisStreamSinkOptions } from '../../../src/sink/redis-stream-sink.js';
 import { Spool } from '../../../src/sink/spool.js';
+import { encodeStamped } from '../../../src/sink/entry-bytes.js';
 import { writeBatch } from '../../../src/sink/xadd.js';
 import { startRedis, type RedisServer } from '../../helpers/redis-server.js';
 import { expectExactlyInOrder, flow, publishAll, readStream as readKey } from '../../helpers/sink-stream.js';
@@ -84,13 +85,13 @@ describe('RedisStreamSink', () => {
     const redis = await server();
     const c = client(redis.url);
     await c.connect();
-    const entries = Array.from({ length: 10 }, (_, i) => ({ id: `1000-${i}`, fields: { kind: 'flow', boot_id: BOOT, seq: String(i + 1) } }));
+    const entries = Array.from({ length: 10 }, (_, i) => encodeStamped({ id: `1000-${i}`, fields: { kind: 'flow', boot_id: BOOT, seq: String(i + 1) } }));
     expect(await writeBatch(c, KEY, entries.slice(0, 6))).toEqual({ written: 6, duplicates: 0, rejected: 0 });
     // The retry of the whole batch after a lost answer: the first six are already there.
     expect(await writeBatch(c, KEY, entries)).toEqual({ written: 4, duplicates: 6, rejected: 0 });
     expect(await c.xlen(KEY)).toBe(10);
     await c.xadd(KEY, '2000-0', 'kind', 'flow', 'boot_id', 'another-host', 'seq', '1');
-    expect(await writeBatch(c, KEY, [{ id: '2000-0', fields: { kind: 'flow', boot_id: BOOT, seq: '11' } }])).toEqual({ written: 0, duplicates: 0, rejected: 1 });
+    expect(await writeBatch(c, KEY, [encodeStamped({ id: '2000-0', fields: { kind: 'flow', boot_id: BOOT, seq: '11' } })])).toEqual({ written: 0, duplicates: 0, rejected: 1 });
   });
 
   it('delivers every flow exactly once and in order across a Redis kill and a restart 10 s later, and leaves no spool files', async () => {
