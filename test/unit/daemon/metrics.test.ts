@@ -1,5 +1,6 @@
 // The Prometheus metrics: the text format, the standard process_* names read from this very process,
 // every loss reason at 0 from the start, and the latency histogram, served over real HTTP.
+import { spawnSync } from 'node:child_process';
 import { closeSync, openSync, readdirSync } from 'node:fs';
 import { request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -80,6 +81,16 @@ describe('renderMetrics', () => {
     expect(text).not.toMatch(/^auditflow_up/m);
     // The former unitless or own-named gauges now carry their unit, or gave way to process_*.
     for (const gone of ['auditflow_kernel_lost ', 'auditflow_kernel_backlog ', 'auditflow_sink_queued ', 'auditflow_resident_memory_bytes', 'auditflow_cpu_seconds_total']) expect(text).not.toContain(gone);
+  });
+
+  it("passes promtool's check (Debian's prometheus package, installed by scripts/install-deps.sh)", () => {
+    const latency = new LatencyHistogram();
+    latency.observe(0, 3);
+    const text = renderMetrics(snapshotWith({ serial_gap: 3 }), scrapeSample(latency));
+    const result = spawnSync('promtool', ['check', 'metrics'], { input: text, encoding: 'utf8' });
+    expect(result.error).toBeUndefined();
+    expect(result.stdout + result.stderr).toBe('');
+    expect(result.status).toBe(0);
   });
 
   it('exports auditflow_build_info with the version and the Node it runs on', () => {
