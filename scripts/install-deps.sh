@@ -3,10 +3,10 @@
 # are missing: a C++ toolchain and python3 for node-gyp, util-linux for flock/setpriv,
 # redis-server (with redis-cli, for the Redis Cluster test) for the Redis sink, openssl to make the TLS
 # tests' certificates, systemd for systemd-analyze (the unit file's test; it need not be the init
-# system). Node.js >= 20 itself must already be installed.
+# system), prometheus for promtool (the metrics' lint test; its service is not started). Node.js itself must already be installed: 22 or 24 (20.15 and later 20.x still work).
 set -euo pipefail
 
-packages=(build-essential python3 util-linux redis-server redis-tools openssl systemd)
+packages=(build-essential python3 util-linux redis-server redis-tools openssl systemd prometheus)
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'install ok installed' || missing+=("$package")
@@ -19,12 +19,12 @@ if ((${#missing[@]} > 0)); then
 fi
 
 if ! command -v node >/dev/null; then
-  echo "auditflow needs Node.js >= 20 (not installed); see https://nodejs.org/en/download/package-manager" >&2
+  echo "auditflow needs Node.js 22 or 24 (or 20.15 and later; not installed); see https://nodejs.org/en/download/package-manager" >&2
   exit 1
 fi
-major=$(node -p 'process.versions.node.split(".")[0]')
-if ((major < 20)); then
-  echo "auditflow needs Node.js >= 20, found $(node --version)" >&2
+# zlib.crc32 (the spool's checksum) arrived in Node 20.15.
+if ! node -e 'const [major, minor] = process.versions.node.split(".").map(Number); process.exit(major > 20 || (major === 20 && minor >= 15) ? 0 : 1)'; then
+  echo "auditflow needs Node.js 22 or 24 (or 20.15 and later), found $(node --version)" >&2
   exit 1
 fi
 

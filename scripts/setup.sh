@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The README's first command: sets auditflow up on a fresh Debian/Ubuntu machine and runs it.
 # Run as root from the repository: ./scripts/setup.sh
-#   - installs the build dependencies and redis-server, builds, installs the `auditflow` command;
+#   - installs the build dependencies and redis-server, builds, installs the `auditflow` command as a
+#     packed copy (scripts/install-package.sh; running setup again replaces it with the new build);
 #   - installs /etc/auditflow/auditflow.conf (every setting at its default, mode 0600) if there is none;
 #   - makes sure a Redis answers on 127.0.0.1:6379;
 #   - where systemd is the init system: installs and starts the auditflow service (which stops
@@ -19,8 +20,9 @@ bash scripts/install-deps.sh
 export npm_config_nodedir=${npm_config_nodedir:-/usr}
 npm ci --no-audit --no-fund
 npm run build
-npm install --global --no-audit --no-fund .
-bin=$(command -v auditflow)
+# A packed copy under npm's global prefix, not a link into this clone (ProtectHome=yes hides /root and /home).
+bash scripts/install-package.sh
+bin=$(npm prefix --global)/bin/auditflow
 
 # Root's alone (0600): it may hold the Redis password (redis_url), which no other user may read.
 if [[ ! -e /etc/auditflow/auditflow.conf ]]; then

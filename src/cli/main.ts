@@ -5,6 +5,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command, CommanderError } from 'commander';
+import { endWhenOutputFails } from './closed-output.js';
 import { ExitCode } from './exit-codes.js';
 import { describeFailure } from './fail.js';
 import { replayCommand } from './replay.js';
@@ -22,8 +23,14 @@ function packageVersion(): string {
   return 'unknown';
 }
 
-function action<A extends unknown[]>(run: (...args: A) => Promise<void>): (...args: A) => Promise<void> {
+/**
+ * Wraps a command: a failure becomes one line and an exit code. Commands that print to stdout end
+ * quietly when their reader leaves (`| head -1`); `run` leaves stdout to its sink (--stdout), and must
+ * still put the kernel back before it exits.
+ */
+function action<A extends unknown[]>(run: (...args: A) => Promise<void>, output: 'prints' | 'sink' = 'prints'): (...args: A) => Promise<void> {
   return async (...args: A) => {
+    if (output === 'prints') endWhenOutputFails(process.stdout);
     try {
       await run(...args);
     } catch (error) {
@@ -53,7 +60,7 @@ program
   .option('--force', 'take the audit daemon slot from a live holder (SIGTERM, then SIGKILL)')
   .option('--metrics <host:port|off>', 'metrics_listen: where Prometheus metrics are served')
   .option('--set <key=value...>', 'any setting of the config file, e.g. --set stream_maxlen=0')
-  .action(action((options: RunOptions) => runCommand(options, packageVersion())));
+  .action(action((options: RunOptions) => runCommand(options, packageVersion()), 'sink'));
 
 program
   .command('status')

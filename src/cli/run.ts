@@ -46,7 +46,7 @@ function overrides(options: RunOptions): Override[] {
 export async function runCommand(options: RunOptions, version: string): Promise<void> {
   const configInput = { file: options.config, env: process.env, overrides: overrides(options) };
   const config = loadConfig(configInput);
-  const logger = createLogger({ level: config.settings.log_level, fd: config.settings.sink === 'stdout' ? 2 : 1 });
+  const logger = createLogger({ level: config.settings.log_level, fd: config.settings.sink === 'stdout' ? 2 : 1, format: config.settings.log_format });
   const log = logger.root;
 
   let daemon: Daemon | undefined;

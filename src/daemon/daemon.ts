@@ -14,6 +14,7 @@ import { ConfigError, loadConfig, restartOnlyChanges, type ConfigInput, type Loa
 import { FlowEncoder } from './flow-entry.js';
 import { Checkpoints } from './checkpoints.js';
 import { KernelSession } from './kernel-session.js';
+import { LatencyHistogram } from './latency-histogram.js';
 import type { DaemonLogger, Logger } from './logger.js';
 import { LossReporter } from './loss-reporter.js';
 import { serveMetrics } from './metrics.js';
@@ -75,6 +76,7 @@ export class Daemon {
   private redis: RedisClient | undefined;
   private lag: LagReport | undefined;
   private metrics: Server | undefined;
+  private readonly latency = new LatencyHistogram();
   private readonly timers = new Map<string, NodeJS.Timeout>();
   private readonly started = Date.now();
   private bootId = '';
@@ -216,7 +218,7 @@ export class Daemon {
 
     if (s.metrics_listen !== 'off') {
       try {
-        this.metrics = await serveMetrics(s.metrics_listen, () => this.snapshot());
+        this.metrics = await serveMetrics(s.metrics_listen, () => this.snapshot(), this.latency);
       } catch (error) {
         throw new ConfigError(`metrics_listen: cannot listen on ${s.metrics_listen} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}); choose another address, or off`);
       }
@@ -333,7 +335,7 @@ export class Daemon {
     const stats = this.kernel.reader.stats();
     const now = Date.now();
     const reasons = { enobufs: 'enobufs', droppedRecords: 'reader_queue_full', truncated: 'truncated_datagram', malformed: 'malformed_datagram' } as const;
-    for (const [field, reason] of Object.entries(reasons) as Array<[keyof typeof reasons, string]>) {
+    for (const [field, reason] of Object.entries(reasons) as Array<[keyof typeof reasons, (typeof reasons)[keyof typeof reasons]]>) {
       const delta = stats[field] - this.readerSeen[field];
       if (delta > 0) {
         this.losses.add({ reason, count: delta, ts: now });
@@ -413,6 +415,7 @@ export class Daemon {
       this.selfFlows++;
       return;
     }
+    this.latency.observe(flow.last_ts, Date.now());
     this.offer(this.flows.entry(flow));
   }
 

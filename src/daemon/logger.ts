@@ -1,7 +1,9 @@
 // The daemon's logger: pino JSON lines, one child logger per stage ({"stage":"kernel"}, ...). Logs go to
-// stdout (journald under systemd) unless stdout carries the flows (--stdout), then to stderr.
+// stdout (journald under systemd) unless stdout carries the flows (--stdout), then to stderr. Written
+// to the journal, each line starts with its syslog priority (journal-priority.ts).
 import pino, { type Logger } from 'pino';
-import type { LogLevel } from './settings.js';
+import { wantsPriorities, withPriority } from './journal-priority.js';
+import type { LogFormat, LogLevel } from './settings.js';
 
 export type { Logger };
 
@@ -11,7 +13,7 @@ export interface DaemonLogger {
   flush: () => Promise<void>;
 }
 
-export function createLogger(options: { level: LogLevel; fd: 1 | 2 }): DaemonLogger {
+export function createLogger(options: { level: LogLevel; fd: number; format: LogFormat; env?: NodeJS.ProcessEnv }): DaemonLogger {
   // Asynchronous writes keep a burst of log lines off the event loop's hot path; flush() before exit.
   const destination = pino.destination({ fd: options.fd, sync: false });
   // A log nobody reads any more (EPIPE when journald or a pipe's reader went away) is not a reason
@@ -26,6 +28,7 @@ export function createLogger(options: { level: LogLevel; fd: 1 | 2 }): DaemonLog
       base: { pid: process.pid },
       timestamp: pino.stdTimeFunctions.isoTime,
       formatters: { level: (label) => ({ level: label }) },
+      ...(wantsPriorities(options.format, options.fd, options.env) ? { hooks: { streamWrite: withPriority } } : {}),
     },
     destination,
   );

@@ -4,19 +4,44 @@
 // reason are merged over a flush interval into one entry with the count, the time range and, where
 // known, the serial range, so a consumer can tell which events its view is missing.
 import type { LossReport } from '../pipeline/loss.js';
-import { LossTally, type SinkEntry } from '../sink/index.js';
+import { LossTally, SINK_LOSS_REASONS, type SinkEntry } from '../sink/index.js';
 
 /** The stream's names for the pipeline's loss reasons. `family` is a filter, not a loss. */
-const PIPELINE_REASONS: Partial<Record<LossReport['reason'], string>> = {
+const PIPELINE_REASONS = {
   'parse-error': 'parse_error',
   'serial-gap': 'serial_gap',
   'incomplete-event': 'reassembly_timeout',
   'late-record': 'late_record',
   'bad-sockaddr': 'bad_sockaddr',
-};
+} as const satisfies Partial<Record<LossReport['reason'], string>>;
+
+/** Losses the daemon itself sees, around the pipeline. */
+export const DAEMON_LOSS_REASONS = [
+  /** The increase of the kernel's `lost` counter while the daemon ran. */
+  'kernel_lost',
+  /** The reader's recv failed with ENOBUFS: the socket buffer overflowed. */
+  'enobufs',
+  /** Records the reader thread dropped because its queue for JavaScript was full. */
+  'reader_queue_full',
+  /** Datagrams larger than the read buffer (MSG_TRUNC) and datagrams whose netlink header did not fit. */
+  'truncated_datagram',
+  'malformed_datagram',
+  /** Records dropped while the sink refused entries and the held batches reached their cap. */
+  'backpressure',
+  /** Events the kernel emitted while no auditflow ran (after a crash). */
+  'daemon_down',
+] as const;
+
+export type DaemonLossReason = (typeof PIPELINE_REASONS)[keyof typeof PIPELINE_REASONS] | (typeof DAEMON_LOSS_REASONS)[number];
+
+/**
+ * Every loss reason there is, the pipeline's, the daemon's and the sink's: a closed set, so the
+ * metrics can export each at 0 from the start (an alert on `increase()` then sees the first loss).
+ */
+export const LOSS_REASONS: readonly string[] = [...Object.values(PIPELINE_REASONS), ...DAEMON_LOSS_REASONS, ...Object.values(SINK_LOSS_REASONS)].sort();
 
 export interface LossInfo {
-  reason: string;
+  reason: DaemonLossReason;
   count: number;
   ts: number;
   firstSerial?: number;
@@ -31,7 +56,7 @@ export class LossReporter {
 
   /** A pipeline loss report; informational ones (serial reset, rollover) and filtered families are not losses. */
   fromPipeline(report: LossReport): void {
-    const reason = PIPELINE_REASONS[report.reason];
+    const reason = (PIPELINE_REASONS as Partial<Record<LossReport['reason'], DaemonLossReason>>)[report.reason];
     if (reason === undefined || report.count <= 0) return;
     this.add({ reason, count: report.count, ts: report.time, firstSerial: report.firstSerial, lastSerial: report.lastSerial ?? report.firstSerial });
   }

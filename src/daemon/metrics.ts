@@ -2,37 +2,69 @@
 // (https://prometheus.io/docs/instrumenting/exposition_formats/), rendered from the daemon's snapshot on
 // each scrape. Served on a local address only; the port is the operator's to expose.
 import { createServer, type Server } from 'node:http';
+import type { HistogramSnapshot, LatencyHistogram } from './latency-histogram.js';
+import { LOSS_REASONS } from './loss-reporter.js';
+import { sampleProcess, type ProcessSample } from './process-metrics.js';
 import type { DaemonSnapshot } from './snapshot.js';
 
 type Sample = [labels: Record<string, string>, value: number];
 
+const escape = (value: string): string => value.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"');
+
+function sampleLine(name: string, labels: Record<string, string>, value: number): string {
+  const text = Object.entries(labels)
+    .map(([k, v]) => `${k}="${escape(v)}"`)
+    .join(',');
+  return `${name}${text === '' ? '' : `{${text}}`} ${Number.isFinite(value) ? value : value === Infinity ? '+Inf' : 'NaN'}`;
+}
+
 function family(name: string, type: 'counter' | 'gauge', help: string, samples: Sample[]): string {
-  const escape = (value: string): string => value.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"');
-  const lines = [`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`];
-  for (const [labels, value] of samples) {
-    const text = Object.entries(labels)
-      .map(([k, v]) => `${k}="${escape(v)}"`)
-      .join(',');
-    lines.push(`${name}${text === '' ? '' : `{${text}}`} ${Number.isFinite(value) ? value : 'NaN'}`);
-  }
-  return lines.join('\n');
+  return [`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`, ...samples.map(([labels, value]) => sampleLine(name, labels, value))].join('\n');
+}
+
+function histogram(name: string, help: string, h: HistogramSnapshot): string {
+  return [
+    `# HELP ${name} ${help}`,
+    `# TYPE ${name} histogram`,
+    ...h.bounds.map((bound, i) => sampleLine(`${name}_bucket`, { le: String(bound) }, h.cumulative[i] ?? 0)),
+    sampleLine(`${name}_bucket`, { le: '+Inf' }, h.count),
+    sampleLine(`${name}_sum`, {}, h.sum),
+    sampleLine(`${name}_count`, {}, h.count),
+  ].join('\n');
 }
 
 const one = (value: number | null): Sample[] => (value === null ? [] : [[{}, value]]);
 
-export function renderMetrics(s: DaemonSnapshot): string {
-  const lossSamples: Sample[] = Object.entries(s.losses).map(([reason, count]) => [{ reason }, count]);
+/** What the metrics read besides the daemon's snapshot, sampled at the scrape. */
+export interface ScrapeSample {
+  process: ProcessSample;
+  latency: HistogramSnapshot;
+  /** process.version: the Node the daemon runs on. */
+  node: string;
+}
+
+/** Losses since start by reason: every reason of the closed set, 0 until its first loss. */
+function lossesByReason(s: DaemonSnapshot): Sample[] {
+  const counters = s.sinkHealth.counters;
+  // The sink tallies its own loss entries; its counters hold the same counts.
+  const counts: Record<string, number> = { ...s.losses, spool_full: counters.droppedFull, spool_corrupt: counters.spoolCorrupt, rejected: counters.rejected };
+  return LOSS_REASONS.map((reason) => [{ reason }, counts[reason] ?? 0]);
+}
+
+export function renderMetrics(s: DaemonSnapshot, scrape: ScrapeSample): string {
   const dropped: Sample[] = Object.entries(s.pipeline.losses)
     .filter(([key]) => key.startsWith('family:'))
     .map(([key, count]) => [{ family: key.slice('family:'.length) }, count]);
   const states = ['connecting', 'ready', 'spooling', 'closed'] as const;
+  const p = scrape.process;
   return (
     [
-      family('auditflow_up', 'gauge', 'The daemon is running.', [[{ mode: s.mode, sink: s.sink, version: s.version }, 1]]),
+      family('auditflow_build_info', 'gauge', 'The running version and its Node.js, as labels; the value is always 1.', [[{ version: s.version, node: scrape.node }, 1]]),
+      family('auditflow_mode_info', 'gauge', 'How the daemon reads (unicast or multicast) and where it writes, as labels; the value is always 1.', [[{ mode: s.mode, sink: s.sink }, 1]]),
       family('auditflow_records_total', 'counter', 'Audit records read from the kernel.', [[{}, s.pipeline.records]]),
       family('auditflow_events_total', 'counter', 'Audit events reassembled.', [[{}, s.pipeline.events]]),
       family('auditflow_flows_total', 'counter', 'Flow entries produced.', [[{}, s.pipeline.flows]]),
-      family('auditflow_losses_total', 'counter', 'Records, events or entries lost, by reason (the loss entries of the stream).', lossSamples),
+      family('auditflow_losses_total', 'counter', 'Records, events or entries lost, by reason (the loss entries of the stream); every reason from the start.', lossesByReason(s)),
       family('auditflow_filtered_total', 'counter', 'Network events of families not kept as flows (not a loss).', dropped),
       family('auditflow_self_flows_total', 'counter', "Flows of the daemon's own pid, dropped.", [[{}, s.selfFlows]]),
       family('auditflow_events_in_flight', 'gauge', 'Events waiting for their last record.', [[{}, s.pipeline.inFlight]]),
@@ -41,23 +73,32 @@ export function renderMetrics(s: DaemonSnapshot): string {
       family('auditflow_reader_bytes_total', 'counter', 'Bytes read by the reader thread.', [[{}, s.reader.bytes]]),
       family('auditflow_reader_enobufs_total', 'counter', 'Reads that failed with ENOBUFS (the socket buffer overflowed).', [[{}, s.reader.enobufs]]),
       family('auditflow_reader_dropped_records_total', 'counter', "Records dropped because the reader's queue was full.", [[{}, s.reader.droppedRecords]]),
-      family('auditflow_kernel_lost', 'gauge', "The kernel's lost counter (since boot or its last reset).", one(s.kernel.lost)),
-      family('auditflow_kernel_backlog', 'gauge', 'Records queued in the kernel for the daemon.', one(s.kernel.backlog)),
-      family('auditflow_kernel_backlog_limit', 'gauge', "The kernel's backlog_limit.", one(s.kernel.backlogLimit)),
+      // The kernel's counter is machine-wide and can be reset (auditctl --reset-lost): a gauge.
+      family('auditflow_kernel_lost_records', 'gauge', "The kernel's lost counter (since boot or its last reset).", one(s.kernel.lost)),
+      family('auditflow_kernel_backlog_records', 'gauge', 'Records queued in the kernel for the daemon.', one(s.kernel.backlog)),
+      family('auditflow_kernel_backlog_limit_records', 'gauge', "The kernel's backlog_limit.", one(s.kernel.backlogLimit)),
       family('auditflow_sink_accepted_total', 'counter', 'Entries accepted by the sink.', [[{}, s.sinkHealth.counters.accepted]]),
       family('auditflow_sink_written_total', 'counter', 'Entries acknowledged by Redis (or written to stdout).', [[{}, s.sinkHealth.counters.written]]),
-      family('auditflow_sink_queued', 'gauge', 'Entries in the memory queue or in flight.', [[{}, s.sinkHealth.queued]]),
+      family('auditflow_sink_queued_entries', 'gauge', 'Entries in the memory queue or in flight.', [[{}, s.sinkHealth.queued]]),
       family('auditflow_spool_bytes', 'gauge', 'Bytes in the spool not yet acknowledged by Redis.', [[{}, s.sinkHealth.spoolBytes]]),
       family('auditflow_sink_state', 'gauge', 'The sink state (1 for the current one).', states.map((state) => [{ state }, s.sinkHealth.state === state ? 1 : 0])),
       family('auditflow_backpressure_blocked', 'gauge', '1 while the sink refuses entries and reading is held back.', [[{}, s.backpressure.blocked ? 1 : 0]]),
-      family('auditflow_resident_memory_bytes', 'gauge', 'Resident set size of the daemon.', [[{}, s.memory.rss]]),
-      family('auditflow_cpu_seconds_total', 'counter', 'CPU time of the daemon (user + system).', [[{}, s.cpuSeconds]]),
+      family('auditflow_backpressure_held_bytes', 'gauge', 'Record bytes held back while the sink refuses entries.', [[{}, s.backpressure.heldBytes]]),
+      histogram('auditflow_flow_latency_seconds', "Time from a kernel event (its audit record's timestamp, ms resolution) to the sink accepting its flow entry.", scrape.latency),
+      family('process_cpu_seconds_total', 'counter', 'Total user and system CPU time spent in seconds.', [[{}, p.cpuSeconds]]),
+      family('process_resident_memory_bytes', 'gauge', 'Resident memory size in bytes.', [[{}, p.residentBytes]]),
+      family('process_start_time_seconds', 'gauge', 'Start time of the process since unix epoch in seconds.', [[{}, p.startTimeSeconds]]),
+      family('process_open_fds', 'gauge', 'Number of open file descriptors.', one(p.openFds)),
+      family('process_max_fds', 'gauge', 'Maximum number of open file descriptors.', one(p.maxFds)),
+      family('nodejs_heap_size_total_bytes', 'gauge', 'Process heap size from Node.js in bytes.', [[{}, p.heapTotalBytes]]),
+      family('nodejs_heap_size_used_bytes', 'gauge', 'Process heap size used from Node.js in bytes.', [[{}, p.heapUsedBytes]]),
+      family('nodejs_external_memory_bytes', 'gauge', 'Node.js external memory size in bytes.', [[{}, p.externalBytes]]),
     ].join('\n') + '\n'
   );
 }
 
 /** Serves GET /metrics on host:port; resolves once listening (port 0 picks a free one: see address()). */
-export async function serveMetrics(listen: string, snapshot: () => DaemonSnapshot): Promise<Server> {
+export async function serveMetrics(listen: string, snapshot: () => DaemonSnapshot, latency: LatencyHistogram): Promise<Server> {
   const separator = listen.lastIndexOf(':');
   const host = listen.slice(0, separator).replace(/^\[|\]$/g, '');
   const port = Number(listen.slice(separator + 1));
@@ -66,7 +107,7 @@ export async function serveMetrics(listen: string, snapshot: () => DaemonSnapsho
       response.writeHead(404, { 'content-type': 'text/plain' }).end('only GET /metrics is served\n');
       return;
     }
-    response.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' }).end(renderMetrics(snapshot()));
+    response.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' }).end(renderMetrics(snapshot(), { process: sampleProcess(Date.now()), latency: latency.snapshot(), node: process.version }));
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

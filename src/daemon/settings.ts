@@ -11,6 +11,8 @@ export type FullPolicy = 'block' | 'drop_newest';
 export type FsyncPolicy = 'always' | 'interval' | 'never';
 export type OnStop = 'remove' | 'keep';
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace';
+/** json: plain pino lines; journald: each line prefixed with its syslog priority (<4> for warn); auto: journald when the log goes to the journal. */
+export type LogFormat = 'auto' | 'json' | 'journald';
 
 export interface Settings {
   mode: Mode;
@@ -55,6 +57,7 @@ export interface Settings {
   stats_interval_s: number;
   kernel_poll_ms: number;
   log_level: LogLevel;
+  log_format: LogFormat;
   shutdown_timeout_ms: number;
 }
 
@@ -229,6 +232,7 @@ export const SETTINGS: readonly SettingSpec[] = [
   spec('stats_interval_s', '60', integer(0), 'a stats line in the log every this many seconds; 0 = none', true),
   spec('kernel_poll_ms', '5000', integer(100), "how often the kernel's lost counter and backlog are read"),
   spec('log_level', 'info', oneOf('fatal', 'error', 'warn', 'info', 'debug', 'trace'), 'log level', true),
+  spec('log_format', 'auto', oneOf('auto', 'json', 'journald'), 'json: JSON lines; journald: each line starts with its syslog priority (<4> for warn: journalctl -p works), the JSON after it; auto: journald when the log goes to the journal ($JOURNAL_STREAM)'),
   spec('shutdown_timeout_ms', '10000', integer(100), 'a stop that takes longer exits at once (the spool keeps what Redis did not get)'),
 ];
 

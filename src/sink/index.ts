@@ -1,6 +1,5 @@
 export { checkConsumerLag, NEAR_TRIM_SHARE, type GroupLag, type LagReport } from './consumer-lag.js';
 export { BulkCache, type BulkCacheLimits } from './bulk-cache.js';
-export { crc32 } from './crc32.js';
 export { ENTRY_SCHEMA_VERSION, LossTally, SINK_LOSS_REASONS, lifecycleEntry, lossEntry, type LifecycleEvent, type LifecycleInput, type LossInput } from './entries.js';
 export {
   DEFAULT_STREAM_KEY,

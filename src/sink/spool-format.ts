@@ -1,7 +1,9 @@
 // The spool's record framing, kept apart from the file handling so it can be tested on plain buffers.
 // A record is [u32le payload length][u32le CRC-32 of (length bytes + payload)][payload]. The CRC covers
 // the length too, so a flipped bit in the length is caught like one in the payload.
-import { crc32 } from './crc32.js';
+// zlib's CRC-32 (Node >= 20.15) is the IEEE 802.3 one, reflected polynomial 0xEDB88320: the checksum the
+// spool used before, so spool files written by older versions stay readable.
+import { crc32 } from 'node:zlib';
 
 export const RECORD_HEADER_BYTES = 8;
 /** Larger lengths are treated as corruption; entries are a few hundred bytes. */

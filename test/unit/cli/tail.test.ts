@@ -188,6 +188,7 @@ describe('auditflow tail (child process, real redis-server)', () => {
     });
     const result = await done;
     expect(result.code).toBe(0);
+    expect(result.stderr).toBe('');
   });
 
   it('takes the password from --redis-password-file or $AUDITFLOW_REDIS_PASSWORD_FILE, so it is in no argv; one given twice is refused', async () => {

@@ -1,8 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { flowEntry } from '../../../src/daemon/flow-entry.js';
 import { LossReporter } from '../../../src/daemon/loss-reporter.js';
-import { renderMetrics } from '../../../src/daemon/metrics.js';
-import type { DaemonSnapshot } from '../../../src/daemon/snapshot.js';
 import { Pipeline } from '../../../src/pipeline/pipeline.js';
 import type { LossReport } from '../../../src/pipeline/loss.js';
 import type { SinkEntry } from '../../../src/sink/index.js';
@@ -71,41 +69,5 @@ describe('the kernel probe of the daemon', () => {
     pid.writeUInt32LE(24103);
     pipeline.pushKernelRecord(1329, pid);
     expect(losses).toEqual([]);
-  });
-});
-
-describe('renderMetrics', () => {
-  it('writes the Prometheus text format with losses by reason and the sink state', () => {
-    const snapshot = {
-      pid: 1,
-      version: '0.1.0',
-      host: 'h',
-      mode: 'unicast',
-      sink: 'redis',
-      stream: 'auditflow:flows',
-      started: 0,
-      updated: 0,
-      stopped: false,
-      lastSerial: 5,
-      firstSerial: 1,
-      safeSerial: 4,
-      lastRecordTs: 0,
-      pipeline: { records: 40, events: 10, flows: 7, inFlight: 1, sockets: 3, losses: { family: 2, 'family:unix': 2 } },
-      reader: { datagrams: 40, records: 40, bytes: 4000, batches: 2, enobufs: 0, droppedRecords: 0, truncated: 0, malformed: 0 },
-      kernel: { enabled: 1, lost: 0, backlog: 0, backlogLimit: 8192, immutable: false },
-      losses: { serial_gap: 3 },
-      selfFlows: 0,
-      sinkHealth: { state: 'spooling', lastError: undefined, queued: 0, spoolBytes: 100, counters: { accepted: 8, written: 6, duplicatesSuppressed: 0, droppedFull: 0, blocked: 0, rejected: 0, spoolCorrupt: 0, spoolTornBytes: 0 } },
-      backpressure: { blocked: false, heldBatches: 0, heldBytes: 0 },
-      memory: { rss: 1000, heapUsed: 10 },
-      cpuSeconds: 1.5,
-    } satisfies DaemonSnapshot;
-    const text = renderMetrics(snapshot);
-    expect(text).toContain('# TYPE auditflow_flows_total counter\nauditflow_flows_total 7\n');
-    expect(text).toContain('auditflow_losses_total{reason="serial_gap"} 3\n');
-    expect(text).toContain('auditflow_filtered_total{family="unix"} 2\n');
-    expect(text).toContain('auditflow_sink_state{state="spooling"} 1\n');
-    expect(text).toContain('auditflow_sink_state{state="ready"} 0\n');
-    for (const line of text.trimEnd().split('\n')) expect(line).toMatch(/^(# (HELP|TYPE) \w+ .+|\w+(\{[^}]*\})? [-\d.e+NaN]+)$/);
   });
 });
