@@ -9,7 +9,10 @@
         "native/framing.cc",
         "native/sd_notify.cc",
         "native/file_lock.cc",
-        "native/socket_ends.cc"
+        "native/socket_ends.cc",
+        "native/socket_query.cc",
+        "native/socket_lookup.cc",
+        "native/syscall_scan.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=9", "NAPI_CPP_EXCEPTIONS", "NODE_ADDON_API_DISABLE_DEPRECATED"],

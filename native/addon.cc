@@ -1,11 +1,13 @@
-// The addon's surface: AuditSocket, sdNotify, flock, socketEnds. System calls and framing only;
-// record text is never parsed here (src/pipeline does that).
+// The addon's surface: AuditSocket, sdNotify, flock, socketEnds, scanSyscall. System calls and
+// framing only; record text is never parsed here (src/pipeline does that), beyond the few SYSCALL
+// fields the early socket lookups need (syscall_scan.h).
 #include <napi.h>
 
 #include "audit_socket.h"
 #include "file_lock.h"
 #include "sd_notify.h"
 #include "socket_ends.h"
+#include "syscall_scan.h"
 
 namespace auditflow {
 
@@ -14,6 +16,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("sdNotify", Napi::Function::New(env, SdNotify, "sdNotify"));
   exports.Set("flock", Napi::Function::New(env, Flock, "flock"));
   exports.Set("socketEnds", Napi::Function::New(env, SocketEnds, "socketEnds"));
+  exports.Set("scanSyscall", Napi::Function::New(env, ScanSyscallJs, "scanSyscall"));
   return exports;
 }
 

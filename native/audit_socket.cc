@@ -4,10 +4,16 @@
 #include <linux/netlink.h>
 #include <poll.h>
 #include <sys/eventfd.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
+#include <time.h>
+
+#include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <string>
 
@@ -18,8 +24,6 @@ namespace auditflow {
 
 namespace {
 
-// Per-record words in Batch::meta: type, flags, seq, pid, payload offset, payload length.
-constexpr size_t kMetaWords = 6;
 // Datagrams per recvmmsg(2) call and the largest datagram we accept. An audit record is at
 // most MAX_AUDIT_MESSAGE_LENGTH (8970) bytes of text (auditd's libaudit.h); rule list
 // replies are bigger (struct audit_rule_data plus up to 64 strings), so leave room.
@@ -27,10 +31,51 @@ constexpr unsigned kSlots = 32;
 constexpr size_t kSlotBytes = 64 * 1024;
 // Reads per poll(2) wake-up before the stop flag is checked again.
 constexpr int kReadsPerWake = 64;
+// How long the reader reads past the bound for a request's ACK: AuditControl's default timeout.
+constexpr uint64_t kAckWaitNs = 5ull * 1000 * 1000 * 1000;
+// How often the lookup thread closes the pidfds of exited and idle processes.
+constexpr uint64_t kSweepNs = 1000ull * 1000 * 1000;
+// Lookups fall behind when more than this much waits for the lookup thread (at most a quarter of the queue).
+constexpr size_t kBehindBytes = 4 * 1024 * 1024;
+constexpr size_t kLookupEntryBytes = 88;
+
+// The reader and lookup threads run at nice -4 when allowed (CAP_SYS_NICE), as auditd does with its
+// default priority_boost = 4 (auditd.conf(5)): under load, a lookup made a scheduling slice late
+// finds a short-lived socket already closed.
+constexpr int kThreadNice = -4;
+
+void BoostThisThread() {
+  if (setpriority(PRIO_PROCESS, static_cast<id_t>(syscall(SYS_gettid)), kThreadNice) != 0) {
+    // Without CAP_SYS_NICE the thread keeps the process's priority; nothing else changes.
+  }
+}
+
+uint64_t MonotonicNs() {
+  timespec now;
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  return static_cast<uint64_t>(now.tv_sec) * 1000000000ull + static_cast<uint64_t>(now.tv_nsec);
+}
 
 int ReadInt(const Napi::Object& options, const char* key, int fallback) {
   Napi::Value value = options.Get(key);
   return value.IsNumber() ? value.As<Napi::Number>().Int32Value() : fallback;
+}
+
+// lookupCalls: a Uint32Array of (audit arch, syscall number, kind) triples.
+std::vector<LookupCall> ReadLookupCalls(Napi::Env env, const Napi::Object& options) {
+  std::vector<LookupCall> calls;
+  Napi::Value value = options.Get("lookupCalls");
+  if (value.IsUndefined() || value.IsNull()) return calls;
+  if (!value.IsTypedArray() || value.As<Napi::TypedArray>().TypedArrayType() != napi_uint32_array) {
+    throw Napi::TypeError::New(env, "lookupCalls must be a Uint32Array of (arch, syscall, kind) triples");
+  }
+  Napi::Uint32Array words = value.As<Napi::Uint32Array>();
+  if (words.ElementLength() % 3 != 0) throw Napi::RangeError::New(env, "lookupCalls holds triples");
+  for (size_t i = 0; i < words.ElementLength(); i += 3) {
+    if (words[i + 2] > kFdInExit) throw Napi::RangeError::New(env, "a lookupCalls kind is 0, 1 or 2");
+    calls.push_back({words[i], words[i + 1], words[i + 2]});
+  }
+  return calls;
 }
 
 }  // namespace
@@ -48,7 +93,7 @@ Napi::Function AuditSocket::Init(Napi::Env env) {
                      });
 }
 
-// new AuditSocket({ mode, rcvbuf, maxBatchRecords, maxQueueBytes }, onBatch, onClosed)
+// new AuditSocket({ mode, rcvbuf, maxBatchRecords, maxQueueBytes, lookupCalls, selfPid }, onBatch, onClosed)
 AuditSocket::AuditSocket(const Napi::CallbackInfo& info) : Napi::ObjectWrap<AuditSocket>(info) {
   Napi::Env env = info.Env();
   if (info.Length() < 3 || !info[0].IsObject() || !info[1].IsFunction() || !info[2].IsFunction()) {
@@ -61,10 +106,14 @@ AuditSocket::AuditSocket(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Audi
   }
   int rcvbuf = ReadInt(options, "rcvbuf", 0);
   max_batch_records_ = static_cast<size_t>(ReadInt(options, "maxBatchRecords", 4096));
-  max_queue_bytes_ = static_cast<size_t>(ReadInt(options, "maxQueueBytes", 256 * 1024 * 1024));
+  max_queue_bytes_ = static_cast<size_t>(ReadInt(options, "maxQueueBytes", 32 * 1024 * 1024));
   if (max_batch_records_ == 0 || max_queue_bytes_ == 0) {
     throw Napi::RangeError::New(env, "maxBatchRecords and maxQueueBytes must be positive");
   }
+  behind_bytes_ = std::min(max_queue_bytes_ / 4, kBehindBytes);
+  std::vector<LookupCall> calls = ReadLookupCalls(env, options);
+  lookups_enabled_ = !calls.empty();
+  lookups_ = std::make_unique<SocketLookups>(std::move(calls), static_cast<uint32_t>(ReadInt(options, "selfPid", 0)));
 
   fd_ = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_AUDIT);
   if (fd_ < 0) throw ErrnoError(env, errno, "socket");
@@ -122,6 +171,7 @@ AuditSocket::AuditSocket(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Audi
   Napi::ObjectWrap<AuditSocket>::Ref();
   napi_add_env_cleanup_hook(env, OnEnvCleanup, this);
   reader_ = std::thread(&AuditSocket::ReaderLoop, this);
+  if (lookups_enabled_) lookup_thread_ = std::thread(&AuditSocket::LookupLoop, this);
 }
 
 AuditSocket::~AuditSocket() { Shutdown(); }
@@ -136,7 +186,18 @@ void AuditSocket::Shutdown() {
   if (write(wake_fd_, &one, sizeof one) < 0) {
     // The eventfd cannot be full after one write; poll's timeout is the fallback anyway.
   }
+  {
+    std::lock_guard<std::mutex> lock(queue_mutex_);
+    room_cv_.notify_all();
+  }
   if (reader_.joinable()) reader_.join();
+  {
+    // The lookup thread passes on what the reader left, then ends.
+    std::lock_guard<std::mutex> lock(queue_mutex_);
+    reader_done_ = true;
+    stage_cv_.notify_all();
+  }
+  if (lookup_thread_.joinable()) lookup_thread_.join();
   close(fd_);
   close(wake_fd_);
   fd_ = -1;
@@ -146,17 +207,18 @@ void AuditSocket::Shutdown() {
 }
 
 void AuditSocket::ReaderLoop() {
+  BoostThisThread();
   std::vector<uint8_t> buffer(kSlots * kSlotBytes);
   mmsghdr messages[kSlots];
   iovec vectors[kSlots];
-  auto pending = std::make_unique<Batch>();
+  Batch pending;
   pollfd fds[2] = {{fd_, POLLIN, 0}, {wake_fd_, POLLIN, 0}};
 
-  while (!stopping_.load()) {
+  while (WaitForRoom()) {
     int ready = poll(fds, 2, 1000);
     if (ready < 0) {
       if (errno == EINTR) continue;
-      ReportFatal(errno, "poll");
+      ReportFatal(pending, errno, "poll");
       return;
     }
     if (stopping_.load()) break;
@@ -179,10 +241,10 @@ void AuditSocket::ReaderLoop() {
           enobufs_.fetch_add(1);
           continue;
         }
-        Flush(*pending);
-        ReportFatal(errno, "recvmmsg");
+        ReportFatal(pending, errno, "recvmmsg");
         return;
       }
+      bool room = true;
       for (int i = 0; i < received; ++i) {
         const uint8_t* datagram = buffer.data() + static_cast<size_t>(i) * kSlotBytes;
         size_t length = messages[i].msg_len;
@@ -191,70 +253,157 @@ void AuditSocket::ReaderLoop() {
         FramingResult framed = FrameDatagram(datagram, length);
         if (framed.malformed) malformed_.fetch_add(1);
         for (const FramedMessage& message : framed.messages) {
-          Batch& batch = *pending;
-          uint32_t offset = static_cast<uint32_t>(batch.data.size());
-          batch.data.insert(batch.data.end(), datagram + message.payload_offset,
-                            datagram + message.payload_offset + message.payload_length);
-          batch.meta.insert(batch.meta.end(), {message.type, message.flags, message.seq, message.pid, offset,
-                                               static_cast<uint32_t>(message.payload_length)});
-          batch.records += 1;
+          if (message.type == NLMSG_ERROR) {
+            std::lock_guard<std::mutex> lock(queue_mutex_);
+            awaiting_ack_.erase(std::remove_if(awaiting_ack_.begin(), awaiting_ack_.end(),
+                                               [&message](const std::pair<uint32_t, uint64_t>& ack) { return ack.first == message.seq; }),
+                                awaiting_ack_.end());
+          }
+          uint32_t offset = static_cast<uint32_t>(pending.data.size());
+          pending.data.insert(pending.data.end(), datagram + message.payload_offset,
+                              datagram + message.payload_offset + message.payload_length);
+          pending.meta.insert(pending.meta.end(), {message.type, message.flags, message.seq, message.pid, offset,
+                                                   static_cast<uint32_t>(message.payload_length)});
+          pending.records += 1;
           records_.fetch_add(1);
           bytes_.fetch_add(message.payload_length);
-          if (batch.records >= max_batch_records_) Flush(*pending);
+          if (pending.records >= max_batch_records_) room = Submit(pending) && room;
         }
       }
-      if (received < static_cast<int>(kSlots)) break;
+      // Each read is handed on at once, so the lookup thread sees a record microseconds after it
+      // was read, not after up to kReadsPerWake reads.
+      room = Submit(pending) && room;
+      if (!room || received < static_cast<int>(kSlots)) break;
     }
-    Flush(*pending);
   }
-  Flush(*pending);
+  Submit(pending);
 }
 
-// Moves the pending batch into the queue (or drops it, counted, when the queue is full)
-// and wakes JavaScript if it is not already due to run. While JavaScript is busy, new
-// records are appended to the last queued batch, so a stalled loop gets fewer, larger
-// batches instead of one call per wake-up.
-void AuditSocket::Flush(Batch& pending) {
-  if (pending.records == 0) return;
+// The queue is bounded in bytes: while it holds max_queue_bytes_ the reader does not read. The
+// kernel then keeps the records: first in this socket's buffer, then in its backlog (backlog_limit),
+// and audited processes wait in audit_log_start up to backlog_wait_time; what it drops after that
+// is counted in its `lost`. One exception: while a request sent with NLM_F_ACK awaits its ACK, the
+// reader reads past the bound. The kernel sends ACKs without waiting (netlink_ack, MSG_DONTWAIT),
+// so an ACK meeting a full socket buffer is dropped; and AUDIT_GET/AUDIT_SET sent while the backlog is
+// full make the sending (JavaScript) thread sleep in audit_receive until kauditd has drained the
+// backlog, which it can only do while this thread reads.
+bool AuditSocket::WaitForRoom() {
+  std::unique_lock<std::mutex> lock(queue_mutex_);
+  bool paused = false;
+  while (!stopping_.load() && !HasRoomLocked()) {
+    if (!paused) pauses_.fetch_add(1);
+    paused = true;
+    room_cv_.wait_for(lock, std::chrono::seconds(1));
+  }
+  return !stopping_.load();
+}
+
+bool AuditSocket::HasRoomLocked() {
+  if (queued_bytes_ < max_queue_bytes_) return true;
+  uint64_t now = MonotonicNs();
+  awaiting_ack_.erase(std::remove_if(awaiting_ack_.begin(), awaiting_ack_.end(),
+                                     [now](const std::pair<uint32_t, uint64_t>& ack) { return ack.second < now; }),
+                      awaiting_ack_.end());
+  return !awaiting_ack_.empty();
+}
+
+bool AuditSocket::Submit(Batch& pending) {
+  if (pending.records == 0 && pending.fatal_errno == 0) return true;
+  auto batch = std::make_unique<Batch>(std::move(pending));
+  pending = Batch();
   std::lock_guard<std::mutex> lock(queue_mutex_);
-  size_t size = pending.data.size() + pending.meta.size() * sizeof(uint32_t);
-  if (queued_bytes_ + size > max_queue_bytes_) {
-    dropped_records_.fetch_add(pending.records);
+  size_t size = batch->Bytes();
+  queued_bytes_ += size;
+  if (lookups_enabled_) {
+    stage_bytes_ += size;
+    stage_.push_back(std::move(batch));
+    stage_cv_.notify_one();
   } else {
-    queued_bytes_ += size;
-    Batch* back = queue_.empty() ? nullptr : queue_.back().get();
-    if (back != nullptr && back->records + pending.records <= max_batch_records_) {
-      uint32_t base = static_cast<uint32_t>(back->data.size());
-      back->data.insert(back->data.end(), pending.data.begin(), pending.data.end());
-      for (size_t i = 0; i < pending.meta.size(); i += kMetaWords) {
-        back->meta.insert(back->meta.end(), {pending.meta[i], pending.meta[i + 1], pending.meta[i + 2],
-                                             pending.meta[i + 3], pending.meta[i + 4] + base, pending.meta[i + 5]});
-      }
-      back->records += pending.records;
-    } else {
-      queue_.push_back(std::make_unique<Batch>(std::move(pending)));
-    }
-    if (!wake_pending_) {
-      wake_pending_ = true;
-      deliver_.NonBlockingCall([this](Napi::Env env, Napi::Function onBatch) { Deliver(env, onBatch); });
-    }
+    EnqueueLocked(std::move(batch));
   }
-  pending.data.clear();
-  pending.meta.clear();
-  pending.records = 0;
+  return HasRoomLocked();
 }
 
-void AuditSocket::ReportFatal(int err, const char* syscall) {
-  std::lock_guard<std::mutex> lock(queue_mutex_);
-  fatal_errno_ = err;
-  fatal_syscall_ = syscall;
-  if (!wake_pending_) {
+// The lookup thread: takes what the reader read, in order, attaches the lookups of its SYSCALL
+// records and queues it for JavaScript. When more than behind_bytes_ wait behind the records it took,
+// it makes no lookups for them (counted): it would rather be late with lookups than hold the queue
+// and so, through the bound, the reader.
+void AuditSocket::LookupLoop() {
+  BoostThisThread();
+  std::unique_lock<std::mutex> lock(queue_mutex_);
+  uint64_t last_sweep = MonotonicNs();
+  for (;;) {
+    stage_cv_.wait_for(lock, std::chrono::seconds(1), [this] { return !stage_.empty() || reader_done_; });
+    std::unique_ptr<Batch> batch;
+    bool behind = false;
+    if (!stage_.empty()) {
+      batch = std::move(stage_.front());
+      stage_.pop_front();
+      stage_bytes_ -= batch->Bytes();
+      behind = stage_bytes_ > behind_bytes_;
+    } else if (reader_done_) {
+      return;
+    }
+    lock.unlock();
+    if (batch) lookups_->Run(*batch, behind);
+    uint64_t now = MonotonicNs();
+    if (now - last_sweep >= kSweepNs) {
+      lookups_->Sweep();
+      last_sweep = now;
+    }
+    lock.lock();
+    if (batch) {
+      queued_bytes_ += batch->lookups.size();
+      EnqueueLocked(std::move(batch));
+    }
+  }
+}
+
+// Moves a batch into the queue and wakes JavaScript if it is not already due to run. While
+// JavaScript is busy, new records are appended to the last queued batch, so a stalled loop gets
+// fewer, larger batches instead of one call per wake-up.
+void AuditSocket::EnqueueLocked(std::unique_ptr<Batch> batch) {
+  if (batch->fatal_errno != 0) {
+    fatal_errno_ = batch->fatal_errno;
+    fatal_syscall_ = batch->fatal_syscall;
+  }
+  if (batch->records > 0) {
+    Batch* back = queue_.empty() ? nullptr : queue_.back().get();
+    if (back != nullptr && back->records + batch->records <= max_batch_records_) {
+      uint32_t base = static_cast<uint32_t>(back->data.size());
+      uint32_t first = static_cast<uint32_t>(back->records);
+      back->data.insert(back->data.end(), batch->data.begin(), batch->data.end());
+      for (size_t i = 0; i < batch->meta.size(); i += kMetaWords) {
+        back->meta.insert(back->meta.end(), {batch->meta[i], batch->meta[i + 1], batch->meta[i + 2],
+                                             batch->meta[i + 3], batch->meta[i + 4] + base, batch->meta[i + 5]});
+      }
+      // Each lookup entry starts with its record's index in the batch (socket-lookups.ts).
+      for (size_t at = 0; at < batch->lookups.size(); at += kLookupEntryBytes) {
+        uint32_t record;
+        std::memcpy(&record, batch->lookups.data() + at, sizeof record);
+        record += first;
+        std::memcpy(batch->lookups.data() + at, &record, sizeof record);
+      }
+      back->lookups.insert(back->lookups.end(), batch->lookups.begin(), batch->lookups.end());
+      back->records += batch->records;
+    } else {
+      queue_.push_back(std::move(batch));
+    }
+  }
+  if (!wake_pending_ && (!queue_.empty() || fatal_errno_ != 0)) {
     wake_pending_ = true;
     deliver_.NonBlockingCall([this](Napi::Env env, Napi::Function onBatch) { Deliver(env, onBatch); });
   }
 }
 
-// Runs on the JavaScript thread: onBatch(data, meta, error) once per queued batch.
+void AuditSocket::ReportFatal(Batch& pending, int err, const char* syscall) {
+  pending.fatal_errno = err;
+  pending.fatal_syscall = syscall;
+  Submit(pending);
+}
+
+// Runs on the JavaScript thread: onBatch(data, meta, error, lookups) once per queued batch. Taking
+// the batches frees their room in the queue: a reader stopped by the bound reads again.
 void AuditSocket::Deliver(Napi::Env env, Napi::Function onBatch) {
   std::deque<std::unique_ptr<Batch>> batches;
   int fatal_errno;
@@ -262,16 +411,22 @@ void AuditSocket::Deliver(Napi::Env env, Napi::Function onBatch) {
   {
     std::lock_guard<std::mutex> lock(queue_mutex_);
     batches.swap(queue_);
-    queued_bytes_ = 0;
+    for (const std::unique_ptr<Batch>& batch : batches) queued_bytes_ -= batch->Bytes();
     wake_pending_ = false;
     fatal_errno = fatal_errno_;
     fatal_syscall = fatal_syscall_;
     fatal_errno_ = 0;
   }
+  room_cv_.notify_one();
   for (std::unique_ptr<Batch>& owned : batches) {
     Napi::HandleScope scope(env);
     Batch* batch = owned.release();
     batches_.fetch_add(1);
+    Napi::Value lookups = env.Null();
+    if (!batch->lookups.empty()) {
+      lookups = Napi::Buffer<uint8_t>::Copy(env, batch->lookups.data(), batch->lookups.size());
+      batch->lookups = std::vector<uint8_t>();
+    }
     Napi::Uint32Array meta = Napi::Uint32Array::New(env, batch->meta.size());
     std::memcpy(meta.Data(), batch->meta.data(), batch->meta.size() * sizeof(uint32_t));
     batch->meta = std::vector<uint32_t>();
@@ -286,10 +441,10 @@ void AuditSocket::Deliver(Napi::Env env, Napi::Function onBatch) {
       data = Napi::Buffer<uint8_t>::New(
           env, batch->data.data(), batch->data.size(), [](Napi::Env, uint8_t*, Batch* owner) { delete owner; }, batch);
     }
-    onBatch.Call({data, meta, env.Null()});
+    onBatch.Call({data, meta, env.Null(), lookups});
   }
   if (fatal_errno != 0) {
-    onBatch.Call({env.Null(), env.Null(), ErrnoError(env, fatal_errno, fatal_syscall).Value()});
+    onBatch.Call({env.Null(), env.Null(), ErrnoError(env, fatal_errno, fatal_syscall).Value(), env.Null()});
   }
 }
 
@@ -314,13 +469,29 @@ Napi::Value AuditSocket::Send(const Napi::CallbackInfo& info) {
   std::memcpy(message.data(), &header, sizeof header);
   if (payload.Length() > 0) std::memcpy(message.data() + NLMSG_HDRLEN, payload.Data(), payload.Length());
 
+  bool acked = (flags & NLM_F_ACK) != 0;
+  if (acked) {
+    // Registered before sendto: the kernel may make this thread sleep inside it (see WaitForRoom).
+    std::lock_guard<std::mutex> lock(queue_mutex_);
+    awaiting_ack_.emplace_back(header.nlmsg_seq, MonotonicNs() + kAckWaitNs);
+    room_cv_.notify_one();
+  }
   sockaddr_nl kernel{};
   kernel.nl_family = AF_NETLINK;
   ssize_t sent;
   do {
     sent = sendto(fd_, message.data(), header.nlmsg_len, 0, reinterpret_cast<sockaddr*>(&kernel), sizeof kernel);
   } while (sent < 0 && errno == EINTR);
-  if (sent < 0) throw ErrnoError(env, errno, "sendto");
+  if (sent < 0) {
+    int err = errno;
+    if (acked) {
+      std::lock_guard<std::mutex> lock(queue_mutex_);
+      awaiting_ack_.erase(std::remove_if(awaiting_ack_.begin(), awaiting_ack_.end(),
+                                         [&header](const std::pair<uint32_t, uint64_t>& ack) { return ack.first == header.nlmsg_seq; }),
+                          awaiting_ack_.end());
+    }
+    throw ErrnoError(env, err, "sendto");
+  }
   return Napi::Number::New(env, header.nlmsg_seq);
 }
 
@@ -348,7 +519,11 @@ Napi::Value AuditSocket::Stats(const Napi::CallbackInfo& info) {
   stats.Set("bytes", Napi::Number::New(env, static_cast<double>(bytes_.load())));
   stats.Set("batches", Napi::Number::New(env, static_cast<double>(batches_.load())));
   stats.Set("enobufs", Napi::Number::New(env, static_cast<double>(enobufs_.load())));
-  stats.Set("droppedRecords", Napi::Number::New(env, static_cast<double>(dropped_records_.load())));
+  // Nothing read is dropped since the bound stops the reader instead; the field stays for the
+  // daemon's loss accounting and metrics, which name it.
+  stats.Set("droppedRecords", Napi::Number::New(env, 0));
+  stats.Set("pauses", Napi::Number::New(env, static_cast<double>(pauses_.load())));
+  stats.Set("lookups", lookups_->Stats(env));
   stats.Set("truncated", Napi::Number::New(env, static_cast<double>(truncated_.load())));
   stats.Set("malformed", Napi::Number::New(env, static_cast<double>(malformed_.load())));
   return stats;

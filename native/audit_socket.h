@@ -1,24 +1,25 @@
-// AuditSocket: one NETLINK_AUDIT socket, a reader thread that drains it into a bounded
-// queue, and batches handed to JavaScript through a ThreadSafeFunction.
+// AuditSocket: one NETLINK_AUDIT socket, a reader thread that drains it into a queue bounded in
+// bytes, a lookup thread that attaches the early socket lookups (socket_lookup.h) when JavaScript
+// asked for them, and batches handed to JavaScript through a ThreadSafeFunction:
+//   reader -> stage_ -> lookup thread -> queue_ -> Deliver (JavaScript thread)
+// Without lookupCalls the reader fills queue_ directly.
 #pragma once
 #include <napi.h>
 
 #include <atomic>
+#include <condition_variable>
 #include <cstdint>
 #include <deque>
 #include <memory>
 #include <mutex>
 #include <thread>
+#include <utility>
 #include <vector>
 
-namespace auditflow {
+#include "batch.h"
+#include "socket_lookup.h"
 
-// Records read but not yet handed to JavaScript. meta holds kMetaWords words per record.
-struct Batch {
-  std::vector<uint8_t> data;
-  std::vector<uint32_t> meta;
-  size_t records = 0;
-};
+namespace auditflow {
 
 class AuditSocket : public Napi::ObjectWrap<AuditSocket> {
  public:
@@ -36,8 +37,14 @@ class AuditSocket : public Napi::ObjectWrap<AuditSocket> {
   Napi::Value ReceiveBufferSize(const Napi::CallbackInfo& info);
 
   void ReaderLoop();
-  void Flush(Batch& pending);
-  void ReportFatal(int err, const char* syscall);
+  void LookupLoop();
+  // Hands the reader's records on (to stage_ or queue_); false when the queue is now full.
+  bool Submit(Batch& pending);
+  // Blocks the reader while the queue is full; false once stopping.
+  bool WaitForRoom();
+  bool HasRoomLocked();
+  void EnqueueLocked(std::unique_ptr<Batch> batch);
+  void ReportFatal(Batch& pending, int err, const char* syscall);
   void Deliver(Napi::Env env, Napi::Function onBatch);
   void Shutdown();
   static void OnEnvCleanup(void* self);
@@ -53,12 +60,25 @@ class AuditSocket : public Napi::ObjectWrap<AuditSocket> {
   Napi::ThreadSafeFunction deliver_;
   Napi::FunctionReference on_closed_;
   std::thread reader_;
+  std::thread lookup_thread_;
+  std::unique_ptr<SocketLookups> lookups_;
+  bool lookups_enabled_ = false;
   std::atomic<bool> stopping_{false};
   bool closed_ = false;
 
+  // Guards everything down to fatal_syscall_. queued_bytes_ counts stage_ and queue_ together.
   std::mutex queue_mutex_;
+  std::condition_variable room_cv_;   // the reader waits here while the queue is full
+  std::condition_variable stage_cv_;  // the lookup thread waits here for records
+  std::deque<std::unique_ptr<Batch>> stage_;
+  size_t stage_bytes_ = 0;
+  bool reader_done_ = false;
   std::deque<std::unique_ptr<Batch>> queue_;
   size_t queued_bytes_ = 0;
+  size_t behind_bytes_;
+  // Requests sent with NLM_F_ACK whose ACK was not read yet, with the time (CLOCK_MONOTONIC ns)
+  // after which the reader stops waiting for it.
+  std::vector<std::pair<uint32_t, uint64_t>> awaiting_ack_;
   bool wake_pending_ = false;
   int fatal_errno_ = 0;
   const char* fatal_syscall_ = nullptr;
@@ -68,7 +88,7 @@ class AuditSocket : public Napi::ObjectWrap<AuditSocket> {
   std::atomic<uint64_t> bytes_{0};
   std::atomic<uint64_t> batches_{0};
   std::atomic<uint64_t> enobufs_{0};
-  std::atomic<uint64_t> dropped_records_{0};
+  std::atomic<uint64_t> pauses_{0};
   std::atomic<uint64_t> truncated_{0};
   std::atomic<uint64_t> malformed_{0};
 };

@@ -19,7 +19,12 @@ export interface AuditSocketOptions {
   /** Receive buffer to request, bytes (default 16 MiB; above net.core.rmem_max needs CAP_NET_ADMIN). */
   rcvbuf?: number;
   maxBatchRecords?: number;
+  /** Bytes of records that may wait for JavaScript before the reader stops reading (default 32 MiB). */
   maxQueueBytes?: number;
+  /** SYSCALL records that get an early socket lookup in the addon (NativeSocketOptions.lookupCalls). */
+  lookupCalls?: Uint32Array;
+  /** Records of this pid get no lookup. */
+  selfPid?: number;
   onRecords?: (records: AuditMessage[]) => void;
   /** A fatal read error; the socket reads nothing more after it. */
   onError?: (error: NodeJS.ErrnoException) => void;
@@ -56,7 +61,9 @@ export class AuditSocket {
         mode: this.mode,
         rcvbuf: options.rcvbuf ?? 16 * 1024 * 1024,
         maxBatchRecords: options.maxBatchRecords ?? 4096,
-        maxQueueBytes: options.maxQueueBytes ?? 256 * 1024 * 1024,
+        maxQueueBytes: options.maxQueueBytes ?? 32 * 1024 * 1024,
+        ...(options.lookupCalls === undefined ? {} : { lookupCalls: options.lookupCalls }),
+        ...(options.selfPid === undefined ? {} : { selfPid: options.selfPid }),
       },
       (data, meta, error) => this.dispatch(data, meta, error),
       () => this.resolveClosed(),

@@ -10,8 +10,55 @@ export interface NativeSocketOptions {
   rcvbuf: number;
   /** Largest number of records handed to JavaScript in one call. */
   maxBatchRecords: number;
-  /** Bytes that may wait for JavaScript; records beyond it are dropped and counted. */
+  /**
+   * Bytes that may wait for JavaScript. When they are reached the reader stops reading until
+   * JavaScript has taken batches (the kernel holds and, past its backlog, counts what it drops);
+   * it reads past the bound only while a request awaits its ACK.
+   */
   maxQueueBytes: number;
+  /**
+   * Which SYSCALL records get an early socket lookup: (audit arch, syscall number, kind) triples,
+   * kind being one of LookupKind. Empty or absent: no lookups (onBatch's lookups is always null).
+   */
+  lookupCalls?: Uint32Array;
+  /** Records of this pid get no lookup (the daemon itself). */
+  selfPid?: number;
+}
+
+/** The kinds of lookupCalls (CONTRACT between the addon and the pipeline). */
+export const LookupKind = {
+  /** socket(): (pid, exit fd) -> (a0 domain, a1 type & 0xf, a2 protocol) is remembered, no lookup. */
+  socket: 0,
+  /** The socket is fd a0 (connect, bind, sendto, sendmsg). */
+  fdInA0: 1,
+  /** The socket is the exit value when success=yes and exit >= 0 (accept, accept4). */
+  fdInExit: 2,
+} as const;
+
+/** The early socket lookups of one AuditSocket (native/socket_lookup.cc). */
+export interface NativeLookupStats {
+  /** Lookups made: one entry each, found or failed. */
+  made: number;
+  found: number;
+  /** Time spent in the lookups made, nanoseconds (pidfd_open when needed, readlink, pidfd_getfd, getsockopt/getsockname/getpeername, close). */
+  timeNs: number;
+  /** Records named by lookupCalls that got no lookup, by reason. */
+  skipped: {
+    /** The daemon's own records (selfPid). */
+    self: number;
+    /** The socket() record of the fd named a family other than AF_INET/AF_INET6. */
+    family: number;
+    /** The event's SOCKADDR record, in the same read, is of another family. */
+    sockaddr: number;
+    /** The lookup thread was behind the reader; JavaScript's resolver answers these. */
+    behind: number;
+    /** No descriptor to look up (a failed accept, a negative or oversized fd). */
+    noFd: number;
+  };
+  /** Lookups that found nothing, by errno name (ESRCH: process gone, EBADF: fd gone, ENOTSOCK, EPERM, ...). */
+  failed: Record<string, number>;
+  /** The pidfds kept per process: opened, reopened after their process exited, closed. */
+  pidfds: { opened: number; reopened: number; closed: number };
 }
 
 export interface NativeSocketStats {
@@ -21,8 +68,11 @@ export interface NativeSocketStats {
   batches: number;
   /** recv failed with ENOBUFS: the kernel dropped datagrams for a full socket buffer. */
   enobufs: number;
-  /** Records read but not handed to JavaScript because the queue was full. */
+  /** Records read but not handed to JavaScript. Always 0: a full queue stops the reader instead. */
   droppedRecords: number;
+  /** Times the reader stopped reading because the queue was full. */
+  pauses: number;
+  lookups: NativeLookupStats;
   /** Datagrams larger than the read buffer (MSG_TRUNC). */
   truncated: number;
   /** Datagrams whose netlink header did not fit their length. */
@@ -31,10 +81,12 @@ export interface NativeSocketStats {
 
 /**
  * Called on the JavaScript thread once per batch. `meta` holds six words per record:
- * type, flags, seq, pid, payload offset and payload length into `data`. A fatal read
- * error arrives as (null, null, error) and ends the reader.
+ * type, flags, seq, pid, payload offset and payload length into `data`. `lookups` holds the
+ * batch's early socket lookups, 88-byte entries in record order (src/native/socket-lookups.ts),
+ * or null when there are none. A fatal read error arrives as (null, null, error, null) and ends
+ * the reader.
  */
-export type NativeBatchCallback = (data: Buffer | null, meta: Uint32Array | null, error: NodeJS.ErrnoException | null) => void;
+export type NativeBatchCallback = (data: Buffer | null, meta: Uint32Array | null, error: NodeJS.ErrnoException | null, lookups: Buffer | null) => void;
 
 export interface NativeAuditSocket {
   send(type: number, payload: Buffer, flags: number): number;
@@ -68,6 +120,22 @@ export interface AuditBinding {
    * the fd or the socket is gone; throws with `code` when the kernel refuses (EPERM, ENOSYS).
    */
   socketEnds(pid: number, fd: number): NativeSocketEnds | null;
+  /**
+   * The fields of a SYSCALL record's payload the lookup thread reads (native/syscall_scan.cc), for
+   * tests: null without arch, syscall and pid.
+   */
+  scanSyscall(payload: Buffer): ScannedSyscall | null;
+}
+
+export interface ScannedSyscall {
+  arch: number;
+  syscall: number;
+  success: boolean | null;
+  exit: number | null;
+  a0: bigint | null;
+  a1: bigint | null;
+  a2: bigint | null;
+  pid: number;
 }
 
 const require = createRequire(import.meta.url);

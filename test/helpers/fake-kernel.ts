@@ -3,7 +3,7 @@
 // does (ACK first, then data; rule lists as NLM_F_MULTI parts and NLMSG_DONE). It lets
 // the control plane be tested on what the real kernel must never be put through, such
 // as immutable mode, and on reply orders the real kernel rarely shows.
-import type { AuditBinding, NativeAuditSocket, NativeBatchCallback, NativeSocketOptions } from '../../src/native/binding.js';
+import type { AuditBinding, NativeAuditSocket, NativeBatchCallback, NativeSocketOptions, NativeSocketStats } from '../../src/native/binding.js';
 import { decodeStatus, type AuditStatus } from '../../src/audit/status.js';
 
 const NLMSG_ERROR = 2;
@@ -76,17 +76,18 @@ export class FakeKernel {
         }
         ref(): void {}
         unref(): void {}
-        stats() {
-          return { datagrams: 0, records: 0, bytes: 0, batches: 0, enobufs: 0, droppedRecords: 0, truncated: 0, malformed: 0 };
+        stats(): NativeSocketStats {
+          return readerStats({});
         }
         private deliver(seq: number, reply: FakeReply): void {
           const meta = new Uint32Array([reply.type, reply.flags ?? 0, seq, 0, 0, reply.payload.length]);
-          this.onBatch(reply.payload, meta, null);
+          this.onBatch(reply.payload, meta, null, null);
         }
       },
       sdNotify: () => false,
       flock: () => true,
       socketEnds: () => null,
+      scanSyscall: () => null,
     };
   }
 
@@ -178,4 +179,21 @@ export function encodeStatus(status: AuditStatus): Buffer {
   const payload = Buffer.alloc(words.length * 4);
   words.forEach((word, i) => payload.writeUInt32LE(word, i * 4));
   return payload;
+}
+
+/** A reader's stats: `counts` over zeros, with no lookups made. */
+export function readerStats(counts: Partial<Omit<NativeSocketStats, 'lookups'>>): NativeSocketStats {
+  return {
+    datagrams: 0,
+    records: 0,
+    bytes: 0,
+    batches: 0,
+    enobufs: 0,
+    droppedRecords: 0,
+    truncated: 0,
+    malformed: 0,
+    pauses: 0,
+    ...counts,
+    lookups: { made: 0, found: 0, timeNs: 0, skipped: { self: 0, family: 0, sockaddr: 0, behind: 0, noFd: 0 }, failed: {}, pidfds: { opened: 0, reopened: 0, closed: 0 } },
+  };
 }

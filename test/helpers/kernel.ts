@@ -2,7 +2,7 @@
 // the audit state, and restores it afterwards, also when a test failed.
 import { afterAll, beforeAll } from 'vitest';
 import { AuditControl } from '../../src/audit/control.js';
-import { AuditSocket, type AuditMessage } from '../../src/audit/socket.js';
+import { AuditSocket, type AuditMessage, type AuditSocketOptions } from '../../src/audit/socket.js';
 import { acquireKernelLock, type KernelLock } from '../../src/audit/kernel-lock.js';
 import { restoreAuditState, snapshotAuditState, type AuditStateSnapshot } from '../../src/audit/state-guard.js';
 
@@ -39,10 +39,15 @@ export interface TestAuditDaemon {
 /**
  * This test process as the kernel's audit daemon: registers a socket that hands its records to
  * `onRecords`, turns auditing on and loads `rules` (deleted again through `control` at close).
- * Call inside useKernel(), whose restore puts `enabled` back.
+ * Call inside useKernel(), whose restore puts `enabled` back. `options` go to the AuditSocket.
  */
-export async function registerWithRules(control: AuditControl, rules: Buffer[], onRecords: (records: AuditMessage[]) => void): Promise<TestAuditDaemon> {
-  const socket = new AuditSocket({ onRecords });
+export async function registerWithRules(
+  control: AuditControl,
+  rules: Buffer[],
+  onRecords: (records: AuditMessage[]) => void,
+  options: Omit<AuditSocketOptions, 'onRecords'> = {},
+): Promise<TestAuditDaemon> {
+  const socket = new AuditSocket({ ...options, onRecords });
   const daemon = new AuditControl(socket);
   const added: Buffer[] = [];
   const close = async (): Promise<void> => {

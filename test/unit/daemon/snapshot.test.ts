@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { preparePrivateDir } from '../../../src/daemon/private-dir.js';
 import { inspectSnapshot, readSnapshot, writeSnapshot, type DaemonSnapshot } from '../../../src/daemon/snapshot.js';
+import { readerStats } from '../../helpers/fake-kernel.js';
 
 const NOBODY = 65534;
 const SNAPSHOT = {
@@ -24,7 +25,7 @@ const SNAPSHOT = {
   safeSerial: 4,
   lastRecordTs: 1_700_000_059_000,
   pipeline: { records: 40, events: 10, flows: 7, inFlight: 1, sockets: 3, losses: {} },
-  reader: { datagrams: 40, records: 40, bytes: 4000, batches: 2, enobufs: 0, droppedRecords: 0, truncated: 0, malformed: 0 },
+  reader: readerStats({ datagrams: 40, records: 40, bytes: 4000, batches: 2 }),
   kernel: { enabled: 1, lost: 7, backlog: 0, backlogLimit: 8192, immutable: false },
   losses: {},
   selfFlows: 0,
