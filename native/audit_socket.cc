@@ -50,6 +50,14 @@ void BoostThisThread() {
   }
 }
 
+// Requests being sent by any AuditSocket of this process (control sockets are AuditSockets too).
+// While one is inside sendto, every reader reads past its bound: see WaitForRoom.
+std::atomic<int> g_sends_in_flight{0};
+// How long send() waits for a stopped reader to empty the socket buffer before a request.
+constexpr auto kDrainWait = std::chrono::milliseconds(100);
+// How often a stopped reader looks at g_sends_in_flight of other sockets.
+constexpr auto kStoppedRecheck = std::chrono::milliseconds(10);
+
 uint64_t MonotonicNs() {
   timespec now;
   clock_gettime(CLOCK_MONOTONIC, &now);
@@ -234,7 +242,14 @@ void AuditSocket::ReaderLoop() {
       int received = recvmmsg(fd_, messages, kSlots, MSG_DONTWAIT, nullptr);
       if (received < 0) {
         if (errno == EINTR) continue;
-        if (errno == EAGAIN || errno == EWOULDBLOCK) break;
+        if (errno == EAGAIN || errno == EWOULDBLOCK) {
+          {
+            std::lock_guard<std::mutex> lock(queue_mutex_);
+            drained_epoch_ += 1;
+          }
+          drained_cv_.notify_all();
+          break;
+        }
         // ENOBUFS: the socket buffer overflowed and the kernel dropped datagrams
         // (netlink(7)). Count it; the socket stays usable.
         if (errno == ENOBUFS) {
@@ -282,24 +297,29 @@ void AuditSocket::ReaderLoop() {
 // The queue is bounded in bytes: while it holds max_queue_bytes_ the reader does not read. The
 // kernel then keeps the records: first in this socket's buffer, then in its backlog (backlog_limit),
 // and audited processes wait in audit_log_start up to backlog_wait_time; what it drops after that
-// is counted in its `lost`. One exception: while a request sent with NLM_F_ACK awaits its ACK, the
-// reader reads past the bound. The kernel sends ACKs without waiting (netlink_ack, MSG_DONTWAIT),
-// so an ACK meeting a full socket buffer is dropped; and AUDIT_GET/AUDIT_SET sent while the backlog is
-// full make the sending (JavaScript) thread sleep in audit_receive until kauditd has drained the
-// backlog, which it can only do while this thread reads.
+// is counted in its `lost`. Two exceptions, where the reader reads past the bound:
+// - while any AuditSocket of this process is inside sendto: a request sent while the backlog is over
+//   its limit makes the sender (the JavaScript thread) sleep in audit_receive (kernel/audit.c) until
+//   kauditd has drained the backlog or backlog_wait_time passed, and kauditd drains only while this
+//   thread reads; JavaScript, asleep, would take no batch to free the queue;
+// - while a request sent on this socket with NLM_F_ACK awaits its ACK (at most kAckWaitNs): the
+//   kernel sends ACKs without waiting (netlink_ack, MSG_DONTWAIT), so an ACK meeting a full socket
+//   buffer would be dropped.
+// Replies with data (AUDIT_GET, rule lists) are sent by kernel threads that wait for room, so they
+// arrive once JavaScript has taken batches.
 bool AuditSocket::WaitForRoom() {
   std::unique_lock<std::mutex> lock(queue_mutex_);
   bool paused = false;
   while (!stopping_.load() && !HasRoomLocked()) {
     if (!paused) pauses_.fetch_add(1);
     paused = true;
-    room_cv_.wait_for(lock, std::chrono::seconds(1));
+    room_cv_.wait_for(lock, kStoppedRecheck);
   }
   return !stopping_.load();
 }
 
 bool AuditSocket::HasRoomLocked() {
-  if (queued_bytes_ < max_queue_bytes_) return true;
+  if (queued_bytes_ < max_queue_bytes_ || g_sends_in_flight.load() > 0) return true;
   uint64_t now = MonotonicNs();
   awaiting_ack_.erase(std::remove_if(awaiting_ack_.begin(), awaiting_ack_.end(),
                                      [now](const std::pair<uint32_t, uint64_t>& ack) { return ack.second < now; }),
@@ -471,17 +491,25 @@ Napi::Value AuditSocket::Send(const Napi::CallbackInfo& info) {
 
   bool acked = (flags & NLM_F_ACK) != 0;
   if (acked) {
-    // Registered before sendto: the kernel may make this thread sleep inside it (see WaitForRoom).
-    std::lock_guard<std::mutex> lock(queue_mutex_);
+    // Registered before sendto, so the reader reads past the bound (see WaitForRoom). When it had
+    // stopped, its socket buffer is full and the kernel's ACK, sent without waiting, would be dropped:
+    // give the reader a moment (kDrainWait at most) to empty the buffer first.
+    std::unique_lock<std::mutex> lock(queue_mutex_);
     awaiting_ack_.emplace_back(header.nlmsg_seq, MonotonicNs() + kAckWaitNs);
+    bool stopped = queued_bytes_ >= max_queue_bytes_;
+    uint64_t epoch = drained_epoch_;
     room_cv_.notify_one();
+    if (stopped) drained_cv_.wait_for(lock, kDrainWait, [this, epoch] { return drained_epoch_ != epoch || stopping_.load(); });
   }
   sockaddr_nl kernel{};
   kernel.nl_family = AF_NETLINK;
   ssize_t sent;
+  g_sends_in_flight.fetch_add(1);
+  room_cv_.notify_one();
   do {
     sent = sendto(fd_, message.data(), header.nlmsg_len, 0, reinterpret_cast<sockaddr*>(&kernel), sizeof kernel);
   } while (sent < 0 && errno == EINTR);
+  g_sends_in_flight.fetch_sub(1);
   if (sent < 0) {
     int err = errno;
     if (acked) {

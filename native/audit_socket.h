@@ -70,6 +70,8 @@ class AuditSocket : public Napi::ObjectWrap<AuditSocket> {
   std::mutex queue_mutex_;
   std::condition_variable room_cv_;   // the reader waits here while the queue is full
   std::condition_variable stage_cv_;  // the lookup thread waits here for records
+  std::condition_variable drained_cv_;  // send() waits here for the reader to empty the socket buffer
+  uint64_t drained_epoch_ = 0;          // reads that ended with EAGAIN (the socket buffer was empty)
   std::deque<std::unique_ptr<Batch>> stage_;
   size_t stage_bytes_ = 0;
   bool reader_done_ = false;
