@@ -37,8 +37,6 @@ constexpr uint64_t kAckWaitNs = 5ull * 1000 * 1000 * 1000;
 constexpr uint64_t kSweepNs = 1000ull * 1000 * 1000;
 // Lookups fall behind when more than this much waits for the lookup thread (at most a quarter of the queue).
 constexpr size_t kBehindBytes = 4 * 1024 * 1024;
-constexpr size_t kLookupEntryBytes = 88;
-
 // The reader and lookup threads run at nice -4 when allowed (CAP_SYS_NICE), as auditd does with its
 // default priority_boost = 4 (auditd.conf(5)): under load, a lookup made a scheduling slice late
 // finds a short-lived socket already closed.
@@ -58,11 +56,6 @@ constexpr auto kDrainWait = std::chrono::milliseconds(100);
 // How often a stopped reader looks at g_sends_in_flight of other sockets.
 constexpr auto kStoppedRecheck = std::chrono::milliseconds(10);
 
-uint64_t MonotonicNs() {
-  timespec now;
-  clock_gettime(CLOCK_MONOTONIC, &now);
-  return static_cast<uint64_t>(now.tv_sec) * 1000000000ull + static_cast<uint64_t>(now.tv_nsec);
-}
 
 int ReadInt(const Napi::Object& options, const char* key, int fallback) {
   Napi::Value value = options.Get(key);
@@ -270,9 +263,7 @@ void AuditSocket::ReaderLoop() {
         for (const FramedMessage& message : framed.messages) {
           if (message.type == NLMSG_ERROR) {
             std::lock_guard<std::mutex> lock(queue_mutex_);
-            awaiting_ack_.erase(std::remove_if(awaiting_ack_.begin(), awaiting_ack_.end(),
-                                               [&message](const std::pair<uint32_t, uint64_t>& ack) { return ack.first == message.seq; }),
-                                awaiting_ack_.end());
+            ForgetAckLocked(message.seq);
           }
           uint32_t offset = static_cast<uint32_t>(pending.data.size());
           pending.data.insert(pending.data.end(), datagram + message.payload_offset,
@@ -296,8 +287,10 @@ void AuditSocket::ReaderLoop() {
 
 // The queue is bounded in bytes: while it holds max_queue_bytes_ the reader does not read. The
 // kernel then keeps the records: first in this socket's buffer, then in its backlog (backlog_limit),
-// and audited processes wait in audit_log_start up to backlog_wait_time; what it drops after that
-// is counted in its `lost`. Two exceptions, where the reader reads past the bound:
+// and audited processes wait in audit_log_start up to backlog_wait_time. kauditd waits at most
+// 100 ms for room in this socket (sk_sndtimeo = HZ / 10, kernel/audit.c audit_net_init), then
+// reports ENOBUFS here and parks records in its retry queue (backlog_limit of them); what it drops
+// is counted in its `lost` (docs/flows.md, "When the reader's queue is full"). Two exceptions, where the reader reads past the bound:
 // - while any AuditSocket of this process is inside sendto: a request sent while the backlog is over
 //   its limit makes the sender (the JavaScript thread) sleep in audit_receive (kernel/audit.c) until
 //   kauditd has drained the backlog or backlog_wait_time passed, and kauditd drains only while this
@@ -325,6 +318,12 @@ bool AuditSocket::HasRoomLocked() {
                                      [now](const std::pair<uint32_t, uint64_t>& ack) { return ack.second < now; }),
                       awaiting_ack_.end());
   return !awaiting_ack_.empty();
+}
+
+void AuditSocket::ForgetAckLocked(uint32_t seq) {
+  awaiting_ack_.erase(std::remove_if(awaiting_ack_.begin(), awaiting_ack_.end(),
+                                     [seq](const std::pair<uint32_t, uint64_t>& ack) { return ack.first == seq; }),
+                      awaiting_ack_.end());
 }
 
 bool AuditSocket::Submit(Batch& pending) {
@@ -514,9 +513,7 @@ Napi::Value AuditSocket::Send(const Napi::CallbackInfo& info) {
     int err = errno;
     if (acked) {
       std::lock_guard<std::mutex> lock(queue_mutex_);
-      awaiting_ack_.erase(std::remove_if(awaiting_ack_.begin(), awaiting_ack_.end(),
-                                         [&header](const std::pair<uint32_t, uint64_t>& ack) { return ack.first == header.nlmsg_seq; }),
-                          awaiting_ack_.end());
+      ForgetAckLocked(header.nlmsg_seq);
     }
     throw ErrnoError(env, err, "sendto");
   }

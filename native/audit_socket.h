@@ -43,6 +43,7 @@ class AuditSocket : public Napi::ObjectWrap<AuditSocket> {
   // Blocks the reader while the queue is full; false once stopping.
   bool WaitForRoom();
   bool HasRoomLocked();
+  void ForgetAckLocked(uint32_t seq);
   void EnqueueLocked(std::unique_ptr<Batch> batch);
   void ReportFatal(Batch& pending, int err, const char* syscall);
   void Deliver(Napi::Env env, Napi::Function onBatch);

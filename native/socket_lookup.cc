@@ -29,15 +29,8 @@ constexpr uint32_t kSockaddrLookahead = 8;
 
 // The entry layout of src/native/socket-lookups.ts; hosts that produce audit records for this
 // addon (x86_64, aarch64) are little-endian, so native stores are the little-endian layout.
-constexpr size_t kEntryBytes = 88;
 constexpr size_t kSockaddrBytes = 28;
 constexpr uint8_t kFromSocketRecord = 1;
-
-uint64_t NowNs() {
-  timespec now;
-  clock_gettime(CLOCK_MONOTONIC, &now);
-  return static_cast<uint64_t>(now.tv_sec) * 1000000000ull + static_cast<uint64_t>(now.tv_nsec);
-}
 
 bool Inet(int family) { return family == AF_INET || family == AF_INET6; }
 
@@ -54,6 +47,12 @@ void PutAddress(uint8_t* entry, size_t length_at, const sockaddr_storage& addres
 
 }  // namespace
 
+uint64_t MonotonicNs() {
+  timespec now;
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  return static_cast<uint64_t>(now.tv_sec) * 1000000000ull + static_cast<uint64_t>(now.tv_nsec);
+}
+
 SocketLookups::SocketLookups(std::vector<LookupCall> calls, uint32_t self_pid) : calls_(std::move(calls)), self_pid_(self_pid) {}
 
 SocketLookups::~SocketLookups() {
@@ -69,7 +68,7 @@ const LookupCall* SocketLookups::CallOf(const SyscallFields& fields) const {
 
 void SocketLookups::Run(Batch& batch, bool behind) {
   const uint32_t* meta = batch.meta.data();
-  uint64_t now = NowNs();
+  uint64_t now = MonotonicNs();
   for (uint32_t record = 0; record < batch.records; ++record) {
     const uint32_t* words = meta + record * kMetaWords;
     if (words[0] != AUDIT_SYSCALL) continue;
@@ -124,8 +123,8 @@ void SocketLookups::OnSocketCall(const SyscallFields& fields, uint64_t now) {
 
 void SocketLookups::LookUp(const SyscallFields& fields, uint32_t kind, int32_t fd, uint32_t record, uint64_t now,
                            std::vector<uint8_t>* out) {
-  uint64_t started = NowNs();
-  uint8_t entry[kEntryBytes] = {};
+  uint64_t started = MonotonicNs();
+  uint8_t entry[kLookupEntryBytes] = {};
   Put(entry, 0, record);
   Put(entry, 4, fields.pid);
   Put(entry, 8, fd);
@@ -185,14 +184,14 @@ void SocketLookups::LookUp(const SyscallFields& fields, uint32_t kind, int32_t f
     break;
   }
   Put(entry, 12, static_cast<int32_t>(status));
-  out->insert(out->end(), entry, entry + kEntryBytes);
+  out->insert(out->end(), entry, entry + kLookupEntryBytes);
   made_.fetch_add(1, std::memory_order_relaxed);
   if (status == 0) {
     found_.fetch_add(1, std::memory_order_relaxed);
   } else {
     failed_[status > 0 && status < kErrnoSlots ? status : 0].fetch_add(1, std::memory_order_relaxed);
   }
-  time_ns_.fetch_add(NowNs() - started, std::memory_order_relaxed);
+  time_ns_.fetch_add(MonotonicNs() - started, std::memory_order_relaxed);
 }
 
 SocketLookups::Entry SocketLookups::Acquire(uint32_t pid, uint64_t now, int* err) {
@@ -240,7 +239,7 @@ void SocketLookups::Remember(Process& process, int32_t fd, Kind kind) {
 
 void SocketLookups::Sweep() {
   if (lru_.empty()) return;
-  uint64_t now = NowNs();
+  uint64_t now = MonotonicNs();
   std::vector<pollfd> fds;
   std::vector<Entry> entries;
   fds.reserve(lru_.size());

@@ -27,6 +27,12 @@ constexpr uint32_t kSocketCall = 0;  // socket(): remember (pid, exit) -> (a0, a
 constexpr uint32_t kFdInA0 = 1;      // connect, bind, sendto, sendmsg, accept's listener
 constexpr uint32_t kFdInExit = 2;    // accept, accept4: the new socket is the exit value
 
+// One lookup entry (src/native/socket-lookups.ts); its first 4 bytes are the record's index.
+constexpr size_t kLookupEntryBytes = 88;
+
+// CLOCK_MONOTONIC in nanoseconds.
+uint64_t MonotonicNs();
+
 class SocketLookups {
  public:
   SocketLookups(std::vector<LookupCall> calls, uint32_t self_pid);
