@@ -1,6 +1,6 @@
 // The addon's early socket lookups as tests see them: which calls to ask for (the native
 // architecture's socket syscalls), the real addon with its batches observed, and the entries decoded.
-import { archInfo, machineFromNodeArch } from '../../src/rules/arch.js';
+import { archInfo, machineFromNodeArch } from '../../src/linux/arch.js';
 import { LookupKind, nativeBinding, type AuditBinding, type NativeBatchCallback } from '../../src/native/binding.js';
 import { LOOKUP_ENTRY_BYTES, LOOKUP_SOCKADDR_BYTES, LookupOffset, lookupCount } from '../../src/native/socket-lookups.js';
 

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AuditSocket } from '../../src/audit/socket.js';
-import { AF_INET, AF_INET6 } from '../../src/pipeline/sockaddr.js';
+import { AF_INET, AF_INET6 } from '../../src/linux/socket.js';
 import { finished } from '../helpers/child.js';
 import { registerWithRules, useKernel, type TestAuditDaemon } from '../helpers/kernel.js';
 import { decodeLookups, nativeLookupCalls, nativeSyscallNumber, observedBinding, type DecodedLookup } from '../helpers/lookups.js';

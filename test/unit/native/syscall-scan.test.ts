@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { nativeBinding } from '../../../src/native/binding.js';
 import { numberField, parseLogLine, stringField } from '../../../src/pipeline/record.js';
-import { AUDIT_SYSCALL } from '../../../src/pipeline/types.js';
+import { AUDIT_SYSCALL } from '../../../src/linux/record-types.js';
 import { fixtureLines, fixtureNames } from '../pipeline/fixtures.js';
 
 /** The payload the kernel sends for a log line: the line without auditd's `type=NAME msg=` prefix. */
