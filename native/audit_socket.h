@@ -44,6 +44,7 @@ class AuditSocket : public Napi::ObjectWrap<AuditSocket> {
   bool WaitForRoom();
   bool HasRoomLocked();
   void ForgetAckLocked(uint32_t seq);
+  void DropRecordsLocked(Batch& batch);
   void EnqueueLocked(std::unique_ptr<Batch> batch);
   void ReportFatal(Batch& pending, int err, const char* syscall);
   void Deliver(Napi::Env env, Napi::Function onBatch);
@@ -82,6 +83,8 @@ class AuditSocket : public Napi::ObjectWrap<AuditSocket> {
   // Requests sent with NLM_F_ACK whose ACK was not read yet, with the time (CLOCK_MONOTONIC ns)
   // after which the reader stops waiting for it.
   std::vector<std::pair<uint32_t, uint64_t>> awaiting_ack_;
+  // The reader stopped for kMaxStopNs and the queue is still full: it reads and drops.
+  bool overflowing_ = false;
   bool wake_pending_ = false;
   int fatal_errno_ = 0;
   const char* fatal_syscall_ = nullptr;
@@ -92,6 +95,7 @@ class AuditSocket : public Napi::ObjectWrap<AuditSocket> {
   std::atomic<uint64_t> batches_{0};
   std::atomic<uint64_t> enobufs_{0};
   std::atomic<uint64_t> pauses_{0};
+  std::atomic<uint64_t> dropped_records_{0};
   std::atomic<uint64_t> truncated_{0};
   std::atomic<uint64_t> malformed_{0};
 };

@@ -12,8 +12,9 @@ export interface NativeSocketOptions {
   maxBatchRecords: number;
   /**
    * Bytes that may wait for JavaScript. When they are reached the reader stops reading until
-   * JavaScript has taken batches (the kernel holds and, past its backlog, counts what it drops);
-   * it reads past the bound only while a request awaits its ACK.
+   * JavaScript has taken batches, at most 80 ms (the kernel holds the records and makes audited
+   * processes wait); after that it reads and drops what does not fit, counted in droppedRecords.
+   * It reads past the bound while a request of this process is being sent or awaits its ACK.
    */
   maxQueueBytes: number;
   /**
@@ -68,7 +69,7 @@ export interface NativeSocketStats {
   batches: number;
   /** recv failed with ENOBUFS: the kernel dropped datagrams for a full socket buffer. */
   enobufs: number;
-  /** Records read but not handed to JavaScript. Always 0: a full queue stops the reader instead. */
+  /** Records read but not handed to JavaScript: the queue stayed full past the reader's 80 ms stop. */
   droppedRecords: number;
   /** Times the reader stopped reading because the queue was full. */
   pauses: number;
