@@ -10,6 +10,7 @@ import { LOSS_REASONS, LossReporter } from '../../../src/daemon/loss-reporter.js
 import { renderMetrics, serveMetrics, type ScrapeSample } from '../../../src/daemon/metrics.js';
 import { sampleProcess, softFdLimit } from '../../../src/daemon/process-metrics.js';
 import type { DaemonSnapshot } from '../../../src/daemon/snapshot.js';
+import { readerStats } from '../../helpers/fake-kernel.js';
 import { SINK_LOSS_REASONS } from '../../../src/sink/index.js';
 
 function snapshotWith(losses: Record<string, number>, counters: Partial<DaemonSnapshot['sinkHealth']['counters']> = {}): DaemonSnapshot {
@@ -28,7 +29,7 @@ function snapshotWith(losses: Record<string, number>, counters: Partial<DaemonSn
     safeSerial: 4,
     lastRecordTs: 0,
     pipeline: { records: 40, events: 10, flows: 7, inFlight: 1, sockets: 3, losses: { family: 2, 'family:unix': 2 } },
-    reader: { datagrams: 40, records: 40, bytes: 4000, batches: 2, enobufs: 0, droppedRecords: 0, truncated: 0, malformed: 0 },
+    reader: readerStats({ datagrams: 40, records: 40, bytes: 4000, batches: 2 }),
     kernel: { enabled: 1, lost: 0, backlog: 0, backlogLimit: 8192, immutable: false },
     losses,
     selfFlows: 0,
