@@ -63,10 +63,16 @@ async function redisReport(settings: Settings): Promise<RedisReport> {
     client.on('error', () => {});
     await client.connect();
     report.reachable = true;
-    report.length = await client.xlen(stream);
-    if (report.length > 0) {
-      const groups = (await client.call('XINFO', 'GROUPS', stream)) as unknown[][];
-      for (const flat of groups) {
+    // One MULTI, so the length and the groups' lag are read at the same moment: the daemon keeps
+    // adding entries, and a lag read after the length could exceed it.
+    const replies = (await client.multi().xlen(stream).xinfo('GROUPS', stream).exec()) ?? [];
+    const [lengthError, length] = replies[0] ?? [new Error('no reply to XLEN'), 0];
+    if (lengthError) throw lengthError;
+    report.length = Number(length);
+    const [groupsError, groups] = replies[1] ?? [null, []];
+    // XINFO GROUPS of a stream that does not exist yet is an error reply: no groups.
+    if (report.length > 0 && !groupsError) {
+      for (const flat of groups as unknown[][]) {
         const info = new Map<string, unknown>();
         for (let i = 0; i + 1 < flat.length; i += 2) info.set(String(flat[i]), flat[i + 1]);
         const lag = info.get('lag');
