@@ -1,13 +1,15 @@
 // Pipeline: records in, flows and loss reports out. Wires the stages in order
-//   parseRecord → Reassembler → toFlow (socket table, family filter) → [ProcessResolver] → Aggregator
+//   parseRecord → Reassembler → updateSockets (socket table, family filter) → toFlow → [ProcessResolver] → Aggregator
 // and counts what each stage lost. It imports neither the addon nor a sink: the daemon feeds
 // it kernel records, `auditflow replay` feeds it log lines, tests feed it fixtures.
 import { Aggregator } from './aggregate.js';
-import { DEFAULT_FAMILIES, syscallProcess, toFlow, type Flow } from './flow.js';
+import { parsedEventRecords, type EventRecords } from './event-records.js';
+import { syscallProcess, toFlow, type Flow } from './flow.js';
 import { LossCounter, type LossCallback, type LossReport } from './loss.js';
-import { Reassembler, type AuditEvent } from './reassembler.js';
+import { Reassembler } from './reassembler.js';
 import { parseKernelRecord, parseLogLine, type AuditRecord, type ParseResult } from './record.js';
 import type { ProcessResolver, ProcessResolverStats } from './process/resolver.js';
+import { DEFAULT_FAMILIES, updateSockets } from './socket-update.js';
 import { SocketTable, type SocketResolver } from './sockets.js';
 import { AUDIT_REPLACE } from '../linux/record-types.js';
 
@@ -71,7 +73,7 @@ export class Pipeline {
     this.reassembler = new Reassembler({
       maxInFlight: options.maxInFlight,
       timeoutMs: options.eventTimeoutMs,
-      onEvent: (event) => this.onEvent(event),
+      onEvent: (event) => this.onEvent(parsedEventRecords(event)),
       onLoss: (report) => this.lose(report),
     });
   }
@@ -150,18 +152,21 @@ export class Pipeline {
     this.lose({ reason: 'parse-error', count: 1, node: '', time: 0, detail: result.error.kind, text: result.error.text.slice(0, 512) });
   }
 
-  private onEvent(event: AuditEvent): void {
-    const outcome = toFlow(event, this.sockets, { families: this.families });
-    switch (outcome.kind) {
-      case 'flow':
-        if (this.processContext) this.processContext.push(outcome.flow, this.toAggregator);
-        else this.aggregator.push(outcome.flow);
+  /** One event, by either path: the socket step, then the flow, then the process context. */
+  private onEvent(event: EventRecords): void {
+    const step = updateSockets(event, this.sockets, this.families);
+    switch (step.kind) {
+      case 'flow': {
+        const flow = toFlow(event, step);
+        if (this.processContext) this.processContext.push(flow, this.toAggregator);
+        else this.aggregator.push(flow);
         break;
+      }
       case 'dropped':
-        this.lose({ reason: 'family', count: 1, node: event.node, time: event.time, firstSerial: event.serial, detail: outcome.family });
+        this.lose({ reason: 'family', count: 1, node: event.node, time: event.time, firstSerial: event.serial, detail: step.family });
         break;
       case 'bad-sockaddr':
-        this.lose({ reason: 'bad-sockaddr', count: 1, node: event.node, time: event.time, firstSerial: event.serial, detail: outcome.error.kind });
+        this.lose({ reason: 'bad-sockaddr', count: 1, node: event.node, time: event.time, firstSerial: event.serial, detail: step.error.kind });
         break;
       case 'none': {
         // A socket() (or any other audited syscall): its rule key may label the process.

@@ -188,12 +188,16 @@ function isHex(value: string): boolean {
 export function proctitleArgv(record: AuditRecord): string[] {
   const value = record.fields.get('proctitle');
   if (value === undefined || value === '(null)') return [];
-  const bytes = Buffer.from(value, 'latin1');
+  return argvOf(Buffer.from(value, 'latin1'));
+}
+
+/** The arguments in a process's argument area: NUL-separated, UTF-8, trailing empty ones dropped. */
+export function argvOf(bytes: Uint8Array): string[] {
   const parts: string[] = [];
   let start = 0;
   for (let i = 0; i <= bytes.length; i++) {
     if (i === bytes.length || bytes[i] === 0) {
-      parts.push(bytes.subarray(start, i).toString('utf8'));
+      parts.push(Buffer.from(bytes.buffer, bytes.byteOffset + start, i - start).toString('utf8'));
       start = i + 1;
     }
   }
@@ -207,12 +211,6 @@ export function numberField(record: AuditRecord, key: string, radix: 10 | 16 = 1
   if (value === undefined) return undefined;
   const parsed = radix === 16 ? (/^[0-9a-fA-F]{1,16}$/.test(value) ? Number.parseInt(value, 16) : Number.NaN) : /^-?\d+$/.test(value) ? Number(value) : Number.NaN;
   return Number.isFinite(parsed) ? parsed : undefined;
-}
-
-/** A string field with the kernel's `(null)` and auditd's `(none)` mapped to undefined. */
-export function stringField(record: AuditRecord, key: string): string | undefined {
-  const value = record.fields.get(key);
-  return value === undefined || value === '(null)' || value === '(none)' ? undefined : value;
 }
 
 export const isEndOfEvent = (record: AuditRecord): boolean => record.type === AUDIT_EOE || record.type === AUDIT_PROCTITLE;
