@@ -1,8 +1,9 @@
 // Pipeline: records in, flows and loss reports out. Wires the stages in order
-//   parseRecord → Reassembler → updateSockets (socket table, family filter) → toFlow → [ProcessResolver] → Aggregator
+//   (batch: whole events read in place, ./batch.ts) parseRecord → Reassembler → updateSockets (socket table, family filter) → toFlow → [ProcessResolver] → Aggregator
 // and counts what each stage lost. It imports neither the addon nor a sink: the daemon feeds
 // it kernel records, `auditflow replay` feeds it log lines, tests feed it fixtures.
 import { Aggregator } from './aggregate.js';
+import { BatchReader, type RecordBatch } from './batch.js';
 import { parsedEventRecords, type EventRecords } from './event-records.js';
 import { syscallProcess, toFlow, type Flow } from './flow.js';
 import { LossCounter, type LossCallback, type LossReport } from './loss.js';
@@ -56,6 +57,15 @@ export class Pipeline {
   private readonly families: ReadonlySet<string> | 'all';
   private readonly processContext: ProcessResolver | undefined;
   private readonly toAggregator = (flow: Flow): void => this.aggregator.push(flow);
+  private readonly batches = new BatchReader({
+    generic: (type, payload) => this.pushKernelRecord(type, payload),
+    knows: (serial) => this.reassembler.knows(serial),
+    whole: (event, records, trailingEnd) => {
+      this.records += records;
+      this.reassembler.takeWhole(event.serial, event.time, trailingEnd);
+      this.onEvent(event);
+    },
+  });
   private records = 0;
   private flows = 0;
 
@@ -84,6 +94,14 @@ export class Pipeline {
     // it carries no event.
     if (type === AUDIT_REPLACE) return;
     this.pushParsed(parseKernelRecord(type, payload));
+  }
+
+  /**
+   * One read of the addon (src/audit/socket.ts): whole syscall events are read from the bytes
+   * (./batch.ts), the rest record by record as pushKernelRecord() reads them; control replies skipped.
+   */
+  pushBatch(batch: RecordBatch): void {
+    this.batches.read(batch);
   }
 
   /** One line of an auditd log file. Blank lines are skipped. */

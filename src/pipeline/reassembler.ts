@@ -39,6 +39,8 @@ export interface ReassemblerOptions {
   recentCompleted?: number;
 }
 
+type EventId = number | string;
+
 interface InFlight {
   event: AuditEvent;
   touched: number;
@@ -66,8 +68,9 @@ function nextSerial(serial: number): number {
 }
 
 export class Reassembler {
-  private readonly inFlight = new Map<string, InFlight>();
-  private readonly completed = new Map<string, true>();
+  // Keyed by the serial alone for the local kernel's records (node ''), by `node:serial` otherwise.
+  private readonly inFlight = new Map<EventId, InFlight>();
+  private readonly completed = new Map<EventId, true>();
   private readonly serials = new Map<string, SerialTrack>();
   private readonly maxInFlight: number;
   private readonly timeoutMs: number;
@@ -92,7 +95,7 @@ export class Reassembler {
       this.expire();
       return;
     }
-    const id = `${record.node}:${record.serial}`;
+    const id: EventId = record.node === '' ? record.serial : `${record.node}:${record.serial}`;
     const pending = this.inFlight.get(id);
     if (pending) {
       pending.event.records.push(record);
@@ -172,13 +175,40 @@ export class Reassembler {
     return total + this.completed.size;
   }
 
-  private finish(id: string, event: AuditEvent, complete: boolean): void {
-    this.inFlight.delete(id);
+  /** Whether a record of this serial (of the local kernel) would join an event already begun or emitted. */
+  knows(serial: number): boolean {
+    return this.inFlight.has(serial) || this.completed.has(serial);
+  }
+
+  /**
+   * An event the fast path (./batch.ts) read whole: the local kernel's records of one syscall event,
+   * of a serial not seen before (see knows()), all with one time, from the SYSCALL record to the
+   * EOE or PROCTITLE that ends it (and the EOE after that PROCTITLE when `trailingEnd`). Does what
+   * push() would do with those records (clock, serial tracking, the in-flight bound, expiry,
+   * completion, counts); the caller hands the event on itself, right after.
+   */
+  takeWhole(serial: number, time: number, trailingEnd: boolean): void {
+    this.now = Math.max(this.now, time);
+    this.trackSerial('', serial);
+    // push() puts the event in flight before it ends: it counts against the bound meanwhile.
+    if (this.inFlight.size >= this.maxInFlight) this.evictOldest();
+    this.expire();
+    this.remember(serial);
+    this.eventsOut++;
+    if (trailingEnd) this.endsAfterEmit++;
+  }
+
+  private remember(id: EventId): void {
     this.completed.set(id, true);
     if (this.completed.size > this.recentCompleted) {
       const oldest = this.completed.keys().next();
       if (!oldest.done) this.completed.delete(oldest.value);
     }
+  }
+
+  private finish(id: EventId, event: AuditEvent, complete: boolean): void {
+    this.inFlight.delete(id);
+    this.remember(id);
     // Only a syscall event has an end to wait for; a lone CONFIG_CHANGE or AVC outside a
     // syscall is whole when it ages out.
     const lacksEnd = !complete && event.records.some((record) => record.type === AUDIT_SYSCALL);

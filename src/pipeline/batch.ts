@@ -1,0 +1,196 @@
+// Batch: the fast path. The addon's batch (one Buffer, six meta words per record) is read where it
+// lies: a syscall event whose records are all in the batch, one after the other (SYSCALL first, EOE
+// or PROCTITLE last), is read in one pass into a reused BatchEvent, its header as numbers, only the
+// fields a flow needs indexed, nothing allocated until a flow is built. Everything else goes,
+// record by record and in order, the generic way (parseKernelRecord → Reassembler): an event cut
+// by the batch's end or interleaved with another, a record the generic parser would treat in a way
+// the view does not (a bad header, auditd's field separator, a number too long to read exactly),
+// a serial the reassembler already holds, and every record outside a syscall event. Both ways meet
+// in the one Reassembler (serials, gaps, late records, counts: Reassembler.takeWhole).
+import { findLookup, readLookup } from './early-lookups.js';
+import type { EarlyLookup, EventRecords } from './event-records.js';
+import { proctitleValueArgv } from './record.js';
+import { readHeader, RecordView, trimNuls, type RecordHeader } from './record-view.js';
+import { AUDIT_EOE, AUDIT_PROCTITLE, AUDIT_REPLACE, AUDIT_SOCKADDR, AUDIT_SOCKETCALL, AUDIT_SYSCALL, hasKernelSerial, isStandaloneType } from '../linux/record-types.js';
+
+/** What the addon hands over per read (src/audit/socket.ts; CONTRACT: native → JS). */
+export interface RecordBatch {
+  data: Buffer;
+  /** Per record: type, flags, seq, pid, payload offset, payload length. */
+  meta: Uint32Array;
+  /** The addon's early socket lookups (src/native/socket-lookups.ts); null when none. */
+  lookups: Buffer | null;
+}
+
+export const META_WORDS = 6;
+// include/uapi/linux/audit.h AUDIT_FIRST_USER_MSG: below it, replies to control requests, not records
+// (src/audit/socket.ts hands those to the control plane).
+const AUDIT_FIRST_USER_MSG = 1100;
+
+/** Whether a batch entry of this type is a kernel record, not a control reply. */
+export const isKernelRecord = (type: number): boolean => type >= AUDIT_FIRST_USER_MSG;
+// AUDIT_REPLACE: the kernel's probe of the registered daemon, a bare pid, no event (Pipeline.pushKernelRecord).
+const isRecord = (type: number): boolean => isKernelRecord(type) && type !== AUDIT_REPLACE;
+
+/** A record's payload bounds in the batch, trailing NULs left out. */
+export function payloadEnd(batch: RecordBatch, index: number): number {
+  const start = batch.meta[index * META_WORDS + 4] as number;
+  return trimNuls(batch.data, start, Math.min(start + (batch.meta[index * META_WORDS + 5] as number), batch.data.length));
+}
+
+/** The serial in the header of batch entry `index`, read as the fast path reads it; undefined when unreadable. */
+export function batchSerial(batch: RecordBatch, index: number, header: RecordHeader = { time: 0, serial: 0, body: 0 }): number | undefined {
+  return readHeader(batch.data, batch.meta[index * META_WORDS + 4] as number, payloadEnd(batch, index), header) ? header.serial : undefined;
+}
+
+/** The fast path's event: one batch's records of one syscall event, read on demand. Reused. */
+class BatchEvent implements EventRecords {
+  readonly node = '';
+  serial = 0;
+  time = 0;
+  syscall: RecordView | undefined;
+  socketcall: RecordView | undefined;
+  readonly syscallView = new RecordView();
+  readonly socketcallView = new RecordView();
+  readonly sockaddrView = new RecordView();
+  readonly proctitleView = new RecordView();
+  hasSockaddr = false;
+  hasProctitle = false;
+  private lookups: Buffer | null = null;
+  private lookupEntry = -1;
+  private early: EarlyLookup | undefined;
+
+  reset(serial: number, time: number): void {
+    this.serial = serial;
+    this.time = time;
+    this.syscall = this.syscallView;
+    this.socketcall = undefined;
+    this.hasSockaddr = false;
+    this.hasProctitle = false;
+    this.lookupEntry = -1;
+    this.early = undefined;
+  }
+
+  setLookup(lookups: Buffer | null, entry: number): void {
+    this.lookups = lookups;
+    this.lookupEntry = entry;
+  }
+
+  get saddr(): string | undefined {
+    return this.hasSockaddr ? (this.sockaddrView.value('saddr') ?? '') : undefined;
+  }
+
+  /** Decoded when the socket step asks for it, once. */
+  get lookup(): EarlyLookup | undefined {
+    if (this.early === undefined && this.lookupEntry !== -1 && this.lookups !== null) {
+      this.early = readLookup(this.lookups, this.lookupEntry);
+      this.lookupEntry = -1;
+    }
+    return this.early;
+  }
+
+  argv(): string[] {
+    return this.hasProctitle ? proctitleValueArgv(this.proctitleView.value('proctitle')) : [];
+  }
+}
+
+export interface BatchTarget {
+  /** A record the fast path leaves to the generic path (parseKernelRecord, then the Reassembler). */
+  generic(type: number, payload: Buffer): void;
+  /** Whether the reassembler already holds or has emitted this serial's event. */
+  knows(serial: number): boolean;
+  /** A whole event read by the fast path, of `records` records (`trailingEnd`: an EOE after its PROCTITLE). */
+  whole(event: EventRecords, records: number, trailingEnd: boolean): void;
+}
+
+export class BatchReader {
+  private readonly header: RecordHeader = { time: 0, serial: 0, body: 0 };
+  private readonly event = new BatchEvent();
+  private lookupFrom = 0;
+
+  constructor(private readonly target: BatchTarget) {}
+
+  read(batch: RecordBatch): void {
+    const meta = batch.meta;
+    const count = Math.floor(meta.length / META_WORDS);
+    this.lookupFrom = 0;
+    for (let index = 0; index < count; ) {
+      const type = meta[index * META_WORDS] as number;
+      if (!isRecord(type)) {
+        index++;
+        continue;
+      }
+      if (type === AUDIT_SYSCALL) {
+        const next = this.wholeEvent(batch, index, count);
+        if (next !== -1) {
+          index = next;
+          continue;
+        }
+      }
+      const start = meta[index * META_WORDS + 4] as number;
+      this.target.generic(type, batch.data.subarray(start, start + (meta[index * META_WORDS + 5] as number)));
+      index++;
+    }
+  }
+
+  /**
+   * Reads the event whose SYSCALL record is entry `first`, to its end, and hands it on: the index
+   * after its last record. -1 when it is not one the fast path takes (nothing handed on, nothing
+   * changed): its records then go the generic way.
+   */
+  private wholeEvent(batch: RecordBatch, first: number, count: number): number {
+    const { data, meta } = batch;
+    const header = this.header;
+    const event = this.event;
+    let end = payloadEnd(batch, first);
+    if (!readHeader(data, meta[first * META_WORDS + 4] as number, end, header) || this.target.knows(header.serial)) return -1;
+    const { serial, time } = header;
+    event.reset(serial, time);
+    if (!event.syscallView.index(data, header.body, end)) return -1;
+    let records = 1;
+    let last = -1;
+    for (let index = first + 1; index < count && last === -1; index++) {
+      const type = meta[index * META_WORDS] as number;
+      if (!isRecord(type)) continue;
+      end = payloadEnd(batch, index);
+      if (!readHeader(data, meta[index * META_WORDS + 4] as number, end, header) || header.serial !== serial || header.time !== time) return -1;
+      if (type === AUDIT_SYSCALL || isStandaloneType(type) || !hasKernelSerial(type)) return -1;
+      records++;
+      if (type === AUDIT_EOE || type === AUDIT_PROCTITLE) last = index;
+      const view = type === AUDIT_SOCKETCALL && event.socketcall === undefined ? event.socketcallView : type === AUDIT_SOCKADDR && !event.hasSockaddr ? event.sockaddrView : type === AUDIT_PROCTITLE ? event.proctitleView : undefined;
+      if (view !== undefined && !view.index(data, header.body, end)) return -1;
+      if (view === event.socketcallView) event.socketcall = view;
+      else if (view === event.sockaddrView) event.hasSockaddr = true;
+      else if (view === event.proctitleView) event.hasProctitle = true;
+    }
+    if (last === -1) return -1;
+    // The kernel's EOE after the PROCTITLE that completed the event.
+    const trailing = meta[last * META_WORDS] === AUDIT_PROCTITLE ? this.trailingEnd(batch, last + 1, count, serial, time) : -1;
+    if (trailing !== -1) records++;
+    const entry = findLookup(batch.lookups, this.lookupFrom, first);
+    if (entry !== -1) this.lookupFrom = entry + 1;
+    event.setLookup(batch.lookups, entry);
+    this.target.whole(event, records, trailing !== -1);
+    return (trailing === -1 ? last : trailing) + 1;
+  }
+
+  /** The index of the next record when it is this event's EOE with the same time; -1 otherwise. */
+  private trailingEnd(batch: RecordBatch, from: number, count: number, serial: number, time: number): number {
+    for (let index = from; index < count; index++) {
+      const type = batch.meta[index * META_WORDS] as number;
+      if (!isRecord(type)) continue;
+      if (type !== AUDIT_EOE) return -1;
+      const header = this.header;
+      const ok = readHeader(batch.data, batch.meta[index * META_WORDS + 4] as number, payloadEnd(batch, index), header);
+      return ok && header.serial === serial && header.time === time ? index : -1;
+    }
+    return -1;
+  }
+}
+
+/** How many entries of a batch are kernel records (not control replies). */
+export function recordCount(batch: RecordBatch): number {
+  let records = 0;
+  for (let index = 0; index * META_WORDS < batch.meta.length; index++) if (isKernelRecord(batch.meta[index * META_WORDS] as number)) records++;
+  return records;
+}
