@@ -32,15 +32,25 @@ export const isKernelRecord = (type: number): boolean => type >= AUDIT_FIRST_USE
 // AUDIT_REPLACE: the kernel's probe of the registered daemon, a bare pid, no event (Pipeline.pushKernelRecord).
 const isRecord = (type: number): boolean => isKernelRecord(type) && type !== AUDIT_REPLACE;
 
-/** A record's payload bounds in the batch, trailing NULs left out. */
-export function payloadEnd(batch: RecordBatch, index: number): number {
+/** Where a record's payload ends in the batch, trailing NULs left out. */
+function payloadEnd(batch: RecordBatch, index: number): number {
   const start = batch.meta[index * META_WORDS + 4] as number;
   return trimNuls(batch.data, start, Math.min(start + (batch.meta[index * META_WORDS + 5] as number), batch.data.length));
 }
 
-/** The serial in the header of batch entry `index`, read as the fast path reads it; undefined when unreadable. */
-export function batchSerial(batch: RecordBatch, index: number, header: RecordHeader = { time: 0, serial: 0, body: 0 }): number | undefined {
-  return readHeader(batch.data, batch.meta[index * META_WORDS + 4] as number, payloadEnd(batch, index), header) ? header.serial : undefined;
+/**
+ * The serial of a batch's first or last kernel record, read as the fast path reads it; undefined
+ * when the batch has no kernel record or that record's header is unreadable (AUDIT_REPLACE's bare pid).
+ */
+export function edgeSerial(batch: RecordBatch, edge: 'first' | 'last'): number | undefined {
+  const count = Math.floor(batch.meta.length / META_WORDS);
+  const step = edge === 'first' ? 1 : -1;
+  for (let index = edge === 'first' ? 0 : count - 1; index >= 0 && index < count; index += step) {
+    if (!isKernelRecord(batch.meta[index * META_WORDS] as number)) continue;
+    const header: RecordHeader = { time: 0, serial: 0, body: 0 };
+    return readHeader(batch.data, batch.meta[index * META_WORDS + 4] as number, payloadEnd(batch, index), header) ? header.serial : undefined;
+  }
+  return undefined;
 }
 
 /** The fast path's event: one batch's records of one syscall event, read on demand. Reused. */

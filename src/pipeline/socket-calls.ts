@@ -69,6 +69,20 @@ const args = (fields: RecordFields | undefined): Call['args'] => [
   fields?.number('a3', 16) ?? 0,
 ];
 
+// What the addon does on reading a SYSCALL record of each call (CONTRACT.md, lookupCalls): 0 remembers
+// a socket()'s family, type and protocol; 1 looks up the socket in a0; 2 the one an accept returned.
+const LOOKUP_KIND: Record<SocketSyscall, number> = { socket: 0, connect: 1, bind: 1, sendto: 1, sendmsg: 1, accept: 2 };
+
+/**
+ * The (AUDIT_ARCH_*, syscall number, kind) triples the addon makes early socket lookups for: every
+ * socket call above but socketcall(2)'s, whose arguments are in a record of their own.
+ */
+export function lookupCalls(): Uint32Array {
+  const triples: number[] = [];
+  for (const [arch, { calls }] of SOCKET_SYSCALLS) for (const [number, call] of calls) triples.push(arch, number, LOOKUP_KIND[call.op]);
+  return Uint32Array.from(triples);
+}
+
 /** Which socket call a SYSCALL record is, with its arguments; undefined for other syscalls. */
 export function socketCall(syscall: RecordFields, socketcall: RecordFields | undefined): Call | undefined {
   const archValue = syscall.number('arch', 16);
