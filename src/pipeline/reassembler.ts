@@ -70,13 +70,18 @@ function nextSerial(serial: number): number {
 export class Reassembler {
   // Keyed by the serial alone for the local kernel's records (node ''), by `node:serial` otherwise.
   private readonly inFlight = new Map<EventId, InFlight>();
-  private readonly completed = new Map<EventId, true>();
+  private readonly completed = new Set<EventId>();
+  /** The completed ids in the order they completed: a ring of recentCompleted, oldest at completedNext once full. */
+  private readonly completedOrder: EventId[] = [];
+  private completedNext = 0;
   private readonly serials = new Map<string, SerialTrack>();
   private readonly maxInFlight: number;
   private readonly timeoutMs: number;
   private readonly maxSerialJump: number;
   private readonly recentCompleted: number;
   private now = 0;
+  /** `now` at the last expire(). */
+  private expiredAt = -1;
   private eventsOut = 0;
   private endsAfterEmit = 0;
 
@@ -198,12 +203,16 @@ export class Reassembler {
     if (trailingEnd) this.endsAfterEmit++;
   }
 
+  /** An emitted event's id, kept among the last recentCompleted to recognise late records. */
   private remember(id: EventId): void {
-    this.completed.set(id, true);
-    if (this.completed.size > this.recentCompleted) {
-      const oldest = this.completed.keys().next();
-      if (!oldest.done) this.completed.delete(oldest.value);
+    this.completed.add(id);
+    if (this.completedOrder.length < this.recentCompleted) {
+      this.completedOrder.push(id);
+      return;
     }
+    this.completed.delete(this.completedOrder[this.completedNext] as EventId);
+    this.completedOrder[this.completedNext] = id;
+    this.completedNext = (this.completedNext + 1) % this.recentCompleted;
   }
 
   private finish(id: EventId, event: AuditEvent, complete: boolean): void {
@@ -230,6 +239,10 @@ export class Reassembler {
   }
 
   private expire(): void {
+    // Nothing new can have aged out since the last call at this same time: everything added since
+    // was stamped with this time (unless a negative timeout expires even that).
+    if (this.now === this.expiredAt && this.timeoutMs >= 0) return;
+    this.expiredAt = this.now;
     for (const [id, pending] of this.inFlight) {
       if (this.now - pending.touched <= this.timeoutMs) break;
       this.finish(id, pending.event, false);

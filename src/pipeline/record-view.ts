@@ -71,6 +71,9 @@ export function readHeader(data: Uint8Array, start: number, end: number, out: Re
 const KEYS = ['arch', 'syscall', 'success', 'exit', 'a0', 'a1', 'a2', 'a3', 'pid', 'ppid', 'uid', 'euid', 'gid', 'auid', 'ses', 'tty', 'comm', 'exe', 'key', 'saddr', 'proctitle'];
 const SLOT: ReadonlyMap<string, number> = new Map(KEYS.map((key, slot) => [key, slot]));
 const KEY_BYTES = KEYS.map((key) => Buffer.from(key, 'latin1'));
+const SLOTS_BY_LENGTH: number[][] = [];
+KEYS.forEach((key, slot) => (SLOTS_BY_LENGTH[key.length] ??= []).push(slot));
+const NONE: number[] = [];
 const SPACE = 0x20;
 const EQUALS = 0x3d;
 const GROUP_SEPARATOR = 0x1d;
@@ -89,34 +92,39 @@ export class RecordView implements RecordFields {
     this.data = data;
     const spans = this.spans;
     for (let slot = 0; slot < KEYS.length; slot++) spans[slot * 3] = -1;
+    let separator = false;
     let i = start;
     while (i < end) {
       while (i < end && data[i] === SPACE) i++;
       const keyStart = i;
-      while (i < end && data[i] !== EQUALS && data[i] !== SPACE) i++;
+      while (i < end && data[i] !== EQUALS && data[i] !== SPACE) {
+        if (data[i] === GROUP_SEPARATOR) separator = true;
+        i++;
+      }
       if (i >= end || data[i] === SPACE) continue;
       const keyEnd = i;
       i++;
       const quote = i < end ? (data[i] as number) : -1;
-      let valueStart: number;
-      let valueEnd: number;
+      let valueStart = i;
       let quoted = 0;
+      // Scanned here rather than with indexOf: values are short, and the search must stop at `end`.
+      let stop = SPACE;
       if (quote === 0x22 || quote === 0x27) {
-        const close = data.indexOf(quote, i + 1);
-        valueStart = i + 1;
-        valueEnd = close === -1 || close >= end ? end : close;
-        i = valueEnd === end ? end : valueEnd + 1;
+        stop = quote;
+        valueStart = ++i;
         quoted = 1;
       } else if (quote === 0x7b) {
-        const close = data.indexOf(0x7d, i);
-        valueStart = i;
-        valueEnd = close === -1 || close >= end ? end : close + 1;
-        i = valueEnd;
-      } else {
-        const space = data.indexOf(SPACE, i);
-        valueStart = i;
-        valueEnd = space === -1 || space >= end ? end : space;
-        i = valueEnd;
+        stop = 0x7d;
+      }
+      while (i < end && data[i] !== stop) {
+        if (data[i] === GROUP_SEPARATOR) separator = true;
+        i++;
+      }
+      let valueEnd = i;
+      // A closing quote is skipped; a closing brace belongs to the value; a space ends it.
+      if (i < end && stop !== SPACE) {
+        i++;
+        if (stop === 0x7d) valueEnd = i;
       }
       const slot = this.slotOf(keyStart, keyEnd);
       if (slot !== -1 && spans[slot * 3] === -1) {
@@ -125,9 +133,8 @@ export class RecordView implements RecordFields {
         spans[slot * 3 + 2] = quoted;
       }
     }
-    // Checked over the whole record: the generic parser cuts the fields at the first separator.
-    const separator = data.indexOf(GROUP_SEPARATOR, start);
-    return separator === -1 || separator >= end;
+    // The generic parser cuts the fields at auditd's separator: such a record is left to it.
+    return !separator;
   }
 
   value(key: string): string | undefined {
@@ -174,9 +181,8 @@ export class RecordView implements RecordFields {
 
   private slotOf(start: number, end: number): number {
     const length = end - start;
-    for (let slot = 0; slot < KEY_BYTES.length; slot++) {
+    for (const slot of SLOTS_BY_LENGTH[length] ?? NONE) {
       const key = KEY_BYTES[slot] as Buffer;
-      if (key.length !== length) continue;
       let k = 0;
       while (k < length && this.data[start + k] === key[k]) k++;
       if (k === length) return slot;
