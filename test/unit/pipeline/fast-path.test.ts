@@ -137,20 +137,39 @@ const scenario = fc.record({
   families: fc.constantFrom<Array<Options>>({}, { families: 'all' as const }),
   resolve: fc.boolean(),
 });
+type Scenario = typeof scenario extends fc.Arbitrary<infer T> ? T : never;
+
+/** A scenario's records, with the swaps applied: records of neighbouring events interleaved, as tasks on two CPUs can leave them. */
+function scenarioRecords(s: Scenario): KernelRecord[] {
+  const records = printEvents(s.events);
+  for (const at of s.swaps) {
+    const i = at % records.length;
+    const j = Math.min(i + 1, records.length - 1);
+    [records[i], records[j]] = [records[j] as KernelRecord, records[i] as KernelRecord];
+  }
+  return records;
+}
+
+const scenarioOptions = (s: Scenario): Options => ({ ...s.families, maxInFlight: s.maxInFlight, eventTimeoutMs: s.eventTimeoutMs, aggregateWindowMs: 0, ...(s.resolve ? { resolver } : {}) });
 
 describe('fast path properties', () => {
-  it('gives the same flows, losses and counts as the generic path on generated events, cut into batches anywhere', () => {
+  it('gives the same flows, losses and counts as the generic path on generated events, cut into two batches at every record boundary', () => {
     fc.assert(
       fc.property(scenario, (s) => {
-        const records = printEvents(s.events);
-        // Records of neighbouring events interleaved, as tasks on two CPUs can leave them.
-        for (const at of s.swaps) {
-          const i = at % records.length;
-          const j = Math.min(i + 1, records.length - 1);
-          [records[i], records[j]] = [records[j] as KernelRecord, records[i] as KernelRecord];
-        }
-        const options = { ...s.families, maxInFlight: s.maxInFlight, eventTimeoutMs: s.eventTimeoutMs, aggregateWindowMs: 0, ...(s.resolve ? { resolver } : {}) };
-        expectSame(runBatches(records, s.cuts, options), runGeneric(records, options));
+        const records = scenarioRecords(s);
+        const options = scenarioOptions(s);
+        const generic = runGeneric(records, options);
+        for (let cut = 0; cut < records.length; cut++) expectSame(runBatches(records, [cut], options), generic);
+      }),
+      runs(150),
+    );
+  }, timeout);
+
+  it('gives the same as the generic path on generated events cut into many batches anywhere', () => {
+    fc.assert(
+      fc.property(scenario, (s) => {
+        const records = scenarioRecords(s);
+        expectSame(runBatches(records, s.cuts, scenarioOptions(s)), runGeneric(records, scenarioOptions(s)));
       }),
       runs(400),
     );
