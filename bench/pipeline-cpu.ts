@@ -12,17 +12,11 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { META_WORDS, type RecordBatch } from '../src/native/record-batch.js';
 import { Pipeline } from '../src/pipeline/pipeline.js';
 import { typeFromName } from '../src/linux/record-types.js';
 
 const FIXTURES = fileURLToPath(new URL('../../test/fixtures/', import.meta.url));
-const META_WORDS = 6;
-
-interface Batch {
-  data: Buffer;
-  meta: Uint32Array;
-  lookups: null;
-}
 
 /** Every fixture's records, in file order: (type, text after `msg=`, serial numbered across all files from 1). */
 function fixtureRecords(): Array<[number, string, number]> {
@@ -47,9 +41,9 @@ function fixtureRecords(): Array<[number, string, number]> {
  * The records `repeats` times, each pass with serials and times moved past the one before (so no
  * event is late or a duplicate), cut into batches of `batchRecords`.
  */
-function buildBatches(records: Array<[number, string, number]>, repeats: number, batchRecords: number): Batch[] {
+function buildBatches(records: Array<[number, string, number]>, repeats: number, batchRecords: number): RecordBatch[] {
   const serials = records.at(-1)?.[2] ?? 0;
-  const batches: Batch[] = [];
+  const batches: RecordBatch[] = [];
   let texts: string[] = [];
   let types: number[] = [];
   const cut = (): void => {
@@ -76,7 +70,7 @@ function buildBatches(records: Array<[number, string, number]>, repeats: number,
   return batches;
 }
 
-function feedRecords(pipeline: Pipeline, batch: Batch): void {
+function feedRecords(pipeline: Pipeline, batch: RecordBatch): void {
   // As src/audit/socket.ts dispatched a batch before: one message object per record.
   const messages: Array<{ type: number; flags: number; seq: number; pid: number; payload: Buffer }> = [];
   for (let i = 0; i + META_WORDS <= batch.meta.length; i += META_WORDS) {

@@ -2,9 +2,8 @@
 // onBatch as it came (one Buffer, six meta words per record, the addon's early socket lookups), so
 // the pipeline reads the records where they lie; control replies (type < AUDIT_FIRST_USER_MSG) in
 // it also go, one by one, to onReply, where AuditControl matches them to requests by sequence number.
-import { AUDIT_FIRST_USER_MSG } from './constants.js';
 import { AuditSocketClosedError } from './errors.js';
-import type { RecordBatch } from '../pipeline/batch.js';
+import { batchLength, isKernelRecord, META_WORDS, type RecordBatch } from '../native/record-batch.js';
 import { nativeBinding, type AuditBinding, type NativeAuditSocket, type NativeSocketStats, type SocketMode } from '../native/binding.js';
 
 /** One netlink message: a kernel record or a control reply. `payload` excludes the header. */
@@ -33,8 +32,6 @@ export interface AuditSocketOptions {
   onError?: (error: NodeJS.ErrnoException) => void;
   binding?: AuditBinding;
 }
-
-const META_WORDS = 6;
 
 export class AuditSocket {
   readonly mode: SocketMode;
@@ -123,16 +120,17 @@ export class AuditSocket {
       return;
     }
     if (!data || !meta) return;
+    const batch: RecordBatch = { data, meta, lookups: lookups ?? null };
     let records = false;
-    for (let i = 0; i + META_WORDS <= meta.length; i += META_WORDS) {
-      if ((meta[i] as number) >= AUDIT_FIRST_USER_MSG) {
+    for (let index = 0; index < batchLength(batch); index++) {
+      if (isKernelRecord(meta[index * META_WORDS] as number)) {
         records = true;
         continue;
       }
-      const message = batchMessage({ data, meta, lookups: null }, i / META_WORDS);
+      const message = batchMessage(batch, index);
       guarded(() => this.onReply?.(message));
     }
-    if (records) guarded(() => this.onBatch({ data, meta, lookups: lookups ?? null }));
+    if (records) guarded(() => this.onBatch(batch));
   }
 }
 
@@ -152,8 +150,8 @@ export function batchMessage(batch: RecordBatch, index: number): AuditMessage {
 /** The kernel records of a batch as messages (tests and tools that read a few records). */
 export function batchRecords(batch: RecordBatch): AuditMessage[] {
   const records: AuditMessage[] = [];
-  for (let index = 0; (index + 1) * META_WORDS <= batch.meta.length; index++) {
-    if ((batch.meta[index * META_WORDS] as number) >= AUDIT_FIRST_USER_MSG) records.push(batchMessage(batch, index));
+  for (let index = 0; index < batchLength(batch); index++) {
+    if (isKernelRecord(batch.meta[index * META_WORDS] as number)) records.push(batchMessage(batch, index));
   }
   return records;
 }

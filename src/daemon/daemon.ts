@@ -5,7 +5,8 @@
 import { readFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { nativeBinding, type AuditBinding } from '../native/binding.js';
-import { edgeSerial, recordCount, type RecordBatch } from '../pipeline/batch.js';
+import type { RecordBatch } from '../native/record-batch.js';
+import { edgeSerial, recordCount } from '../pipeline/batch.js';
 import type { Flow } from '../pipeline/flow.js';
 import { Pipeline } from '../pipeline/pipeline.js';
 import { createProcessResolver, ProcessConfigError, type ProcessResolver } from '../pipeline/process/index.js';

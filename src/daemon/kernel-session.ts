@@ -10,7 +10,7 @@ import { isProcessAlive } from '../audit/process-info.js';
 import { AuditSocket } from '../audit/socket.js';
 import type { AuditStatus } from '../audit/status.js';
 import type { AuditBinding } from '../native/binding.js';
-import type { RecordBatch } from '../pipeline/batch.js';
+import type { RecordBatch } from '../native/record-batch.js';
 import { lookupCalls } from '../pipeline/socket-calls.js';
 import {
   applyCommands,

@@ -7,28 +7,14 @@
 // the view does not (a bad header, auditd's field separator, a number too long to read exactly),
 // a serial the reassembler already holds, and every record outside a syscall event. Both ways meet
 // in the one Reassembler (serials, gaps, late records, counts: Reassembler.takeWhole).
+import { batchLength, isKernelRecord, META_WORDS, type RecordBatch } from '../native/record-batch.js';
 import { findLookup, readLookup } from './early-lookups.js';
 import type { EarlyLookup, EventRecords } from './event-records.js';
 import { proctitleValueArgv } from './record.js';
 import { readHeader, RecordView, trimNuls, type RecordHeader } from './record-view.js';
 import { AUDIT_EOE, AUDIT_PROCTITLE, AUDIT_REPLACE, AUDIT_SOCKADDR, AUDIT_SOCKETCALL, AUDIT_SYSCALL, hasKernelSerial, isStandaloneType } from '../linux/record-types.js';
 
-/** What the addon hands over per read (src/audit/socket.ts; CONTRACT: native → JS). */
-export interface RecordBatch {
-  data: Buffer;
-  /** Per record: type, flags, seq, pid, payload offset, payload length. */
-  meta: Uint32Array;
-  /** The addon's early socket lookups (src/native/socket-lookups.ts); null when none. */
-  lookups: Buffer | null;
-}
-
-export const META_WORDS = 6;
-// include/uapi/linux/audit.h AUDIT_FIRST_USER_MSG: below it, replies to control requests, not records
-// (src/audit/socket.ts hands those to the control plane).
-const AUDIT_FIRST_USER_MSG = 1100;
-
-/** Whether a batch entry of this type is a kernel record, not a control reply. */
-export const isKernelRecord = (type: number): boolean => type >= AUDIT_FIRST_USER_MSG;
+// Control replies are skipped (src/audit/socket.ts hands them to the control plane); so is
 // AUDIT_REPLACE: the kernel's probe of the registered daemon, a bare pid, no event (Pipeline.pushKernelRecord).
 const isRecord = (type: number): boolean => isKernelRecord(type) && type !== AUDIT_REPLACE;
 
@@ -43,7 +29,7 @@ function payloadEnd(batch: RecordBatch, index: number): number {
  * when the batch has no kernel record or that record's header is unreadable (AUDIT_REPLACE's bare pid).
  */
 export function edgeSerial(batch: RecordBatch, edge: 'first' | 'last'): number | undefined {
-  const count = Math.floor(batch.meta.length / META_WORDS);
+  const count = batchLength(batch);
   const step = edge === 'first' ? 1 : -1;
   for (let index = edge === 'first' ? 0 : count - 1; index >= 0 && index < count; index += step) {
     if (!isKernelRecord(batch.meta[index * META_WORDS] as number)) continue;
@@ -122,7 +108,7 @@ export class BatchReader {
 
   read(batch: RecordBatch): void {
     const meta = batch.meta;
-    const count = Math.floor(meta.length / META_WORDS);
+    const count = batchLength(batch);
     this.lookupFrom = 0;
     for (let index = 0; index < count; ) {
       const type = meta[index * META_WORDS] as number;
@@ -201,6 +187,6 @@ export class BatchReader {
 /** How many entries of a batch are kernel records (not control replies). */
 export function recordCount(batch: RecordBatch): number {
   let records = 0;
-  for (let index = 0; index * META_WORDS < batch.meta.length; index++) if (isKernelRecord(batch.meta[index * META_WORDS] as number)) records++;
+  for (let index = 0; index < batchLength(batch); index++) if (isKernelRecord(batch.meta[index * META_WORDS] as number)) records++;
   return records;
 }

@@ -1,6 +1,7 @@
 // The flow pipeline: records → events → flows. See docs/flows.md for the flow schema.
 export { Aggregator, type AggregatorOptions } from './aggregate.js';
-export { BatchReader, type RecordBatch } from './batch.js';
+export { type RecordBatch } from '../native/record-batch.js';
+export { BatchReader } from './batch.js';
 export { communityId, type FlowEndpoint } from './community-id.js';
 export { DEFAULT_FAMILIES, FLOW_SCHEMA_VERSION, toFlow, type Flow, type Op } from './flow.js';
 export { updateSockets, type SocketFacts, type SocketStep } from './socket-update.js';

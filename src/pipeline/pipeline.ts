@@ -3,7 +3,8 @@
 // and counts what each stage lost. It imports neither the addon nor a sink: the daemon feeds
 // it kernel records, `auditflow replay` feeds it log lines, tests feed it fixtures.
 import { Aggregator } from './aggregate.js';
-import { BatchReader, type RecordBatch } from './batch.js';
+import type { RecordBatch } from '../native/record-batch.js';
+import { BatchReader } from './batch.js';
 import { parsedEventRecords, type EventRecords } from './event-records.js';
 import { syscallProcess, toFlow, type Flow } from './flow.js';
 import { LossCounter, type LossCallback, type LossReport } from './loss.js';

@@ -3,7 +3,7 @@
 import { afterAll, beforeAll } from 'vitest';
 import { AuditControl } from '../../src/audit/control.js';
 import { AuditSocket, type AuditSocketOptions } from '../../src/audit/socket.js';
-import type { RecordBatch } from '../../src/pipeline/batch.js';
+import type { RecordBatch } from '../../src/native/record-batch.js';
 import { acquireKernelLock, type KernelLock } from '../../src/audit/kernel-lock.js';
 import { restoreAuditState, snapshotAuditState, type AuditStateSnapshot } from '../../src/audit/state-guard.js';
 

@@ -3,7 +3,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Flow } from '../../../src/pipeline/flow.js';
 import type { LossReport } from '../../../src/pipeline/loss.js';
-import type { RecordBatch } from '../../../src/pipeline/batch.js';
+import { META_WORDS, type RecordBatch } from '../../../src/native/record-batch.js';
 import { Pipeline, type PipelineOptions, type PipelineStats } from '../../../src/pipeline/pipeline.js';
 import { typeFromName } from '../../../src/linux/record-types.js';
 
@@ -68,10 +68,10 @@ export function runKernelRecords(lines: string[], options: Options = {}): Run {
 
 /** Records packed as the addon delivers them: one Buffer, six meta words per record. */
 export function recordBatch(records: KernelRecord[], lookups: Buffer | null = null): RecordBatch {
-  const meta = new Uint32Array(records.length * 6);
+  const meta = new Uint32Array(records.length * META_WORDS);
   let offset = 0;
   records.forEach(({ type, payload }, i) => {
-    meta.set([type, 0, 0, 0, offset, payload.length], i * 6);
+    meta.set([type, 0, 0, 0, offset, payload.length], i * META_WORDS);
     offset += payload.length;
   });
   return { data: Buffer.concat(records.map((record) => record.payload)), meta, lookups };
