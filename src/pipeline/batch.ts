@@ -44,27 +44,47 @@ class BatchEvent implements EventRecords {
   readonly node = '';
   serial = 0;
   time = 0;
-  syscall: RecordView | undefined;
+  readonly syscall = new RecordView();
   socketcall: RecordView | undefined;
-  readonly syscallView = new RecordView();
-  readonly socketcallView = new RecordView();
-  readonly sockaddrView = new RecordView();
-  readonly proctitleView = new RecordView();
-  hasSockaddr = false;
-  hasProctitle = false;
+  private readonly socketcallView = new RecordView();
+  private readonly sockaddrView = new RecordView();
+  private readonly proctitleView = new RecordView();
+  private hasSockaddr = false;
+  private hasProctitle = false;
   private lookups: Buffer | null = null;
   private lookupEntry = -1;
   private early: EarlyLookup | undefined;
 
-  reset(serial: number, time: number): void {
+  /** A new event, from its SYSCALL record's fields at data[start, end); false when the view declines them. */
+  start(serial: number, time: number, data: Buffer, start: number, end: number): boolean {
     this.serial = serial;
     this.time = time;
-    this.syscall = this.syscallView;
     this.socketcall = undefined;
     this.hasSockaddr = false;
     this.hasProctitle = false;
     this.lookupEntry = -1;
     this.early = undefined;
+    return this.syscall.index(data, start, end);
+  }
+
+  /**
+   * One more record of the event: the first SOCKETCALL, the first SOCKADDR and the PROCTITLE are
+   * indexed (the others no flow reads); false when the view declines it.
+   */
+  add(type: number, data: Buffer, start: number, end: number): boolean {
+    if (type === AUDIT_SOCKETCALL && this.socketcall === undefined) {
+      this.socketcall = this.socketcallView;
+      return this.socketcallView.index(data, start, end);
+    }
+    if (type === AUDIT_SOCKADDR && !this.hasSockaddr) {
+      this.hasSockaddr = true;
+      return this.sockaddrView.index(data, start, end);
+    }
+    if (type === AUDIT_PROCTITLE) {
+      this.hasProctitle = true;
+      return this.proctitleView.index(data, start, end);
+    }
+    return true;
   }
 
   setLookup(lookups: Buffer | null, entry: number): void {
@@ -141,8 +161,7 @@ export class BatchReader {
     let end = payloadEnd(batch, first);
     if (!readHeader(data, meta[first * META_WORDS + 4] as number, end, header) || this.target.knows(header.serial)) return -1;
     const { serial, time } = header;
-    event.reset(serial, time);
-    if (!event.syscallView.index(data, header.body, end)) return -1;
+    if (!event.start(serial, time, data, header.body, end)) return -1;
     let records = 1;
     let last = -1;
     for (let index = first + 1; index < count && last === -1; index++) {
@@ -153,11 +172,7 @@ export class BatchReader {
       if (type === AUDIT_SYSCALL || isStandaloneType(type) || !hasKernelSerial(type)) return -1;
       records++;
       if (type === AUDIT_EOE || type === AUDIT_PROCTITLE) last = index;
-      const view = type === AUDIT_SOCKETCALL && event.socketcall === undefined ? event.socketcallView : type === AUDIT_SOCKADDR && !event.hasSockaddr ? event.sockaddrView : type === AUDIT_PROCTITLE ? event.proctitleView : undefined;
-      if (view !== undefined && !view.index(data, header.body, end)) return -1;
-      if (view === event.socketcallView) event.socketcall = view;
-      else if (view === event.sockaddrView) event.hasSockaddr = true;
-      else if (view === event.proctitleView) event.hasProctitle = true;
+      if (!event.add(type, data, header.body, end)) return -1;
     }
     if (last === -1) return -1;
     // The kernel's EOE after the PROCTITLE that completed the event.
