@@ -102,6 +102,8 @@ export class Pipeline {
    * (./batch.ts), the rest record by record as pushKernelRecord() reads them; control replies skipped.
    */
   pushBatch(batch: RecordBatch): void {
+    // One /proc stat read per process per batch (process/resolver.ts).
+    this.processContext?.beginBatch();
     this.batches.read(batch);
   }
 
