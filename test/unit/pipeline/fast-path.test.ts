@@ -6,6 +6,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { encodeLookups } from '../../../src/native/socket-lookups.js';
+import { lookupCalls } from '../../../src/pipeline/socket-calls.js';
 import { AF_INET, AF_INET6, SOCK_STREAM } from '../../../src/linux/socket.js';
 import type { SocketInfo, SocketResolver } from '../../../src/pipeline/sockets.js';
 import { fixtureLines, fixtureNames, kernelRecord, recordBatch, runBatches, runWith, type KernelRecord, type Run } from './fixtures.js';
@@ -177,6 +178,17 @@ describe('fast path properties', () => {
 });
 
 describe('early socket lookups', () => {
+  it('asks the addon to look up every socket call but socketcall(2), by what the call names', () => {
+    const triples = lookupCalls();
+    const kinds = new Map<string, number>();
+    for (let i = 0; i + 3 <= triples.length; i += 3) kinds.set(`${(triples[i] as number).toString(16)}:${triples[i + 1]}`, triples[i + 2] as number);
+    // x86_64 (AUDIT_ARCH_X86_64 = c000003e): socket 41 remembered, connect 42 / sendto 44 / bind 49 by a0, accept 43 / accept4 288 by exit.
+    expect([41, 42, 44, 49, 43, 288].map((call) => kinds.get(`c000003e:${call}`))).toEqual([0, 1, 1, 1, 2, 2]);
+    // i386's socketcall (102) carries its arguments in a record of its own: not looked up.
+    expect(kinds.has('40000003:102')).toBe(false);
+    expect(kinds.get('40000003:362')).toBe(1);
+  });
+
   const records = fixtureLines('connect-tcp4-ok').map(kernelRecord);
   const connectIndex = records.findIndex((record) => record.type === SYSCALL && / syscall=42 .* exit=0 /.test(record.payload.toString('latin1')));
   const connect = records[connectIndex]?.payload.toString('latin1') ?? '';
