@@ -4,7 +4,7 @@
 // fields a flow needs indexed, nothing allocated until a flow is built. Everything else goes,
 // record by record and in order, the generic way (parseKernelRecord → Reassembler): an event cut
 // by the batch's end or interleaved with another, a record the generic parser would treat in a way
-// the view does not (a bad header, auditd's field separator, a number too long to read exactly),
+// the view does not (a bad header, auditd's field separator, a header number too long to read exactly),
 // a serial the reassembler already holds, and every record outside a syscall event. Both ways meet
 // in the one Reassembler (serials, gaps, late records, counts: Reassembler.takeWhole).
 import { batchLength, isKernelRecord, META_WORDS, type RecordBatch } from '../native/record-batch.js';

@@ -1,7 +1,7 @@
-// What the flow stage reads of an event, whichever path it came by: the generic one (records parsed
-// into field maps, ./record.ts, grouped by ./reassembler.ts) or the fast one (fields read on demand
-// from the batch's bytes, ./batch-event.ts). Both answer with the same values, so one updateSockets
-// and one toFlow serve both, and a flow cannot depend on the path its event took.
+// What the flow stage reads of an event, whichever path it came by: the generic one (records
+// parsed into field maps, ./record.ts, grouped by ./reassembler.ts) or the fast one (fields read on
+// demand from the batch's bytes, ./batch.ts and ./record-view.ts). Both answer with the same values,
+// so one updateSockets and one toFlow serve both: a flow cannot depend on the path its event took.
 import { numberField, proctitleArgv, type AuditRecord } from './record.js';
 import type { AuditEvent } from './reassembler.js';
 import type { SocketInfo } from './socket-kinds.js';

@@ -2,9 +2,9 @@
 // readHeader() reads `audit(<sec>.<ms>:<serial>): ` into numbers; RecordView indexes a record's
 // fields in one pass and reads a value only when asked, with exactly the semantics of
 // ./record.ts (parseFields, decodeFieldValue, numberField), which the equivalence property test
-// (test/unit/pipeline/fast-path.test.ts) holds it to. What it cannot read the same way (a field
-// separator 0x1D, numbers too long to read exactly digit by digit) it declines, and the record
-// goes the generic way.
+// (test/unit/pipeline/fast-path.test.ts) holds it to. A header with a number too long to read
+// exactly digit by digit, or a record with auditd's field separator 0x1D, it declines: the record
+// goes the generic way. A field value too long for that is read as a string, as numberField does.
 import { decodeFieldValue, isUntrustedField, parseNumber } from './record.js';
 import type { RecordFields } from './event-records.js';
 
