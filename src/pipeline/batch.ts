@@ -113,6 +113,8 @@ class BatchEvent implements EventRecords {
 export interface BatchTarget {
   /** A record the fast path leaves to the generic path (parseKernelRecord, then the Reassembler). */
   generic(type: number, payload: Buffer): void;
+  /** The early lookup made for a SYSCALL record left to the generic path, for when its event completes. */
+  lookupFor(serial: number, lookup: EarlyLookup): void;
   /** Whether the reassembler already holds or has emitted this serial's event. */
   knows(serial: number): boolean;
   /** A whole event read by the fast path, of `records` records (`trailingEnd`: an EOE after its PROCTITLE). */
@@ -143,6 +145,7 @@ export class BatchReader {
           continue;
         }
       }
+      if (type === AUDIT_SYSCALL) this.keepLookup(batch, index);
       const start = meta[index * META_WORDS + 4] as number;
       this.target.generic(type, batch.data.subarray(start, start + (meta[index * META_WORDS + 5] as number)));
       index++;
@@ -183,6 +186,16 @@ export class BatchReader {
     event.setLookup(batch.lookups, entry);
     this.target.whole(event, records, trailing !== -1);
     return (trailing === -1 ? last : trailing) + 1;
+  }
+
+  /** A SYSCALL record going the generic way keeps its early lookup, found or not, under its serial. */
+  private keepLookup(batch: RecordBatch, index: number): void {
+    const entry = findLookup(batch.lookups, this.lookupFrom, index);
+    if (entry === -1) return;
+    this.lookupFrom = entry + 1;
+    const lookup = readLookup(batch.lookups as Buffer, entry);
+    const header = this.header;
+    if (lookup !== undefined && readHeader(batch.data, batch.meta[index * META_WORDS + 4] as number, payloadEnd(batch, index), header)) this.target.lookupFor(header.serial, lookup);
   }
 
   /** The index of the next record when it is this event's EOE with the same time; -1 otherwise. */

@@ -56,8 +56,8 @@ function recordFields(record: AuditRecord | undefined): RecordFields | undefined
   };
 }
 
-/** The generic path's event as the flow stage reads it. */
-export function parsedEventRecords(event: AuditEvent): EventRecords {
+/** The generic path's event as the flow stage reads it, with the early lookup made for its SYSCALL record. */
+export function parsedEventRecords(event: AuditEvent, lookup: EarlyLookup | undefined): EventRecords {
   const first = (type: number): AuditRecord | undefined => event.records.find((record) => record.type === type);
   const sockaddr = first(AUDIT_SOCKADDR);
   const proctitle = first(AUDIT_PROCTITLE);
@@ -68,7 +68,7 @@ export function parsedEventRecords(event: AuditEvent): EventRecords {
     syscall: recordFields(first(AUDIT_SYSCALL)),
     socketcall: recordFields(first(AUDIT_SOCKETCALL)),
     saddr: sockaddr === undefined ? undefined : (sockaddr.fields.get('saddr') ?? ''),
-    lookup: undefined,
+    lookup,
     argv: () => (proctitle === undefined ? [] : proctitleArgv(proctitle)),
   };
 }

@@ -5,7 +5,7 @@
 import { Aggregator } from './aggregate.js';
 import type { RecordBatch } from '../native/record-batch.js';
 import { BatchReader } from './batch.js';
-import { parsedEventRecords, type EventRecords } from './event-records.js';
+import { parsedEventRecords, type EarlyLookup, type EventRecords } from './event-records.js';
 import { syscallProcess, toFlow, type Flow } from './flow.js';
 import { LossCounter, type LossCallback, type LossReport } from './loss.js';
 import { Reassembler } from './reassembler.js';
@@ -60,6 +60,11 @@ export class Pipeline {
   private readonly toAggregator = (flow: Flow): void => this.aggregator.push(flow);
   private readonly batches = new BatchReader({
     generic: (type, payload) => this.pushKernelRecord(type, payload),
+    lookupFor: (serial, lookup) => {
+      this.lookups.set(serial, lookup);
+      // Kept for events still to complete: as many as may be in flight.
+      if (this.lookups.size > (this.options.maxInFlight ?? 4096)) this.lookups.delete(this.lookups.keys().next().value as number);
+    },
     knows: (serial) => this.reassembler.knows(serial),
     whole: (event, records, trailingEnd) => {
       this.records += records;
@@ -67,6 +72,8 @@ export class Pipeline {
       this.onEvent(event);
     },
   });
+  /** Early lookups of SYSCALL records that went the generic way, by serial, until their event completes. */
+  private readonly lookups = new Map<number, EarlyLookup>();
   private records = 0;
   private flows = 0;
 
@@ -84,7 +91,7 @@ export class Pipeline {
     this.reassembler = new Reassembler({
       maxInFlight: options.maxInFlight,
       timeoutMs: options.eventTimeoutMs,
-      onEvent: (event) => this.onEvent(parsedEventRecords(event)),
+      onEvent: (event) => this.onEvent(parsedEventRecords(event, this.takeLookup(event.node, event.serial))),
       onLoss: (report) => this.lose(report),
     });
   }
@@ -163,6 +170,13 @@ export class Pipeline {
       losses: this.losses.toJSON(),
       ...(this.processContext ? { process: this.processContext.stats() } : {}),
     };
+  }
+
+  private takeLookup(node: string, serial: number): EarlyLookup | undefined {
+    if (node !== '' || this.lookups.size === 0) return undefined;
+    const lookup = this.lookups.get(serial);
+    this.lookups.delete(serial);
+    return lookup;
   }
 
   private pushParsed(result: ParseResult): void {

@@ -213,6 +213,17 @@ describe('early socket lookups', () => {
     expect(asked).toEqual([]);
   });
 
+  it('keeps the lookup of a SYSCALL record whose event ends in the next batch, for that event', () => {
+    asked.length = 0;
+    const cut = connectIndex + 1;
+    const run = runWith({ resolver: counting }, (pipeline) => {
+      pipeline.pushBatch(recordBatch(records.slice(0, cut), encodeLookups([entry(0)])));
+      pipeline.pushBatch(recordBatch(records.slice(cut)));
+    });
+    expect(run.flows.find((flow) => flow.op === 'connect')).toMatchObject({ local_addr: '127.0.0.1', local_port: 54321 });
+    expect(asked).toEqual([]);
+  });
+
   it('asks the resolver as before when the lookup failed, or names another record or socket', () => {
     for (const lookups of [encodeLookups([entry(3)]), encodeLookups([entry(0, connectIndex + 1)]), encodeLookups([{ ...entry(0), fd: fd + 1 }]), null]) {
       expect(connectFlow(lookups)).toMatchObject({ local_port: null });
