@@ -20,7 +20,7 @@ export const AUDIT_LIST_RULES = 1013;
 export const AUDIT_GET_FEATURE = 1019;
 
 // include/uapi/linux/audit.h: AUDIT_FIRST_USER_MSG; from here on records come from kauditd.
-export const AUDIT_FIRST_USER_MSG = 1100;
+export { AUDIT_FIRST_USER_MSG } from '../linux/record-types.js';
 
 // include/uapi/linux/audit.h: struct audit_status.mask bits
 export const AUDIT_STATUS_ENABLED = 0x0001;

@@ -1,8 +1,9 @@
-// AuditSocket: the typed face of one native NETLINK_AUDIT socket. Kernel records
-// (type >= AUDIT_FIRST_USER_MSG) go to onRecords in batches; control replies go to
-// onReply, where AuditControl matches them to requests by sequence number.
-import { AUDIT_FIRST_USER_MSG } from './constants.js';
+// AuditSocket: the typed face of one native NETLINK_AUDIT socket. Each read of the addon goes to
+// onBatch as it came (one Buffer, six meta words per record, the addon's early socket lookups), so
+// the pipeline reads the records where they lie; control replies (type < AUDIT_FIRST_USER_MSG) in
+// it also go, one by one, to onReply, where AuditControl matches them to requests by sequence number.
 import { AuditSocketClosedError } from './errors.js';
+import { batchLength, isKernelRecord, META_WORDS, type RecordBatch } from '../native/record-batch.js';
 import { nativeBinding, type AuditBinding, type NativeAuditSocket, type NativeSocketStats, type SocketMode } from '../native/binding.js';
 
 /** One netlink message: a kernel record or a control reply. `payload` excludes the header. */
@@ -25,20 +26,19 @@ export interface AuditSocketOptions {
   lookupCalls?: Uint32Array;
   /** Records of this pid get no lookup. */
   selfPid?: number;
-  onRecords?: (records: AuditMessage[]) => void;
+  /** A read holding at least one kernel record (it may hold control replies too: skip type < AUDIT_FIRST_USER_MSG). */
+  onBatch?: (batch: RecordBatch) => void;
   /** A fatal read error; the socket reads nothing more after it. */
   onError?: (error: NodeJS.ErrnoException) => void;
   binding?: AuditBinding;
 }
-
-const META_WORDS = 6;
 
 export class AuditSocket {
   readonly mode: SocketMode;
   /** Set by AuditControl; receives every message below AUDIT_FIRST_USER_MSG. */
   onReply: ((message: AuditMessage) => void) | undefined;
   private readonly native: NativeAuditSocket;
-  private readonly onRecords: (records: AuditMessage[]) => void;
+  private readonly onBatch: (batch: RecordBatch) => void;
   private readonly onError: (error: NodeJS.ErrnoException) => void;
   private closing: Promise<void> | undefined;
   private resolveClosed: () => void = () => {};
@@ -47,7 +47,7 @@ export class AuditSocket {
   constructor(options: AuditSocketOptions = {}) {
     const binding = options.binding ?? nativeBinding();
     this.mode = options.mode ?? 'unicast';
-    this.onRecords = options.onRecords ?? (() => {});
+    this.onBatch = options.onBatch ?? (() => {});
     this.onError =
       options.onError ??
       ((error) => {
@@ -65,7 +65,7 @@ export class AuditSocket {
         ...(options.lookupCalls === undefined ? {} : { lookupCalls: options.lookupCalls }),
         ...(options.selfPid === undefined ? {} : { selfPid: options.selfPid }),
       },
-      (data, meta, error) => this.dispatch(data, meta, error),
+      (data, meta, error, lookups) => this.dispatch(data, meta, error, lookups),
       () => this.resolveClosed(),
     );
   }
@@ -113,27 +113,47 @@ export class AuditSocket {
     return this.closing;
   }
 
-  private dispatch(data: Buffer | null, meta: Uint32Array | null, error: NodeJS.ErrnoException | null): void {
+  /** `lookups`: the addon's early socket lookups (CONTRACT.md); a stand-in addon may leave them out. */
+  private dispatch(data: Buffer | null, meta: Uint32Array | null, error: NodeJS.ErrnoException | null, lookups: Buffer | null | undefined): void {
     if (error) {
       guarded(() => this.onError(error));
       return;
     }
     if (!data || !meta) return;
-    const records: AuditMessage[] = [];
-    for (let i = 0; i + META_WORDS <= meta.length; i += META_WORDS) {
-      const offset = meta[i + 4] ?? 0;
-      const message: AuditMessage = {
-        type: meta[i] ?? 0,
-        flags: meta[i + 1] ?? 0,
-        seq: meta[i + 2] ?? 0,
-        pid: meta[i + 3] ?? 0,
-        payload: data.subarray(offset, offset + (meta[i + 5] ?? 0)),
-      };
-      if (message.type >= AUDIT_FIRST_USER_MSG) records.push(message);
-      else guarded(() => this.onReply?.(message));
+    const batch: RecordBatch = { data, meta, lookups: lookups ?? null };
+    let records = false;
+    for (let index = 0; index < batchLength(batch); index++) {
+      if (isKernelRecord(meta[index * META_WORDS] as number)) {
+        records = true;
+        continue;
+      }
+      const message = batchMessage(batch, index);
+      guarded(() => this.onReply?.(message));
     }
-    if (records.length > 0) guarded(() => this.onRecords(records));
+    if (records) guarded(() => this.onBatch(batch));
   }
+}
+
+/** Entry `index` of a batch as a message of its own (control replies; tests). */
+export function batchMessage(batch: RecordBatch, index: number): AuditMessage {
+  const at = index * META_WORDS;
+  const offset = batch.meta[at + 4] ?? 0;
+  return {
+    type: batch.meta[at] ?? 0,
+    flags: batch.meta[at + 1] ?? 0,
+    seq: batch.meta[at + 2] ?? 0,
+    pid: batch.meta[at + 3] ?? 0,
+    payload: batch.data.subarray(offset, offset + (batch.meta[at + 5] ?? 0)),
+  };
+}
+
+/** The kernel records of a batch as messages (tests and tools that read a few records). */
+export function batchRecords(batch: RecordBatch): AuditMessage[] {
+  const records: AuditMessage[] = [];
+  for (let index = 0; index < batchLength(batch); index++) {
+    if (isKernelRecord(batch.meta[index * META_WORDS] as number)) records.push(batchMessage(batch, index));
+  }
+  return records;
 }
 
 /**

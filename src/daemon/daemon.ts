@@ -4,8 +4,9 @@
 // can stop it. stop() is one ordered, idempotent shutdown whose steps each run even if one fails.
 import { readFileSync } from 'node:fs';
 import type { Server } from 'node:http';
-import type { AuditMessage } from '../audit/socket.js';
 import { nativeBinding, type AuditBinding } from '../native/binding.js';
+import type { RecordBatch } from '../native/record-batch.js';
+import { edgeSerial, recordCount } from '../pipeline/batch.js';
 import type { Flow } from '../pipeline/flow.js';
 import { Pipeline } from '../pipeline/pipeline.js';
 import { createProcessResolver, ProcessConfigError, type ProcessResolver } from '../pipeline/process/index.js';
@@ -46,17 +47,6 @@ const START_FAILED = 'start failed';
 const CHECKPOINT_INTERVAL_MS = 100;
 /** How long start-up waits for the records of the daemon's own configuration changes. */
 const FIRST_RECORD_WAIT_MS = 2000;
-const SERIAL = /^audit\(\d+\.\d+:(\d+)\)/;
-
-function recordSerial(record: AuditMessage): number | undefined {
-  const match = SERIAL.exec(record.payload.toString('latin1', 0, Math.min(record.payload.length, 48)));
-  return match ? Number(match[1]) : undefined;
-}
-
-/** Payload bytes of a batch: what holding it costs (MAX_HELD_BYTES). */
-function batchBytes(records: AuditMessage[]): number {
-  return records.reduce((sum, r) => sum + r.payload.length, 0);
-}
 
 function readBootId(): string {
   return readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
@@ -98,7 +88,7 @@ export class Daemon {
 
   /** Entries the sink refused under `block`, in order, and batches not yet fed while it refuses. */
   private held: Array<SinkEntry | EncodableEntry> = [];
-  private heldBatches: AuditMessage[][] = [];
+  private heldBatches: RecordBatch[] = [];
   private heldBytes = 0;
   private blocked = false;
   /** Set while stop() hands the held entries over: they are then awaited, not re-armed. */
@@ -194,7 +184,7 @@ export class Daemon {
       log: this.stageLogger('kernel'),
       force: this.options.force,
       binding: this.options.binding,
-      onRecords: (records) => this.onRecords(records),
+      onBatch: (batch) => this.onBatch(batch),
       onReadError: (error) => {
         this.log.error({ stage: 'kernel', err: error }, 'the audit socket failed; no more records can be read: stopping');
         this.options.onFatal('audit socket failed');
@@ -345,23 +335,22 @@ export class Daemon {
     }
   }
 
-  private onRecords(records: AuditMessage[]): void {
+  private onBatch(batch: RecordBatch): void {
     if (this.stopped) return;
     if (this.blocked) {
-      this.hold(records);
+      this.hold(batch);
       return;
     }
-    this.feed(records);
+    this.feed(batch);
   }
 
-  private feed(records: AuditMessage[]): void {
-    const first = records[0];
-    if (this.downtime !== undefined && first !== undefined) this.reportDowntime(first);
-    for (const record of records) this.pipeline.pushKernelRecord(record.type, record.payload);
-    const last = records.at(-1);
-    if (last !== undefined) {
-      this.lastSerial = recordSerial(last) ?? this.lastSerial;
-      this.firstSerial ??= first === undefined ? null : (recordSerial(first) ?? null);
+  private feed(batch: RecordBatch): void {
+    const first = edgeSerial(batch, 'first');
+    if (this.downtime !== undefined) this.reportDowntime(first);
+    this.pipeline.pushBatch(batch);
+    if (recordCount(batch) > 0) {
+      this.lastSerial = edgeSerial(batch, 'last') ?? this.lastSerial;
+      this.firstSerial ??= first ?? null;
       this.lastRecordTs = Date.now();
       if (this.lastRecordTs - this.checkpointAt >= CHECKPOINT_INTERVAL_MS) this.checkpoint();
     }
@@ -380,9 +369,8 @@ export class Daemon {
   }
 
   /** The events the kernel emitted between the previous daemon's last record and this one's first. */
-  private reportDowntime(first: AuditMessage): void {
+  private reportDowntime(serial: number | undefined): void {
     const downtime = this.downtime;
-    const serial = recordSerial(first);
     if (downtime === undefined || serial === undefined) return;
     this.downtime = undefined;
     if (downtime.lastSerial === null) {
@@ -399,14 +387,13 @@ export class Daemon {
     });
   }
 
-  private hold(records: AuditMessage[]): void {
-    const bytes = batchBytes(records);
+  private hold(batch: RecordBatch): void {
+    const bytes = batch.data.length;
     if (this.heldBytes + bytes > MAX_HELD_BYTES) {
-      const serials = [records[0], records.at(-1)].map((r) => (r === undefined ? undefined : recordSerial(r)));
-      this.losses.add({ reason: 'backpressure', count: records.length, ts: Date.now(), firstSerial: serials[0], lastSerial: serials[1] });
+      this.losses.add({ reason: 'backpressure', count: recordCount(batch), ts: Date.now(), firstSerial: edgeSerial(batch, 'first'), lastSerial: edgeSerial(batch, 'last') });
       return;
     }
-    this.heldBatches.push(records);
+    this.heldBatches.push(batch);
     this.heldBytes += bytes;
   }
 
@@ -444,8 +431,8 @@ export class Daemon {
       this.held.shift();
     }
     while (this.heldBatches.length > 0 && !this.blocked) {
-      const batch = this.heldBatches.shift() as AuditMessage[];
-      this.heldBytes -= batchBytes(batch);
+      const batch = this.heldBatches.shift() as RecordBatch;
+      this.heldBytes -= batch.data.length;
       this.feed(batch);
     }
     if (!this.blocked) this.log.info({ stage: 'sink' }, 'the sink takes entries again');
@@ -583,7 +570,7 @@ export class Daemon {
       }
       const batch = this.heldBatches.shift();
       if (batch === undefined) break;
-      this.heldBytes -= batchBytes(batch);
+      this.heldBytes -= batch.data.length;
       this.feed(batch);
     }
   }

@@ -7,9 +7,11 @@
 import { AuditControl } from '../audit/control.js';
 import { AuditSlotTakenError } from '../audit/errors.js';
 import { isProcessAlive } from '../audit/process-info.js';
-import { AuditSocket, type AuditMessage } from '../audit/socket.js';
+import { AuditSocket } from '../audit/socket.js';
 import type { AuditStatus } from '../audit/status.js';
 import type { AuditBinding } from '../native/binding.js';
+import type { RecordBatch } from '../native/record-batch.js';
+import { lookupCalls } from '../pipeline/socket-calls.js';
 import {
   applyCommands,
   clearRules,
@@ -36,7 +38,7 @@ export const SELF_RULE_KEY = 'auditflow-self';
 export interface KernelSessionOptions {
   settings: Settings;
   log: Logger;
-  onRecords: (records: AuditMessage[]) => void;
+  onBatch: (batch: RecordBatch) => void;
   onReadError: (error: NodeJS.ErrnoException) => void;
   /** Take the daemon slot from a live holder (SIGTERM, then SIGKILL). */
   force: boolean;
@@ -113,7 +115,10 @@ export class KernelSession {
       mode: options.settings.mode,
       binding: options.binding,
       rcvbuf: RECEIVE_BUFFER_BYTES,
-      onRecords: options.onRecords,
+      onBatch: options.onBatch,
+      // The addon looks up the socket of each socket call as soon as it reads the record (CONTRACT.md).
+      lookupCalls: lookupCalls(),
+      selfPid: this.pid,
       onError: options.onReadError,
     });
     logReceiveBuffer(this.log, this.reader.receiveBufferSize);

@@ -4,41 +4,15 @@
 // namespace for each lookup, TIME_WAIT ones included; measured with the benchmark's connect workload,
 // that was most of the daemon's CPU. /proc stays the fallback for a kernel without pidfd_getfd (before
 // Linux 5.6) and for a process the kernel will not let the daemon reach (EPERM).
-import type { AuditBinding, NativeSocketEnds } from '../native/binding.js';
-import { decodeSockaddr } from '../pipeline/sockaddr.js';
-import { procSocketResolver, type Endpoint, type SocketInfo, type SocketResolver } from '../pipeline/sockets.js';
-import { AF_INET, AF_INET6, socketType } from '../linux/socket.js';
+import type { AuditBinding } from '../native/binding.js';
+import { socketInfoFromEnds } from '../pipeline/early-lookups.js';
+import { procSocketResolver, type SocketResolver } from '../pipeline/sockets.js';
 
 export interface LiveSocketResolverOptions {
   /** Where a lookup goes when the socket cannot be asked (default: procSocketResolver()). */
   fallback?: SocketResolver;
   /** Told once per error code the addon met (the daemon logs it). */
   onError?: (error: NodeJS.ErrnoException) => void;
-}
-
-function endpoint(bytes: Buffer): Endpoint | undefined {
-  const decoded = decodeSockaddr(bytes);
-  if (!decoded.ok) return undefined;
-  const value = decoded.value;
-  return value.family === 'inet' || value.family === 'inet6' ? { addr: value.addr, port: value.port, bytes: value.bytes } : undefined;
-}
-
-const unset = (end: Endpoint): boolean => end.port === 0 && end.bytes.every((byte) => byte === 0);
-
-/** The addon's answer as the socket table's SocketInfo; undefined for anything but an inet socket. */
-export function socketInfoFromEnds(ends: NativeSocketEnds): SocketInfo | undefined {
-  if (ends.family !== AF_INET && ends.family !== AF_INET6) return undefined;
-  const local = endpoint(ends.local);
-  const remote = ends.remote === null ? undefined : endpoint(ends.remote);
-  return {
-    family: ends.family,
-    type: socketType(ends.type),
-    protocol: ends.protocol,
-    // An unbound socket's name is all zeros, and so is an unconnected one's peer in /proc: unknown.
-    local: local === undefined || unset(local) ? undefined : local,
-    remote: remote === undefined || unset(remote) ? undefined : remote,
-    source: 'proc',
-  };
 }
 
 export function liveSocketResolver(binding: AuditBinding, options: LiveSocketResolverOptions = {}): SocketResolver {

@@ -2,6 +2,8 @@
 // the names are libaudit's, lib/msg_typetab.h in the audit-userspace sources).
 import { invert, pairs } from './number-names.js';
 
+/** The first record type; below it (1000-1099) are replies to control requests (AUDIT_GET, AUDIT_LIST_RULES...). */
+export const AUDIT_FIRST_USER_MSG = 1100;
 export const AUDIT_SYSCALL = 1300;
 export const AUDIT_SOCKETCALL = 1304;
 export const AUDIT_SOCKADDR = 1306;

@@ -1,7 +1,10 @@
 // The flow pipeline: records → events → flows. See docs/flows.md for the flow schema.
 export { Aggregator, type AggregatorOptions } from './aggregate.js';
+export { type RecordBatch } from '../native/record-batch.js';
+export { BatchReader } from './batch.js';
 export { communityId, type FlowEndpoint } from './community-id.js';
-export { DEFAULT_FAMILIES, FLOW_SCHEMA_VERSION, toFlow, type Flow, type FlowOptions, type FlowOutcome, type Op } from './flow.js';
+export { DEFAULT_FAMILIES, FLOW_SCHEMA_VERSION, toFlow, type Flow, type Op } from './flow.js';
+export { updateSockets, type SocketFacts, type SocketStep } from './socket-update.js';
 export { LossCounter, type LossCallback, type LossReason, type LossReport } from './loss.js';
 export { Pipeline, type PipelineOptions, type PipelineStats } from './pipeline.js';
 export { createProcessResolver, LabelRules, ProcessConfigError, ProcessResolver, UserNames, type LabelRule, type ProcessContextConfig, type ProcessResolverStats } from './process/index.js';

@@ -1,13 +1,17 @@
 // Pipeline: records in, flows and loss reports out. Wires the stages in order
-//   parseRecord → Reassembler → toFlow (socket table, family filter) → [ProcessResolver] → Aggregator
+//   (batch: whole events read in place, ./batch.ts) parseRecord → Reassembler → updateSockets (socket table, family filter) → toFlow → [ProcessResolver] → Aggregator
 // and counts what each stage lost. It imports neither the addon nor a sink: the daemon feeds
 // it kernel records, `auditflow replay` feeds it log lines, tests feed it fixtures.
 import { Aggregator } from './aggregate.js';
-import { DEFAULT_FAMILIES, syscallProcess, toFlow, type Flow } from './flow.js';
+import type { RecordBatch } from '../native/record-batch.js';
+import { BatchReader } from './batch.js';
+import { parsedEventRecords, type EarlyLookup, type EventRecords } from './event-records.js';
+import { syscallProcess, toFlow, type Flow } from './flow.js';
 import { LossCounter, type LossCallback, type LossReport } from './loss.js';
-import { Reassembler, type AuditEvent } from './reassembler.js';
+import { Reassembler } from './reassembler.js';
 import { parseKernelRecord, parseLogLine, type AuditRecord, type ParseResult } from './record.js';
 import type { ProcessResolver, ProcessResolverStats } from './process/resolver.js';
+import { DEFAULT_FAMILIES, updateSockets } from './socket-update.js';
 import { SocketTable, type SocketResolver } from './sockets.js';
 import { AUDIT_REPLACE } from '../linux/record-types.js';
 
@@ -54,6 +58,22 @@ export class Pipeline {
   private readonly families: ReadonlySet<string> | 'all';
   private readonly processContext: ProcessResolver | undefined;
   private readonly toAggregator = (flow: Flow): void => this.aggregator.push(flow);
+  private readonly batches = new BatchReader({
+    generic: (type, payload) => this.pushKernelRecord(type, payload),
+    lookupFor: (serial, lookup) => {
+      this.lookups.set(serial, lookup);
+      // Kept for events still to complete: as many as may be in flight.
+      if (this.lookups.size > (this.options.maxInFlight ?? 4096)) this.lookups.delete(this.lookups.keys().next().value as number);
+    },
+    knows: (serial) => this.reassembler.knows(serial),
+    whole: (event, records, trailingEnd) => {
+      this.records += records;
+      this.reassembler.takeWhole(event.serial, event.time, trailingEnd);
+      this.onEvent(event);
+    },
+  });
+  /** Early lookups of SYSCALL records that went the generic way, by serial, until their event completes. */
+  private readonly lookups = new Map<number, EarlyLookup>();
   private records = 0;
   private flows = 0;
 
@@ -71,7 +91,7 @@ export class Pipeline {
     this.reassembler = new Reassembler({
       maxInFlight: options.maxInFlight,
       timeoutMs: options.eventTimeoutMs,
-      onEvent: (event) => this.onEvent(event),
+      onEvent: (event) => this.onEvent(parsedEventRecords(event, this.takeLookup(event.node, event.serial))),
       onLoss: (report) => this.lose(report),
     });
   }
@@ -82,6 +102,16 @@ export class Pipeline {
     // it carries no event.
     if (type === AUDIT_REPLACE) return;
     this.pushParsed(parseKernelRecord(type, payload));
+  }
+
+  /**
+   * One read of the addon (src/audit/socket.ts): whole syscall events are read from the bytes
+   * (./batch.ts), the rest record by record as pushKernelRecord() reads them; control replies skipped.
+   */
+  pushBatch(batch: RecordBatch): void {
+    // One /proc stat read per process per batch (process/resolver.ts).
+    this.processContext?.beginBatch();
+    this.batches.read(batch);
   }
 
   /** One line of an auditd log file. Blank lines are skipped. */
@@ -142,6 +172,13 @@ export class Pipeline {
     };
   }
 
+  private takeLookup(node: string, serial: number): EarlyLookup | undefined {
+    if (node !== '' || this.lookups.size === 0) return undefined;
+    const lookup = this.lookups.get(serial);
+    this.lookups.delete(serial);
+    return lookup;
+  }
+
   private pushParsed(result: ParseResult): void {
     if (result.ok) {
       this.pushRecord(result.record);
@@ -150,18 +187,21 @@ export class Pipeline {
     this.lose({ reason: 'parse-error', count: 1, node: '', time: 0, detail: result.error.kind, text: result.error.text.slice(0, 512) });
   }
 
-  private onEvent(event: AuditEvent): void {
-    const outcome = toFlow(event, this.sockets, { families: this.families });
-    switch (outcome.kind) {
-      case 'flow':
-        if (this.processContext) this.processContext.push(outcome.flow, this.toAggregator);
-        else this.aggregator.push(outcome.flow);
+  /** One event, by either path: the socket step, then the flow, then the process context. */
+  private onEvent(event: EventRecords): void {
+    const step = updateSockets(event, this.sockets, this.families);
+    switch (step.kind) {
+      case 'flow': {
+        const flow = toFlow(event, step);
+        if (this.processContext) this.processContext.push(flow, this.toAggregator);
+        else this.aggregator.push(flow);
         break;
+      }
       case 'dropped':
-        this.lose({ reason: 'family', count: 1, node: event.node, time: event.time, firstSerial: event.serial, detail: outcome.family });
+        this.lose({ reason: 'family', count: 1, node: event.node, time: event.time, firstSerial: event.serial, detail: step.family });
         break;
       case 'bad-sockaddr':
-        this.lose({ reason: 'bad-sockaddr', count: 1, node: event.node, time: event.time, firstSerial: event.serial, detail: outcome.error.kind });
+        this.lose({ reason: 'bad-sockaddr', count: 1, node: event.node, time: event.time, firstSerial: event.serial, detail: step.error.kind });
         break;
       case 'none': {
         // A socket() (or any other audited syscall): its rule key may label the process.

@@ -171,9 +171,12 @@ export function parseFields(text: string, decode: boolean): Map<string, string> 
   return fields;
 }
 
+/** Whether the kernel writes this field's value as hex when it holds unsafe bytes. */
+export const isUntrustedField = (key: string): boolean => UNTRUSTED_STRING_FIELDS.has(key);
+
 /** Decodes an unquoted untrusted-string value the kernel wrote as hex; other values pass through. */
 export function decodeFieldValue(key: string, value: string): string {
-  if (!UNTRUSTED_STRING_FIELDS.has(key) || !isHex(value)) return value;
+  if (!isUntrustedField(key) || !isHex(value)) return value;
   return Buffer.from(value, 'hex').toString(key === 'proctitle' ? 'latin1' : 'utf8');
 }
 
@@ -186,7 +189,11 @@ function isHex(value: string): boolean {
  * kernel/auditsc.c MAX_PROCTITLE_AUDIT_LEN) with NULs between the arguments.
  */
 export function proctitleArgv(record: AuditRecord): string[] {
-  const value = record.fields.get('proctitle');
+  return proctitleValueArgv(record.fields.get('proctitle'));
+}
+
+/** proctitleArgv() of a PROCTITLE record's (decoded) proctitle value. */
+export function proctitleValueArgv(value: string | undefined): string[] {
   if (value === undefined || value === '(null)') return [];
   const bytes = Buffer.from(value, 'latin1');
   const parts: string[] = [];
@@ -203,16 +210,14 @@ export function proctitleArgv(record: AuditRecord): string[] {
 
 /** A field's value as a number, or undefined when absent or not a number. */
 export function numberField(record: AuditRecord, key: string, radix: 10 | 16 = 10): number | undefined {
-  const value = record.fields.get(key);
+  return parseNumber(record.fields.get(key), radix);
+}
+
+/** A field value as a number, or undefined when absent or not a number. */
+export function parseNumber(value: string | undefined, radix: 10 | 16): number | undefined {
   if (value === undefined) return undefined;
   const parsed = radix === 16 ? (/^[0-9a-fA-F]{1,16}$/.test(value) ? Number.parseInt(value, 16) : Number.NaN) : /^-?\d+$/.test(value) ? Number(value) : Number.NaN;
   return Number.isFinite(parsed) ? parsed : undefined;
-}
-
-/** A string field with the kernel's `(null)` and auditd's `(none)` mapped to undefined. */
-export function stringField(record: AuditRecord, key: string): string | undefined {
-  const value = record.fields.get(key);
-  return value === undefined || value === '(null)' || value === '(none)' ? undefined : value;
 }
 
 export const isEndOfEvent = (record: AuditRecord): boolean => record.type === AUDIT_EOE || record.type === AUDIT_PROCTITLE;

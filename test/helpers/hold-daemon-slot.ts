@@ -1,10 +1,10 @@
 // A second audit daemon for kernel tests: registers this process, drains records, prints
 // "registered <pid>", and on SIGTERM unregisters and exits. Run with: node --import tsx.
 import { AuditControl } from '../../src/audit/control.js';
-import { AuditSocket } from '../../src/audit/socket.js';
+import { AuditSocket, batchRecords } from '../../src/audit/socket.js';
 
 let records = 0;
-const socket = new AuditSocket({ onRecords: (batch) => (records += batch.length) });
+const socket = new AuditSocket({ onBatch: (batch) => (records += batchRecords(batch).length) });
 const control = new AuditControl(socket);
 await control.register();
 process.stdout.write(`registered ${process.pid}\n`);

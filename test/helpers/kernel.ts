@@ -2,7 +2,8 @@
 // the audit state, and restores it afterwards, also when a test failed.
 import { afterAll, beforeAll } from 'vitest';
 import { AuditControl } from '../../src/audit/control.js';
-import { AuditSocket, type AuditMessage, type AuditSocketOptions } from '../../src/audit/socket.js';
+import { AuditSocket, type AuditSocketOptions } from '../../src/audit/socket.js';
+import type { RecordBatch } from '../../src/native/record-batch.js';
 import { acquireKernelLock, type KernelLock } from '../../src/audit/kernel-lock.js';
 import { restoreAuditState, snapshotAuditState, type AuditStateSnapshot } from '../../src/audit/state-guard.js';
 
@@ -38,16 +39,16 @@ export interface TestAuditDaemon {
 
 /**
  * This test process as the kernel's audit daemon: registers a socket that hands its records to
- * `onRecords`, turns auditing on and loads `rules` (deleted again through `control` at close).
+ * `onBatch`, turns auditing on and loads `rules` (deleted again through `control` at close).
  * Call inside useKernel(), whose restore puts `enabled` back. `options` go to the AuditSocket.
  */
 export async function registerWithRules(
   control: AuditControl,
   rules: Buffer[],
-  onRecords: (records: AuditMessage[]) => void,
-  options: Omit<AuditSocketOptions, 'onRecords'> = {},
+  onBatch: (batch: RecordBatch) => void,
+  options: Omit<AuditSocketOptions, 'onBatch'> = {},
 ): Promise<TestAuditDaemon> {
-  const socket = new AuditSocket({ ...options, onRecords });
+  const socket = new AuditSocket({ ...options, onBatch });
   const daemon = new AuditControl(socket);
   const added: Buffer[] = [];
   const close = async (): Promise<void> => {

@@ -16,7 +16,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { AuditSocket } from '../../src/audit/socket.js';
+import { AuditSocket, batchRecords } from '../../src/audit/socket.js';
 import { restoreAuditState } from '../../src/audit/state-guard.js';
 import type { AuditStatus } from '../../src/audit/status.js';
 import type { Flow } from '../../src/pipeline/flow.js';
@@ -86,12 +86,10 @@ async function sideBySide(format: LogFormat): Promise<SideBySide> {
   let records = 0;
   const reader = new AuditSocket({
     mode: 'multicast',
-    onRecords: (batch) => {
-      for (const record of batch) {
-        records++;
-        withProc.pushKernelRecord(record.type, record.payload);
-        plain.pushKernelRecord(record.type, record.payload);
-      }
+    onBatch: (batch) => {
+      records += batchRecords(batch).length;
+      withProc.pushBatch(batch);
+      plain.pushBatch(batch);
     },
   });
   let auditd: RunningAuditd | undefined;

@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { AuditControl } from '../../src/audit/control.js';
-import { AuditSocket, type AuditMessage } from '../../src/audit/socket.js';
+import { AuditSocket, batchRecords, type AuditMessage } from '../../src/audit/socket.js';
 import { finished, helperPath } from '../helpers/child.js';
 import { useKernel } from '../helpers/kernel.js';
 import { until } from '../helpers/until.js';
@@ -14,7 +14,7 @@ const kernel = useKernel();
 describe('the audit daemon socket on the real kernel', () => {
   it('receives the SYSCALL, SOCKADDR and EOE records of a child TCP connect, then leaves the kernel as it was', async () => {
     const batches: AuditMessage[][] = [];
-    const socket = new AuditSocket({ onRecords: (records) => batches.push(records) });
+    const socket = new AuditSocket({ onBatch: (batch) => batches.push(batchRecords(batch)) });
     const control = new AuditControl(socket);
     const rule = connectRuleForChildrenOf(process.pid, 'auditflow-test-records');
     try {

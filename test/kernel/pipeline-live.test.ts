@@ -25,9 +25,7 @@ let workload: string;
 
 beforeAll(async () => {
   workload = buildWorkload();
-  daemon = await registerWithRules(kernel.control, networkRulesForChildren(), (records) => {
-    for (const record of records) pipeline.pushKernelRecord(record.type, record.payload);
-  });
+  daemon = await registerWithRules(kernel.control, networkRulesForChildren(), (batch) => pipeline.pushBatch(batch));
 });
 
 afterAll(async () => {

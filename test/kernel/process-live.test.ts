@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { batchRecords } from '../../src/audit/socket.js';
 import type { Flow } from '../../src/pipeline/flow.js';
 import { Pipeline } from '../../src/pipeline/pipeline.js';
 import { createProcessResolver } from '../../src/pipeline/process/index.js';
@@ -61,8 +62,8 @@ beforeAll(async () => {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   port = (server.address() as AddressInfo).port;
 
-  daemon = await registerWithRules(kernel.control, networkRulesWhere(`-F uid=${NOBODY}`), (records) => {
-    for (const record of records) {
+  daemon = await registerWithRules(kernel.control, networkRulesWhere(`-F uid=${NOBODY}`), (batch) => {
+    for (const record of batchRecords(batch)) {
       if (held) held.push([record.type, Buffer.from(record.payload)]);
       else pipeline.pushKernelRecord(record.type, record.payload);
     }

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { AuditControl } from '../../src/audit/control.js';
-import { AuditSocket, type AuditMessage } from '../../src/audit/socket.js';
+import { AuditSocket, batchRecords, type AuditMessage } from '../../src/audit/socket.js';
 import { finished, helperPath, waitForLine } from '../helpers/child.js';
 import { useKernel } from '../helpers/kernel.js';
 import { until } from '../helpers/until.js';
@@ -38,7 +38,7 @@ function blockUntilPaused(socket: AuditSocket, moreMs: number): void {
 describe('the reader thread', () => {
   it(`keeps draining the kernel while the JavaScript thread is blocked: ${BURST} connects, no loss, no serial gap`, async () => {
     const messages: AuditMessage[] = [];
-    const socket = new AuditSocket({ onRecords: (records) => messages.push(...records) });
+    const socket = new AuditSocket({ onBatch: (batch) => messages.push(...batchRecords(batch)) });
     const control = new AuditControl(socket);
     const rule = connectRuleForChildrenOf(process.pid, 'auditflow-test-busy');
     const scratch = mkdtempSync(join(tmpdir(), 'auditflow-busy-'));
@@ -95,7 +95,7 @@ describe('the reader thread', () => {
   it('stops reading while the queue is full, so the kernel throttles the workload; past 80 ms it reads again and counts what it drops: no uncounted loss', async () => {
     const messages: AuditMessage[] = [];
     let replies = 0;
-    const socket = new AuditSocket({ rcvbuf: 64 * 1024, maxQueueBytes: 64 * 1024, maxBatchRecords: 64, onRecords: (records) => messages.push(...records) });
+    const socket = new AuditSocket({ rcvbuf: 64 * 1024, maxQueueBytes: 64 * 1024, maxBatchRecords: 64, onBatch: (batch) => messages.push(...batchRecords(batch)) });
     const control = new AuditControl(socket);
     const forward = socket.onReply;
     socket.onReply = (message) => {
@@ -205,7 +205,7 @@ describe('multicast mode', () => {
     const daemon = spawn(process.execPath, ['--import', 'tsx', helperPath('hold-daemon-slot.ts')], { stdio: ['ignore', 'pipe', 'pipe'] });
     const daemonExit = finished(daemon);
     const received: AuditMessage[] = [];
-    const reader = new AuditSocket({ mode: 'multicast', onRecords: (records) => received.push(...records) });
+    const reader = new AuditSocket({ mode: 'multicast', onBatch: (batch) => received.push(...batchRecords(batch)) });
     const rule = connectRuleForChildrenOf(process.pid, 'auditflow-test-multicast');
     try {
       await waitForLine(daemon, /^registered \d+/);

@@ -15,7 +15,7 @@ function session(kernel: FakeKernel, set: Record<string, string> = {}) {
   const settings = loadConfig({ env, file: '/dev/null' }).settings;
   const lines: Array<{ msg: string }> = [];
   const log = pino({ level: 'debug' }, { write: (line: string) => lines.push(JSON.parse(line) as { msg: string }) });
-  const ks = new KernelSession({ settings, log, onRecords: () => {}, onReadError: () => {}, force: false, binding: kernel.binding(), pid: 4242 });
+  const ks = new KernelSession({ settings, log, onBatch: () => {}, onReadError: () => {}, force: false, binding: kernel.binding(), pid: 4242 });
   return { ks, lines };
 }
 

@@ -2,7 +2,7 @@
 // parser, on every SYSCALL line captured from the kernel in test/fixtures.
 import { describe, expect, it } from 'vitest';
 import { nativeBinding } from '../../../src/native/binding.js';
-import { numberField, parseLogLine, stringField } from '../../../src/pipeline/record.js';
+import { numberField, parseLogLine } from '../../../src/pipeline/record.js';
 import { AUDIT_SYSCALL } from '../../../src/linux/record-types.js';
 import { fixtureLines, fixtureNames } from '../pipeline/fixtures.js';
 
@@ -21,10 +21,10 @@ describe('the SYSCALL scan of the lookup thread', () => {
       const record = parsed.record;
       expect(record.type).toBe(AUDIT_SYSCALL);
       const hex = (key: string): bigint | null => {
-        const value = stringField(record, key);
+        const value = record.fields.get(key);
         return value === undefined ? null : BigInt(`0x${value}`);
       };
-      const success = stringField(record, 'success');
+      const success = record.fields.get('success');
       expect(scan(payloadOf(line)), line).toEqual({
         arch: numberField(record, 'arch', 16),
         syscall: numberField(record, 'syscall'),

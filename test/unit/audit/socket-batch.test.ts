@@ -1,0 +1,76 @@
+// AuditSocket hands each read of the addon on as it came: the batch (with the addon's early socket
+// lookups) to onBatch when it holds a kernel record, each control reply in it to onReply; and it asks
+// the addon for early lookups only when told which calls to look up. The addon is a stand-in binding
+// that records what it was given and delivers what the test says (src/native/binding.ts's shape).
+import { describe, expect, it } from 'vitest';
+import { AuditSocket, type AuditMessage } from '../../../src/audit/socket.js';
+import type { AuditBinding, NativeSocketOptions } from '../../../src/native/binding.js';
+import { encodeLookups } from '../../../src/native/socket-lookups.js';
+import type { RecordBatch } from '../../../src/native/record-batch.js';
+import { recordBatch } from '../pipeline/fixtures.js';
+
+type Deliver = (data: Buffer, meta: Uint32Array, error: null, lookups: Buffer | null) => void;
+
+function standIn(): { binding: AuditBinding; deliver: () => Deliver; options: () => NativeSocketOptions } {
+  let deliver: Deliver | undefined;
+  let options: NativeSocketOptions | undefined;
+  const binding = {
+    AuditSocket: class {
+      readonly portId = 1;
+      readonly receiveBufferSize = 0;
+      constructor(given: NativeSocketOptions, onBatch: (...args: unknown[]) => void) {
+        options = given;
+        deliver = onBatch as Deliver;
+      }
+      send = (): number => 1;
+      close = (): void => {};
+      ref = (): void => {};
+      unref = (): void => {};
+      stats = () => ({ datagrams: 0, records: 0, bytes: 0, batches: 0, enobufs: 0, droppedRecords: 0, truncated: 0, malformed: 0 });
+    },
+    sdNotify: () => false,
+    flock: () => true,
+    socketEnds: () => null,
+  } as unknown as AuditBinding;
+  return { binding, deliver: () => deliver as Deliver, options: () => options as NativeSocketOptions };
+}
+
+const record = { type: 1300, payload: Buffer.from('audit(1795252393.149:711763): arch=c000003e syscall=42') };
+const reply = { type: 1000, payload: Buffer.alloc(40, 7) };
+
+describe('AuditSocket batches', () => {
+  it('hands the read to onBatch with its lookups, and each control reply in it to onReply', () => {
+    const addon = standIn();
+    const batches: RecordBatch[] = [];
+    const replies: AuditMessage[] = [];
+    const socket = new AuditSocket({ binding: addon.binding, onBatch: (batch) => batches.push(batch) });
+    socket.onReply = (message) => replies.push(message);
+    const lookups = encodeLookups([{ record: 1, pid: 7, fd: 3, status: 0, family: 2, type: 1, protocol: 6, flags: 0, local: null, remote: null }]);
+    const read = recordBatch([reply, record], lookups);
+    addon.deliver()(read.data, read.meta, null, lookups);
+    expect(batches).toEqual([{ data: read.data, meta: read.meta, lookups }]);
+    expect(replies.map((message) => [message.type, message.payload])).toEqual([[reply.type, reply.payload]]);
+  });
+
+  it('gives onBatch nothing for a read of control replies only, and null lookups when the addon gave none', () => {
+    const addon = standIn();
+    const batches: RecordBatch[] = [];
+    new AuditSocket({ binding: addon.binding, onBatch: (batch) => batches.push(batch) });
+    const replies = recordBatch([reply, reply]);
+    addon.deliver()(replies.data, replies.meta, null, null);
+    expect(batches).toEqual([]);
+    const records = recordBatch([record]);
+    (addon.deliver() as unknown as (data: Buffer, meta: Uint32Array, error: null) => void)(records.data, records.meta, null);
+    expect(batches).toEqual([{ data: records.data, meta: records.meta, lookups: null }]);
+  });
+
+  it('asks the addon for early lookups only of the calls it is given', () => {
+    const without = standIn();
+    new AuditSocket({ binding: without.binding });
+    expect(without.options()).not.toHaveProperty('lookupCalls');
+    const withCalls = standIn();
+    const calls = Uint32Array.from([0xc000003e, 42, 1]);
+    new AuditSocket({ binding: withCalls.binding, lookupCalls: calls, selfPid: 99 });
+    expect(withCalls.options()).toMatchObject({ lookupCalls: calls, selfPid: 99 });
+  });
+});
