@@ -115,8 +115,9 @@ export class KernelSession {
       mode: options.settings.mode,
       binding: options.binding,
       rcvbuf: RECEIVE_BUFFER_BYTES,
+      maxQueueBytes: options.settings.reader_queue_max_bytes,
       onBatch: options.onBatch,
-      // The addon looks up the socket of each socket call as soon as it reads the record (CONTRACT.md).
+      // The addon looks up the socket of each socket call as soon as it reads the record (src/native/socket-lookups.ts).
       lookupCalls: lookupCalls(),
       selfPid: this.pid,
       onError: options.onReadError,
