@@ -3,7 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { HeldInput } from '../../../src/daemon/held-input.js';
 import type { LossInfo } from '../../../src/daemon/loss-reporter.js';
 import type { RecordBatch } from '../../../src/native/record-batch.js';
-import { emptyCounters, type EncodableEntry, type FlowSink, type SinkEntry } from '../../../src/sink/index.js';
+import type { EncodableEntry, FlowSink, SinkEntry } from '../../../src/sink/index.js';
+import { emptyCounters } from '../../../src/sink/types.js';
 import { fixtureLines, kernelRecord, recordBatch } from '../pipeline/fixtures.js';
 
 /** A sink that takes `room` entries, then refuses until given more room; writable() resolves then. */

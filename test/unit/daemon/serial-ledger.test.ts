@@ -4,7 +4,7 @@ import type { LossInfo } from '../../../src/daemon/loss-reporter.js';
 import { SerialLedger } from '../../../src/daemon/serial-ledger.js';
 import type { DaemonSnapshot } from '../../../src/daemon/snapshot.js';
 import type { NativeSocketStats } from '../../../src/native/binding.js';
-import { emptyCounters } from '../../../src/sink/index.js';
+import { emptyCounters } from '../../../src/sink/types.js';
 
 const log = pino({ level: 'silent' });
 
