@@ -1,30 +1,32 @@
-// The daemon's wiring: kernel records → pipeline → flow entries → sink, and the timers around it
-// (event expiry, loss entries, kernel polls, stats, status file, watchdog). Start-up failures are
-// thrown to the caller, which turns them into exit codes; once running, nothing a record contains
-// can stop it. stop() is one ordered, idempotent shutdown whose steps each run even if one fails.
+// The daemon's lifecycle and wiring: kernel batches → pipeline → flow entries → sink, and the timers
+// around them (event expiry, loss entries, kernel polls, watchdog). Its seams live beside it:
+// held-input.ts (backpressure), serial-ledger.ts (checkpoints, downtime, counted losses),
+// telemetry.ts (stats, status file, metrics). Start-up failures are thrown to the caller, which turns
+// them into exit codes; once running, nothing a record contains can stop it. stop() is one ordered,
+// idempotent shutdown whose steps each run even if one fails.
 import { readFileSync } from 'node:fs';
-import type { Server } from 'node:http';
 import { nativeBinding, type AuditBinding } from '../native/binding.js';
 import type { RecordBatch } from '../native/record-batch.js';
 import { edgeSerial, recordCount } from '../pipeline/batch.js';
 import type { Flow } from '../pipeline/flow.js';
 import { Pipeline } from '../pipeline/pipeline.js';
 import { createProcessResolver, ProcessConfigError, type ProcessResolver } from '../pipeline/process/index.js';
-import { checkConsumerLag, lifecycleEntry, streamKey, type EncodableEntry, type FlowSink, type LagReport, type RedisClient, type SinkEntry } from '../sink/index.js';
+import { checkConsumerLag, lifecycleEntry, streamKey, type FlowSink, type LagReport, type RedisClient } from '../sink/index.js';
 import { ConfigError, loadConfig, restartOnlyChanges, type ConfigInput, type LoadedConfig } from './config.js';
 import { FlowEncoder } from './flow-entry.js';
-import { Checkpoints } from './checkpoints.js';
 import { KernelSession } from './kernel-session.js';
 import { LatencyHistogram } from './latency-histogram.js';
 import type { DaemonLogger, Logger } from './logger.js';
 import { LossReporter } from './loss-reporter.js';
-import { serveMetrics } from './metrics.js';
+import { HeldInput } from './held-input.js';
 import { openSink, spoolDirectory, trimPolicy } from './open-sink.js';
 import { preparePrivateDir } from './private-dir.js';
 import { secretWarnings } from './redis-password.js';
 import type { Settings } from './settings.js';
-import { inspectSnapshot, writeSnapshot, type DaemonSnapshot } from './snapshot.js';
+import { SerialLedger } from './serial-ledger.js';
+import { inspectSnapshot, type DaemonSnapshot } from './snapshot.js';
 import { liveSocketResolver } from './socket-resolver.js';
+import { statusLine, Telemetry } from './telemetry.js';
 
 export interface DaemonOptions {
   config: LoadedConfig;
@@ -43,8 +45,6 @@ const MAX_HELD_BYTES = 64 * 1024 * 1024;
 const TICK_MS = 1000;
 /** The stop reason of a start that failed: it puts back everything, whatever on_stop says. */
 const START_FAILED = 'start failed';
-/** Crash checkpoint candidates are taken as records arrive, at most this often (and at every tick). */
-const CHECKPOINT_INTERVAL_MS = 100;
 /** How long start-up waits for the records of the daemon's own configuration changes. */
 const FIRST_RECORD_WAIT_MS = 2000;
 
@@ -65,34 +65,18 @@ export class Daemon {
   private sink!: FlowSink;
   private redis: RedisClient | undefined;
   private lag: LagReport | undefined;
-  private metrics: Server | undefined;
   private readonly latency = new LatencyHistogram();
+  private readonly telemetry: Telemetry;
+  private ledger!: SerialLedger;
+  private readonly held: HeldInput;
   private readonly timers = new Map<string, NodeJS.Timeout>();
   private readonly started = Date.now();
   private bootId = '';
   private stopping: Promise<number> | undefined;
   private stopped = false;
 
-  private lastSerial: number | null = null;
-  private firstSerial: number | null = null;
-  private checkpoints = new Checkpoints(0);
-  private checkpointAt = 0;
-  private lastRecordTs: number | null = null;
   private selfFlows = 0;
   private kernelView: DaemonSnapshot['kernel'] = { enabled: null, lost: null, backlog: null, backlogLimit: null, immutable: false };
-  private lostBaseline: number | undefined;
-  private readerSeen = { enobufs: 0, droppedRecords: 0, truncated: 0, malformed: 0 };
-  private downtime: { since: number; lastSerial: number | null } | undefined;
-  /** When the previous daemon was last seen alive, if it did not stop cleanly. */
-  private downSince: number | undefined;
-
-  /** Entries the sink refused under `block`, in order, and batches not yet fed while it refuses. */
-  private held: Array<SinkEntry | EncodableEntry> = [];
-  private heldBatches: RecordBatch[] = [];
-  private heldBytes = 0;
-  private blocked = false;
-  /** Set while stop() hands the held entries over: they are then awaited, not re-armed. */
-  private draining = false;
   private readonly stageLoggers: Logger[] = [];
 
   private constructor(private readonly options: DaemonOptions) {
@@ -101,6 +85,8 @@ export class Daemon {
     this.binding = options.binding ?? nativeBinding();
     this.losses = new LossReporter(this.settings.host);
     this.flows = new FlowEncoder(this.settings.host);
+    this.telemetry = new Telemetry({ log: this.log, binding: this.binding, snapshot: () => this.snapshot(), latency: this.latency });
+    this.held = new HeldInput({ sink: () => this.sink, feed: (batch) => this.feed(batch), lose: (loss) => this.losses.add(loss), log: this.log, maxBytes: MAX_HELD_BYTES });
   }
 
   /** Starts everything, or throws (and puts back what it had changed) when it cannot. */
@@ -124,18 +110,7 @@ export class Daemon {
     this.bootId = readBootId();
     const found = inspectSnapshot(s.runtime_dir);
     if (found.kind === 'refused') log.warn({ reason: found.reason }, 'ignoring the status file left there: the previous run is not known');
-    const previous = found.kind === 'ok' ? found.snapshot : undefined;
-    if (previous !== undefined && !previous.stopped && previous.pid !== process.pid) {
-      // Counted from its checkpoint, not from the newest record it read: what it read after the
-      // checkpoint may have died with it (in its memory, or in the sink's memory queue).
-      const settled = previous.safeSerial ?? (previous.firstSerial === null || previous.firstSerial === undefined ? null : previous.firstSerial - 1);
-      this.downtime = { since: previous.updated, lastSerial: settled };
-      this.downSince = previous.updated;
-      // The kernel's lost counter grew while no daemon watched it, too.
-      if (typeof previous.kernel.lost === 'number') this.lostBaseline = previous.kernel.lost;
-      log.warn({ previousPid: previous.pid, lastSeen: new Date(previous.updated).toISOString(), safeSerial: settled }, 'the previous auditflow did not stop cleanly; its downtime is reported as a loss');
-    }
-
+    this.ledger = new SerialLedger(found.kind === 'ok' ? found.snapshot : undefined, log, (loss) => this.losses.add(loss));
     if (s.sink === 'redis') preparePrivateDir('spool_dir', spoolDirectory(s), 0o700);
     // After the spool (a daemon user that cannot create it learns that first): what the next start trusts.
     preparePrivateDir('state_dir', s.state_dir, 0o700);
@@ -143,7 +118,7 @@ export class Daemon {
     const opened = await openSink(s, this.bootId, this.stageLogger('sink'));
     this.sink = opened.sink;
     this.redis = opened.client;
-    this.checkpoints = new Checkpoints(opened.replayed);
+    this.ledger.startCheckpoints(opened.replayed);
 
     if (s.process_context) {
       try {
@@ -177,14 +152,16 @@ export class Daemon {
     // First in the stream, before any flow the kernel session lets in.
     const start = lifecycleEntry({ event: 'start', host: s.host, ts: Date.now(), version: this.options.version, pid: process.pid });
     start.fields.mode = s.mode;
-    if (this.downSince !== undefined) start.fields.down_since = String(this.downSince);
-    this.offer(start);
+    if (this.ledger.downSince !== undefined) start.fields.down_since = String(this.ledger.downSince);
+    this.held.offer(start);
     this.kernel = new KernelSession({
       settings: s,
       log: this.stageLogger('kernel'),
       force: this.options.force,
       binding: this.options.binding,
-      onBatch: (batch) => this.onBatch(batch),
+      onBatch: (batch) => {
+        if (!this.stopped) this.held.take(batch);
+      },
       onReadError: (error) => {
         this.log.error({ stage: 'kernel', err: error }, 'the audit socket failed; no more records can be read: stopping');
         this.options.onFatal('audit socket failed');
@@ -206,22 +183,15 @@ export class Daemon {
       s.mode === 'unicast' ? 'registered as the audit daemon' : 'reading the audit multicast group beside the audit daemon',
     );
 
-    if (s.metrics_listen !== 'off') {
-      try {
-        this.metrics = await serveMetrics(s.metrics_listen, () => this.snapshot(), this.latency);
-      } catch (error) {
-        throw new ConfigError(`metrics_listen: cannot listen on ${s.metrics_listen} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}); choose another address, or off`);
-      }
-      log.info({ stage: 'metrics', listen: s.metrics_listen }, 'serving Prometheus metrics at /metrics');
-    }
+    if (s.metrics_listen !== 'off') await this.telemetry.serve(s.metrics_listen);
     this.startTimers();
-    this.writeStatus();
-    this.binding.sdNotify(`READY=1\nSTATUS=${this.statusLine()}`);
+    this.telemetry.writeStatus(s.runtime_dir);
+    this.binding.sdNotify(`READY=1\nSTATUS=${statusLine(this.snapshot())}`);
     log.info({}, 'running');
   }
 
   private async firstRecord(timeoutMs: number): Promise<void> {
-    for (let waited = 0; this.firstSerial === null && waited < timeoutMs; waited += 20) await new Promise((resolve) => setTimeout(resolve, 20));
+    for (let waited = 0; this.ledger.firstSerial === null && waited < timeoutMs; waited += 20) await new Promise((resolve) => setTimeout(resolve, 20));
     this.checkpoint();
   }
 
@@ -242,13 +212,13 @@ export class Daemon {
     };
     every('tick', TICK_MS, () => {
       this.pipeline.advance(Date.now());
-      this.collectReaderLosses();
+      this.ledger.readerLosses(this.kernel.reader.stats());
       this.losses.drain((entry) => this.sink.publish(entry));
       this.checkpoint();
-      this.writeStatus();
+      this.telemetry.writeStatus(this.settings.runtime_dir);
     });
     every('kernel', this.settings.kernel_poll_ms, () => this.pollKernel());
-    this.restartStatsTimer();
+    this.telemetry.statsEvery(this.settings.stats_interval_s);
     const redis = this.redis;
     if (redis !== undefined && this.settings.lag_check_interval_s > 0) {
       every('lag', this.settings.lag_check_interval_s * 1000, async () => {
@@ -269,36 +239,6 @@ export class Daemon {
     void this.pollKernel().catch((error: unknown) => this.log.warn({ stage: 'kernel', err: error }, 'reading the kernel audit status failed'));
   }
 
-  private restartStatsTimer(): void {
-    clearInterval(this.timers.get('stats'));
-    this.timers.delete('stats');
-    if (this.settings.stats_interval_s === 0) return;
-    const timer = setInterval(() => {
-      const s = this.snapshot();
-      this.log.info(
-        {
-          stage: 'stats',
-          records: s.pipeline.records,
-          events: s.pipeline.events,
-          flows: s.pipeline.flows,
-          losses: s.losses,
-          filtered: s.pipeline.losses,
-          kernelLost: s.kernel.lost,
-          backlog: s.kernel.backlog,
-          sink: { state: s.sinkHealth.state, queued: s.sinkHealth.queued, spoolBytes: s.sinkHealth.spoolBytes, written: s.sinkHealth.counters.written },
-          rss: s.memory.rss,
-        },
-        'stats',
-      );
-      this.binding.sdNotify(`STATUS=${this.statusLine(s)}`);
-    }, this.settings.stats_interval_s * 1000);
-    this.timers.set('stats', timer);
-  }
-
-  private statusLine(s: DaemonSnapshot = this.snapshot()): string {
-    return `${s.pipeline.flows} flows, ${Object.values(s.losses).reduce((a, b) => a + b, 0)} lost, sink ${s.sinkHealth.state}`;
-  }
-
   private async pollKernel(): Promise<void> {
     let status;
     try {
@@ -312,89 +252,19 @@ export class Daemon {
       return;
     }
     this.kernelView = { ...this.kernelView, enabled: status.enabled, lost: status.lost, backlog: status.backlog, backlogLimit: status.backlogLimit };
-    // The kernel's counter is machine-wide and cumulative: report what it gained while this daemon ran.
-    // A drop means someone reset it (auditctl --reset-lost); count from the new value.
-    if (this.lostBaseline !== undefined && status.lost > this.lostBaseline) {
-      this.losses.add({ reason: 'kernel_lost', count: status.lost - this.lostBaseline, ts: Date.now() });
-      this.log.warn({ stage: 'kernel', lost: status.lost - this.lostBaseline, backlog: status.backlog }, 'the kernel lost audit records (backlog full or rate limit)');
-    }
-    this.lostBaseline = status.lost;
-  }
-
-  private collectReaderLosses(): void {
-    const stats = this.kernel.reader.stats();
-    const now = Date.now();
-    const reasons = { enobufs: 'enobufs', droppedRecords: 'reader_queue_full', truncated: 'truncated_datagram', malformed: 'malformed_datagram' } as const;
-    for (const [field, reason] of Object.entries(reasons) as Array<[keyof typeof reasons, (typeof reasons)[keyof typeof reasons]]>) {
-      const delta = stats[field] - this.readerSeen[field];
-      if (delta > 0) {
-        this.losses.add({ reason, count: delta, ts: now });
-        this.log.warn({ stage: 'kernel', reason, count: delta }, 'the reader lost audit data');
-      }
-      this.readerSeen[field] = stats[field];
-    }
-  }
-
-  private onBatch(batch: RecordBatch): void {
-    if (this.stopped) return;
-    if (this.blocked) {
-      this.hold(batch);
-      return;
-    }
-    this.feed(batch);
+    this.ledger.kernelLost(status.lost, status.backlog);
   }
 
   private feed(batch: RecordBatch): void {
     const first = edgeSerial(batch, 'first');
-    if (this.downtime !== undefined) this.reportDowntime(first);
+    this.ledger.before(first);
     this.pipeline.pushBatch(batch);
-    if (recordCount(batch) > 0) {
-      this.lastSerial = edgeSerial(batch, 'last') ?? this.lastSerial;
-      this.firstSerial ??= first ?? null;
-      this.lastRecordTs = Date.now();
-      if (this.lastRecordTs - this.checkpointAt >= CHECKPOINT_INTERVAL_MS) this.checkpoint();
-    }
+    if (recordCount(batch) > 0 && this.ledger.after(first, edgeSerial(batch, 'last'), Date.now())) this.checkpoint();
   }
 
-  /** Offers the crash checkpoint a candidate (see checkpoints.ts), and lets it settle what the sink secured. */
+  /** Offers the crash checkpoint a candidate (serial-ledger.ts), and lets it settle what the sink secured. */
   private checkpoint(): void {
-    this.checkpointAt = Date.now();
-    const counters = this.sink.health().counters;
-    // Entries the sink refused are held here, not in the sink: no candidate past them.
-    if (this.lastSerial !== null && this.held.length === 0 && this.heldBatches.length === 0) {
-      const pending = this.pipeline.oldestPendingSerial();
-      this.checkpoints.offer(pending === undefined ? this.lastSerial : Math.min(this.lastSerial, pending - 1), counters.accepted);
-    }
-    this.checkpoints.settle(counters.written + counters.duplicatesSuppressed + counters.rejected);
-  }
-
-  /** The events the kernel emitted between the previous daemon's last record and this one's first. */
-  private reportDowntime(serial: number | undefined): void {
-    const downtime = this.downtime;
-    if (downtime === undefined || serial === undefined) return;
-    this.downtime = undefined;
-    if (downtime.lastSerial === null) {
-      this.log.error({ firstSerialNow: serial }, 'the previous auditflow died before it read any record: the events it missed cannot be counted');
-      return;
-    }
-    const missed = serial <= downtime.lastSerial ? 0 : serial - downtime.lastSerial - 1;
-    this.log.warn({ lastSerialBefore: downtime.lastSerial, firstSerialNow: serial, missed }, 'events the kernel emitted while no auditflow ran');
-    this.losses.add({
-      reason: 'daemon_down',
-      count: missed,
-      ts: downtime.since,
-      ...(missed > 0 ? { firstSerial: downtime.lastSerial + 1, lastSerial: serial - 1 } : {}),
-    });
-  }
-
-  private hold(batch: RecordBatch): void {
-    const bytes = batch.data.length;
-    if (this.heldBytes + bytes > MAX_HELD_BYTES) {
-      this.losses.add({ reason: 'backpressure', count: recordCount(batch), ts: Date.now(), firstSerial: edgeSerial(batch, 'first'), lastSerial: edgeSerial(batch, 'last') });
-      return;
-    }
-    this.heldBatches.push(batch);
-    this.heldBytes += bytes;
+    this.ledger.checkpoint(this.pipeline.oldestPendingSerial(), !this.held.empty, this.sink.health().counters, Date.now());
   }
 
   private onFlow(flow: Flow): void {
@@ -403,39 +273,7 @@ export class Daemon {
       return;
     }
     this.latency.observe(flow.last_ts, Date.now());
-    this.offer(this.flows.entry(flow));
-  }
-
-  /** Hands an entry to the sink; under `block` a refused entry is kept, in order, and reading pauses. */
-  private offer(entry: SinkEntry | EncodableEntry): void {
-    if (!this.blocked && this.held.length === 0 && this.sink.publish(entry)) return;
-    this.held.push(entry);
-    if (!this.draining) this.block();
-  }
-
-  private block(): void {
-    if (this.blocked) return;
-    this.blocked = true;
-    this.log.warn({ stage: 'sink' }, 'the sink is full: holding records until it takes entries again');
-    void this.sink.writable().then(() => this.unblock());
-  }
-
-  private unblock(): void {
-    this.blocked = false;
-    while (this.held.length > 0) {
-      const entry = this.held[0] as SinkEntry | EncodableEntry;
-      if (!this.sink.publish(entry)) {
-        this.block();
-        return;
-      }
-      this.held.shift();
-    }
-    while (this.heldBatches.length > 0 && !this.blocked) {
-      const batch = this.heldBatches.shift() as RecordBatch;
-      this.heldBytes -= batch.data.length;
-      this.feed(batch);
-    }
-    if (!this.blocked) this.log.info({ stage: 'sink' }, 'the sink takes entries again');
+    this.held.offer(this.flows.entry(flow));
   }
 
   /** SIGHUP: reads the configuration again and applies what can change while running. */
@@ -458,7 +296,7 @@ export class Daemon {
     }
     this.settings = { ...this.settings, rules: next.settings.rules, on_stop: next.settings.on_stop, log_level: next.settings.log_level, stats_interval_s: next.settings.stats_interval_s };
     for (const logger of [this.log, ...this.stageLoggers]) logger.level = this.settings.log_level;
-    this.restartStatsTimer();
+    this.telemetry.statsEvery(this.settings.stats_interval_s);
     this.log.info({}, 'reloaded');
   }
 
@@ -475,28 +313,20 @@ export class Daemon {
       started: this.started,
       updated: Date.now(),
       stopped: this.stopped,
-      lastSerial: this.lastSerial,
-      firstSerial: this.firstSerial,
-      safeSerial: this.checkpoints.safe,
-      lastRecordTs: this.lastRecordTs,
+      lastSerial: this.ledger.lastSerial,
+      firstSerial: this.ledger.firstSerial,
+      safeSerial: this.ledger.safe,
+      lastRecordTs: this.ledger.lastRecordTs,
       pipeline: this.pipeline.stats(),
       reader: this.kernel.reader.stats(),
       kernel: this.kernelView,
       losses: this.losses.counts(),
       selfFlows: this.selfFlows,
       sinkHealth: this.sink.health(),
-      backpressure: { blocked: this.blocked, heldBatches: this.heldBatches.length, heldBytes: this.heldBytes },
+      backpressure: this.held.stats(),
       memory: { rss: memory.rss, heapUsed: memory.heapUsed },
       cpuSeconds: (cpu.user + cpu.system) / 1e6,
     };
-  }
-
-  private writeStatus(): void {
-    try {
-      writeSnapshot(this.settings.runtime_dir, this.snapshot());
-    } catch (error) {
-      this.log.warn({ err: (error as Error).message, dir: this.settings.runtime_dir }, 'cannot write the status file');
-    }
   }
 
   /**
@@ -523,6 +353,7 @@ export class Daemon {
     this.binding.sdNotify('STOPPING=1');
     for (const timer of this.timers.values()) clearInterval(timer);
     this.timers.clear();
+    this.telemetry.statsEvery(0);
     const started = this.pipeline !== undefined;
     if (this.kernel !== undefined) {
       await step('restore kernel', async () => {
@@ -531,14 +362,14 @@ export class Daemon {
       await step('close audit sockets', () => this.kernel.close());
     }
     if (started) {
-      await step('drain held records', () => this.drainHeld());
+      await step('drain held records', () => this.held.drain());
       // Lets the flows waiting for /proc lookups finish (each within process_lookup_timeout_ms).
       await step('flush pipeline', () => this.pipeline.drain());
       if (this.processContext !== undefined) {
         const context = this.processContext;
         await step('close process context', () => context.close());
       }
-      this.collectReaderLosses();
+      if (this.kernel !== undefined) this.ledger.readerLosses(this.kernel.reader.stats());
     }
     this.stopped = true;
     if (this.sink !== undefined) {
@@ -549,29 +380,9 @@ export class Daemon {
       }
       await step('flush sink', () => this.sink.close());
     }
-    if (this.metrics !== undefined) {
-      const server = this.metrics;
-      await step('close metrics', () => new Promise<void>((resolve) => server.close(() => resolve())));
-    }
-    if (started) this.writeStatus();
+    await step('close metrics', () => this.telemetry.close());
+    if (started) this.telemetry.writeStatus(this.settings.runtime_dir);
     this.log.info({ reason, failed }, 'stopped');
     return failed ? 1 : 0;
-  }
-
-  /** At stop, entries and batches held under `block` get the sink's remaining room, in order. */
-  private async drainHeld(): Promise<void> {
-    this.draining = true;
-    this.blocked = false;
-    for (;;) {
-      const entry = this.held.shift();
-      if (entry !== undefined) {
-        while (!this.sink.publish(entry)) await this.sink.writable();
-        continue;
-      }
-      const batch = this.heldBatches.shift();
-      if (batch === undefined) break;
-      this.heldBytes -= batch.data.length;
-      this.feed(batch);
-    }
   }
 }
