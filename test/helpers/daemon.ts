@@ -10,6 +10,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll } from 'vitest';
 import { startRedis, type RedisServer } from './redis-server.js';
 import { createServer, connect, type AddressInfo, type Socket } from 'node:net';
+import { request } from 'node:http';
 
 export const cli = fileURLToPath(new URL('../../dist/src/cli/main.js', import.meta.url));
 
@@ -189,4 +190,17 @@ export async function tcpConnects(count: number): Promise<{ port: number; close:
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
+}
+
+/** The text of a running daemon's /metrics on 127.0.0.1:`port`. */
+export function scrapeMetrics(port: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port, path: '/metrics' }, (res) => {
+      let body = '';
+      res.on('data', (chunk: Buffer) => (body += chunk.toString()));
+      res.on('end', () => resolve(body));
+    });
+    req.on('error', reject);
+    req.end();
+  });
 }

@@ -2,31 +2,19 @@
 // counts the flows the daemon handed to the sink, every loss reason is there from the start, and the
 // standard process_* figures are the daemon's own.
 import { spawnSync } from 'node:child_process';
-import { request } from 'node:http';
 import { describe, expect, it } from 'vitest';
 import { LOSS_REASONS } from '../../src/daemon/loss-reporter.js';
-import { readStream, startDaemon, tcpConnects, useDaemonRedis } from '../helpers/daemon.js';
+import { readStream, scrapeMetrics, startDaemon, tcpConnects, useDaemonRedis } from '../helpers/daemon.js';
 import { useKernel } from '../helpers/kernel.js';
 import { freePort } from '../helpers/redis-server.js';
 
 useKernel();
 const servers = useDaemonRedis();
 
-function scrapeText(port: number): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, path: '/metrics' }, (res) => {
-      let body = '';
-      res.on('data', (chunk: Buffer) => (body += chunk.toString()));
-      res.on('end', () => resolve(body));
-    });
-    req.on('error', reject);
-    req.end();
-  });
-}
 
 async function scrape(port: number): Promise<Map<string, number>> {
   const values = new Map<string, number>();
-  for (const match of (await scrapeText(port)).matchAll(/^(\w+(?:\{[^}]*\})?) (\S+)$/gm)) values.set(match[1] ?? '', Number(match[2]));
+  for (const match of (await scrapeMetrics(port)).matchAll(/^(\w+(?:\{[^}]*\})?) (\S+)$/gm)) values.set(match[1] ?? '', Number(match[2]));
   return values;
 }
 
@@ -61,7 +49,7 @@ describe('the daemon metrics', () => {
       expect(after.get('auditflow_flow_latency_seconds_bucket{le="10"}')).toBe(count);
       expect(after.get('auditflow_flow_latency_seconds_bucket{le="+Inf"}')).toBe(count);
       expect(after.get('process_cpu_seconds_total')).toBeGreaterThan(0);
-      const lint = spawnSync('promtool', ['check', 'metrics'], { input: await scrapeText(metrics), encoding: 'utf8' });
+      const lint = spawnSync('promtool', ['check', 'metrics'], { input: await scrapeMetrics(metrics), encoding: 'utf8' });
       expect(lint).toMatchObject({ status: 0, stdout: '', stderr: '' });
     } finally {
       expect((await daemon.stop()).code).toBe(0);

@@ -4,13 +4,12 @@
 // such flows and count them (auditflow_self_flows_total), so the count staying 0 shows the rule
 // alone did it. A multicast reader beside it, which the rule does not name, shows the count works.
 import { cpSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { readSnapshot } from '../../src/daemon/snapshot.js';
-import { type DaemonChild, readStream, startDaemon, useDaemonRedis } from '../helpers/daemon.js';
+import { type DaemonChild, readStream, scrapeMetrics, startDaemon, useDaemonRedis } from '../helpers/daemon.js';
 import { useKernel } from '../helpers/kernel.js';
 import { freePort } from '../helpers/redis-server.js';
 import { until } from '../helpers/until.js';
@@ -18,17 +17,6 @@ import { until } from '../helpers/until.js';
 useKernel();
 const servers = useDaemonRedis();
 
-function scrape(port: number): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, path: '/metrics' }, (res) => {
-      let body = '';
-      res.on('data', (chunk: Buffer) => (body += chunk.toString()));
-      res.on('end', () => resolve(body));
-    });
-    req.on('error', reject);
-    req.end();
-  });
-}
 
 const selfFlows = (daemon: DaemonChild): number => readSnapshot(daemon.dirs.runtime)?.selfFlows ?? -1;
 
@@ -44,19 +32,19 @@ describe('self-audit', () => {
     try {
       await daemon.waitForLog('running');
       // Its own traffic: scrapes it accepts, and a reconnect to Redis after a restart of it.
-      for (let i = 0; i < 5; i++) expect(await scrape(metrics)).toContain('auditflow_self_flows_total 0');
+      for (let i = 0; i < 5; i++) expect(await scrapeMetrics(metrics)).toContain('auditflow_self_flows_total 0');
       await servers.redis.kill();
       await until(() => readSnapshot(daemon.dirs.runtime)?.sinkHealth.state !== 'ready', 10_000, 'the sink to see Redis go');
       await servers.redis.restart();
       await until(() => readSnapshot(daemon.dirs.runtime)?.sinkHealth.state === 'ready', 20_000, 'the sink to reconnect');
-      for (let i = 0; i < 5; i++) await scrape(metrics);
+      for (let i = 0; i < 5; i++) await scrapeMetrics(metrics);
 
       // A reader beside it: the kernel rule names only the unicast daemon, so the reader's own
       // Redis connection and scrapes reach it, and it drops and counts them.
       const besideMetrics = await freePort();
       beside = startDaemon({ args: ['--mode', 'multicast', '--redis', servers.redis.url, '--stream', 'faults:self-beside', '--metrics', `127.0.0.1:${besideMetrics}`] });
       await beside.waitForLog('running');
-      for (let i = 0; i < 3; i++) await scrape(besideMetrics);
+      for (let i = 0; i < 3; i++) await scrapeMetrics(besideMetrics);
       await until(() => selfFlows(beside as DaemonChild) > 0, 10_000, "the reader's own flows");
 
       await new Promise((resolve) => setTimeout(resolve, 1500));
