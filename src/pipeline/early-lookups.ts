@@ -57,10 +57,20 @@ export function findLookup(lookups: Buffer | null, from: number, record: number)
   return -1;
 }
 
-/** Entry `entry` when the lookup found the socket (status 0); undefined when it stopped on an error. */
+// include/uapi/asm-generic/errno-base.h and errno.h: the process was gone (ESRCH), its fd was closed
+// (EBADF), or the fd was no socket any more (ENOTSOCK) when the addon looked.
+const GONE = new Set([3, 9, 88]);
+
+/**
+ * Entry `entry` when the lookup found the socket (status 0), or found it gone (`info` undefined: a
+ * later lookup cannot find it either, and the fd may meanwhile name another socket, so none is made);
+ * undefined when it stopped on another error (EPERM, ENOSYS: the resolver may still get it).
+ */
 export function readLookup(lookups: Buffer, entry: number): EarlyLookup | undefined {
   const base = entry * LOOKUP_ENTRY_BYTES;
-  if (lookups.readInt32LE(base + LookupOffset.status) !== 0) return undefined;
+  const status = lookups.readInt32LE(base + LookupOffset.status);
+  if (GONE.has(status)) return { pid: lookups.readUInt32LE(base + LookupOffset.pid), fd: lookups.readInt32LE(base + LookupOffset.fd), info: undefined };
+  if (status !== 0) return undefined;
   const sockaddr = (lengthAt: number, at: number): Buffer => {
     const length = Math.min(lookups.readUInt32LE(base + lengthAt), LOOKUP_SOCKADDR_BYTES);
     return lookups.subarray(base + at, base + at + length);

@@ -21,7 +21,7 @@ export interface RecordFields {
 export interface EarlyLookup {
   pid: number;
   fd: number;
-  /** What it found; undefined for a socket that is not AF_INET/AF_INET6. */
+  /** What it found; undefined for a socket that is not AF_INET/AF_INET6, or one already gone when it looked. */
   info: SocketInfo | undefined;
 }
 

@@ -224,10 +224,17 @@ describe('early socket lookups', () => {
     expect(asked).toEqual([]);
   });
 
-  it('asks the resolver as before when the lookup failed, or names another record or socket', () => {
-    for (const lookups of [encodeLookups([entry(3)]), encodeLookups([entry(0, connectIndex + 1)]), encodeLookups([{ ...entry(0), fd: fd + 1 }]), null]) {
+  it('asks the resolver as before when the lookup failed (EPERM), or names another record or socket', () => {
+    for (const lookups of [encodeLookups([entry(1)]), encodeLookups([entry(0, connectIndex + 1)]), encodeLookups([{ ...entry(0), fd: fd + 1 }]), null]) {
       expect(connectFlow(lookups)).toMatchObject({ local_port: null });
       expect(asked).toEqual([[pid, fd]]);
+    }
+  });
+
+  it('asks no resolver when the addon found the process or the fd already gone (the fd may name another socket by now)', () => {
+    for (const status of [3, 9, 88]) {
+      expect(connectFlow(encodeLookups([entry(status)]))).toMatchObject({ local_port: null });
+      expect(asked).toEqual([]);
     }
   });
 });
