@@ -113,7 +113,7 @@ export class AuditSocket {
     return this.closing;
   }
 
-  /** `lookups`: the addon's early socket lookups (CONTRACT.md); a stand-in addon may leave them out. */
+  /** `lookups`: the addon's early socket lookups (src/native/socket-lookups.ts); a stand-in addon may leave them out. */
   private dispatch(data: Buffer | null, meta: Uint32Array | null, error: NodeJS.ErrnoException | null, lookups: Buffer | null | undefined): void {
     if (error) {
       guarded(() => this.onError(error));

@@ -19,22 +19,12 @@ export interface NativeSocketOptions {
   maxQueueBytes: number;
   /**
    * Which SYSCALL records get an early socket lookup: (audit arch, syscall number, kind) triples,
-   * kind being one of LookupKind. Empty or absent: no lookups (onBatch's lookups is always null).
+   * kind being one of LookupKind (socket-lookups.ts). Empty or absent: no lookups (onBatch's lookups is always null).
    */
   lookupCalls?: Uint32Array;
   /** Records of this pid get no lookup (the daemon itself). */
   selfPid?: number;
 }
-
-/** The kinds of lookupCalls (CONTRACT between the addon and the pipeline). */
-export const LookupKind = {
-  /** socket(): (pid, exit fd) -> (a0 domain, a1 type & 0xf, a2 protocol) is remembered, no lookup. */
-  socket: 0,
-  /** The socket is fd a0 (connect, bind, sendto, sendmsg). */
-  fdInA0: 1,
-  /** The socket is the exit value when success=yes and exit >= 0 (accept, accept4). */
-  fdInExit: 2,
-} as const;
 
 /** The early socket lookups of one AuditSocket (native/socket_lookup.cc). */
 export interface NativeLookupStats {

@@ -1,5 +1,5 @@
-// The addon's batch: what one read of the audit socket hands to JavaScript (native/audit_socket.cc,
-// CONTRACT.md). One Buffer holds the messages' payloads; six meta words per message say where each
+// The addon's batch: what one read of the audit socket hands to JavaScript (native/audit_socket.cc).
+// One Buffer holds the messages' payloads; six meta words per message say where each
 // is; the early socket lookups (./socket-lookups.ts) ride along. Control replies stay mixed in.
 import { AUDIT_FIRST_USER_MSG } from '../linux/record-types.js';
 

@@ -19,6 +19,16 @@
 //       60    28  remote sockaddr
 //
 // Total 88 bytes per entry.
+/** What the addon does on reading the SYSCALL record of a call named in `lookupCalls` (its kind). */
+export const LookupKind = {
+  /** socket(): (pid, exit fd) -> (a0 domain, a1 type & 0xf, a2 protocol) is remembered, no lookup. */
+  socket: 0,
+  /** The socket is fd a0 (connect, bind, sendto, sendmsg). */
+  fdInA0: 1,
+  /** The socket is the exit value when success=yes and exit >= 0 (accept, accept4). */
+  fdInExit: 2,
+} as const;
+
 export const LOOKUP_ENTRY_BYTES = 88;
 export const LOOKUP_SOCKADDR_BYTES = 28;
 

@@ -2,7 +2,7 @@
 // thread microseconds after it read the record (layout: src/native/socket-lookups.ts). The same
 // family, type, protocol and getsockname/getpeername bytes the live resolver gets from the addon
 // on demand (src/daemon/socket-resolver.ts), so both read them with socketInfoFromEnds().
-import { LOOKUP_ENTRY_BYTES, LOOKUP_SOCKADDR_BYTES, LookupOffset, lookupCount } from '../native/socket-lookups.js';
+import { LOOKUP_ENTRY_BYTES, LOOKUP_SOCKADDR_BYTES, LookupOffset, lookupCount, lookupRecord } from '../native/socket-lookups.js';
 import type { EarlyLookup } from './event-records.js';
 import { AF_INET, AF_INET6, socketType } from '../linux/socket.js';
 import { decodeSockaddr } from './sockaddr.js';
@@ -50,7 +50,7 @@ export function socketInfoFromEnds(ends: SocketEnds): SocketInfo | undefined {
 export function findLookup(lookups: Buffer | null, from: number, record: number): number {
   const count = lookupCount(lookups);
   for (let entry = from; entry < count; entry++) {
-    const at = (lookups as Buffer).readUInt32LE(entry * LOOKUP_ENTRY_BYTES + LookupOffset.record);
+    const at = lookupRecord(lookups as Buffer, entry);
     if (at === record) return entry;
     if (at > record) return -1;
   }

@@ -1,5 +1,6 @@
 // Which socket call a SYSCALL record is, on each architecture a flow can come from, with its
 // arguments; and the result name of its exit value.
+import { LookupKind } from '../native/socket-lookups.js';
 import { archInfo, type Machine } from '../linux/arch.js';
 import { errnoName } from '../linux/errno.js';
 import type { RecordFields } from './event-records.js';
@@ -69,9 +70,15 @@ const args = (fields: RecordFields | undefined): Call['args'] => [
   fields?.number('a3', 16) ?? 0,
 ];
 
-// What the addon does on reading a SYSCALL record of each call (CONTRACT.md, lookupCalls): 0 remembers
-// a socket()'s family, type and protocol; 1 looks up the socket in a0; 2 the one an accept returned.
-const LOOKUP_KIND: Record<SocketSyscall, number> = { socket: 0, connect: 1, bind: 1, sendto: 1, sendmsg: 1, accept: 2 };
+// What the addon does on reading a SYSCALL record of each call (src/native/socket-lookups.ts).
+const LOOKUP_KIND: Record<SocketSyscall, number> = {
+  socket: LookupKind.socket,
+  connect: LookupKind.fdInA0,
+  bind: LookupKind.fdInA0,
+  sendto: LookupKind.fdInA0,
+  sendmsg: LookupKind.fdInA0,
+  accept: LookupKind.fdInExit,
+};
 
 /**
  * The (AUDIT_ARCH_*, syscall number, kind) triples the addon makes early socket lookups for: every

@@ -1,29 +1,8 @@
-// The addon's early socket lookups as tests see them: which calls to ask for (the native
-// architecture's socket syscalls), the real addon with its batches observed, and the entries decoded.
+// The addon's early socket lookups as tests see them: the native architecture's syscall numbers, the
+// real addon with its batches observed, and the entries decoded.
 import { archInfo, machineFromNodeArch } from '../../src/linux/arch.js';
-import { LookupKind, nativeBinding, type AuditBinding, type NativeBatchCallback } from '../../src/native/binding.js';
+import { nativeBinding, type AuditBinding, type NativeBatchCallback } from '../../src/native/binding.js';
 import { LOOKUP_ENTRY_BYTES, LOOKUP_SOCKADDR_BYTES, LookupOffset, lookupCount } from '../../src/native/socket-lookups.js';
-
-const KINDS: ReadonlyArray<[string, number]> = [
-  ['socket', LookupKind.socket],
-  ['connect', LookupKind.fdInA0],
-  ['bind', LookupKind.fdInA0],
-  ['sendto', LookupKind.fdInA0],
-  ['sendmsg', LookupKind.fdInA0],
-  ['accept', LookupKind.fdInExit],
-  ['accept4', LookupKind.fdInExit],
-];
-
-/** lookupCalls for this machine's native convention (x86_64 or aarch64). */
-export function nativeLookupCalls(): Uint32Array {
-  const arch = archInfo(machineFromNodeArch());
-  return new Uint32Array(
-    KINDS.flatMap(([name, kind]) => {
-      const number = arch.table.byName.get(name);
-      return number === undefined ? [] : [arch.value, number, kind];
-    }),
-  );
-}
 
 export function nativeSyscallNumber(name: string): number {
   const number = archInfo(machineFromNodeArch()).table.byName.get(name);

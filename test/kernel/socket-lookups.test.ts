@@ -12,7 +12,8 @@ import { AuditSocket } from '../../src/audit/socket.js';
 import { AF_INET, AF_INET6 } from '../../src/linux/socket.js';
 import { finished } from '../helpers/child.js';
 import { registerWithRules, useKernel, type TestAuditDaemon } from '../helpers/kernel.js';
-import { decodeLookups, nativeLookupCalls, nativeSyscallNumber, observedBinding, type DecodedLookup } from '../helpers/lookups.js';
+import { lookupCalls } from '../../src/pipeline/socket-calls.js';
+import { decodeLookups, nativeSyscallNumber, observedBinding, type DecodedLookup } from '../helpers/lookups.js';
 import { networkRulesForChildren } from '../helpers/network-rules.js';
 import { connectRuleForChildrenOf } from '../helpers/raw-rule.js';
 import { AUDIT_SYSCALL, field } from '../helpers/records.js';
@@ -90,7 +91,7 @@ beforeAll(async () => {
   // The default ruleset for the children, plus connect without saddr_fam (AF_UNIX ones too).
   const rules = [...networkRulesForChildren(process.pid), connectRuleForChildrenOf(process.pid, 'auditflow-test-lookups')];
   daemon = await registerWithRules(kernel.control, rules, () => {}, {
-    lookupCalls: nativeLookupCalls(),
+    lookupCalls: lookupCalls(),
     selfPid: process.pid,
     binding: observedBinding((data, meta, _error, lookups) => {
       if (data === null || meta === null) return;
@@ -203,7 +204,7 @@ describe('early socket lookups', () => {
     const mine: Array<DecodedLookup | undefined> = [];
     const reader = new AuditSocket({
       mode: 'multicast',
-      lookupCalls: nativeLookupCalls(),
+      lookupCalls: lookupCalls(),
       selfPid: pid,
       binding: observedBinding((data, meta, _error, lookups) => {
         if (data === null || meta === null) return;
