@@ -50,7 +50,9 @@ export function sampleProcess(now: number, procSelf = '/proc/self'): ProcessSamp
   return {
     cpuSeconds: (cpu.user + cpu.system) / 1e6,
     residentBytes: memory.rss,
-    startTimeSeconds: Math.round(now / 1000 - process.uptime()),
+    // Not rounded: rounding could put the start up to half a second in the future (a scrape right
+    // after start then saw it later than the clock), and Prometheus takes the fraction as it is.
+    startTimeSeconds: now / 1000 - process.uptime(),
     openFds: openFds(procSelf),
     maxFds: maxFds(procSelf),
     heapTotalBytes: memory.heapTotal,
