@@ -112,10 +112,12 @@ export function hasKernelSerial(type: number): boolean {
  * Whether a record of this type is a whole event by itself. Follows auparse's end-of-event
  * test (audit-userspace auparse/auparse.c): user-space messages (1100-1299 and 2100-2999)
  * and kernel anomaly messages (1700-1799) stand alone; LOGIN (1006) and the syscall-class
- * records (1300-1499) belong to an event that ends with PROCTITLE or EOE.
+ * records (1300-1499) belong to an event that ends with PROCTITLE or EOE, except NETFILTER_PKT:
+ * nft's `log level audit` (net/netfilter/nft_log.c) and xt_AUDIT write it with audit_log_start(NULL, ...)
+ * outside any syscall, so no EOE follows (measured on 6.18).
  */
 export function isStandaloneType(type: number): boolean {
-  return (type > 1006 && type < 1300) || (type >= 1700 && type <= 1799) || (type >= 2100 && type <= 2999) || type === 1005;
+  return (type > 1006 && type < 1300) || (type >= 1700 && type <= 1799) || (type >= 2100 && type <= 2999) || type === 1005 || type === AUDIT_NETFILTER_PKT;
 }
 
 // Kernel message types from include/uapi/linux/audit.h (names without AUDIT_), plus the

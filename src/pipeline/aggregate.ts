@@ -1,5 +1,6 @@
 // Aggregation: a process that sends many datagrams to one peer makes one sendto/sendmsg event
-// per datagram. The first of a (pid, proto, local, remote) is emitted at once; the ones that
+// per datagram (and, with the optional receive rules, one recvfrom/recvmsg event per datagram
+// received from a sender). The first of a (pid, proto, local, remote) is emitted at once; the ones that
 // follow within the window are counted and emitted as one flow (count, first_ts, last_ts)
 // when the window closes. A window that saw sends opens the next one, so a steady stream
 // costs one flow per window; the counts of a stream's flows add up to its syscalls.
@@ -19,6 +20,8 @@ interface Window {
   /** The first send counted in this window, with count/first_ts/last_ts updated; undefined while none. */
   pending: Flow | undefined;
 }
+
+const AGGREGATED: ReadonlySet<Flow['op']> = new Set(['sendto', 'sendmsg', 'recvfrom', 'recvmsg']);
 
 export class Aggregator {
   private readonly open = new Map<string, Window>();
@@ -44,7 +47,7 @@ export class Aggregator {
 
   push(flow: Flow): void {
     this.advance(flow.ts);
-    if (this.windowMs <= 0 || (flow.op !== 'sendto' && flow.op !== 'sendmsg')) {
+    if (this.windowMs <= 0 || !AGGREGATED.has(flow.op)) {
       this.options.onFlow(flow);
       return;
     }

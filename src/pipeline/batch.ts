@@ -12,7 +12,7 @@ import { findLookup, readLookup } from './early-lookups.js';
 import type { EarlyLookup, EventRecords } from './event-records.js';
 import { proctitleValueArgv } from './record.js';
 import { readHeader, RecordView, trimNuls, type RecordHeader } from './record-view.js';
-import { AUDIT_EOE, AUDIT_PROCTITLE, AUDIT_REPLACE, AUDIT_SOCKADDR, AUDIT_SOCKETCALL, AUDIT_SYSCALL, hasKernelSerial, isStandaloneType } from '../linux/record-types.js';
+import { AUDIT_EOE, AUDIT_PROCTITLE, AUDIT_REPLACE, AUDIT_SOCKADDR, AUDIT_SOCKETCALL, AUDIT_SYSCALL, AUDIT_URINGOP, hasKernelSerial, isStandaloneType } from '../linux/record-types.js';
 
 // Control replies are skipped (src/audit/socket.ts hands them to the control plane); so is
 // AUDIT_REPLACE: the kernel's probe of the registered daemon, a bare pid, no event (Pipeline.pushKernelRecord).
@@ -46,6 +46,9 @@ class BatchEvent implements EventRecords {
   time = 0;
   readonly syscall = new RecordView();
   socketcall: RecordView | undefined;
+  // io_uring and netfilter events start with their own record, not SYSCALL: never read here.
+  readonly uringop = undefined;
+  readonly packet = undefined;
   private readonly socketcallView = new RecordView();
   private readonly sockaddrView = new RecordView();
   private readonly proctitleView = new RecordView();
@@ -172,7 +175,7 @@ export class BatchReader {
       if (!isRecord(type)) continue;
       end = payloadEnd(batch, index);
       if (!readHeader(data, meta[index * META_WORDS + 4] as number, end, header) || header.serial !== serial || header.time !== time) return -1;
-      if (type === AUDIT_SYSCALL || isStandaloneType(type) || !hasKernelSerial(type)) return -1;
+      if (type === AUDIT_SYSCALL || type === AUDIT_URINGOP || isStandaloneType(type) || !hasKernelSerial(type)) return -1;
       records++;
       if (type === AUDIT_EOE || type === AUDIT_PROCTITLE) last = index;
       if (!event.add(type, data, header.body, end)) return -1;

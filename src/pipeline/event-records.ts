@@ -5,7 +5,7 @@
 import { numberField, proctitleArgv, type AuditRecord } from './record.js';
 import type { AuditEvent } from './reassembler.js';
 import type { SocketInfo } from './socket-kinds.js';
-import { AUDIT_PROCTITLE, AUDIT_SOCKADDR, AUDIT_SOCKETCALL, AUDIT_SYSCALL } from '../linux/record-types.js';
+import { AUDIT_NETFILTER_PKT, AUDIT_PROCTITLE, AUDIT_SOCKADDR, AUDIT_SOCKETCALL, AUDIT_SYSCALL, AUDIT_URINGOP } from '../linux/record-types.js';
 
 /** One record's fields, with the semantics of ./record.ts. */
 export interface RecordFields {
@@ -33,6 +33,10 @@ export interface EventRecords {
   /** The first SYSCALL record, the first SOCKETCALL record. */
   readonly syscall: RecordFields | undefined;
   readonly socketcall: RecordFields | undefined;
+  /** The URINGOP record of an io_uring operation's event (./uring-ops.ts). */
+  readonly uringop: RecordFields | undefined;
+  /** A NETFILTER_PKT record: an event by itself (./packet-flow.ts). */
+  readonly packet: RecordFields | undefined;
   /** The first SOCKADDR record's saddr: undefined without a SOCKADDR record, '' when it has no saddr. */
   readonly saddr: string | undefined;
   /** A lookup made for this event before it reached the pipeline, found (status 0); undefined otherwise. */
@@ -67,6 +71,8 @@ export function parsedEventRecords(event: AuditEvent, lookup: EarlyLookup | unde
     time: event.time,
     syscall: recordFields(first(AUDIT_SYSCALL)),
     socketcall: recordFields(first(AUDIT_SOCKETCALL)),
+    uringop: recordFields(first(AUDIT_URINGOP)),
+    packet: recordFields(first(AUDIT_NETFILTER_PKT)),
     saddr: sockaddr === undefined ? undefined : (sockaddr.fields.get('saddr') ?? ''),
     lookup,
     argv: () => (proctitle === undefined ? [] : proctitleArgv(proctitle)),

@@ -21,10 +21,19 @@ export interface Flow {
   node: string | null;
   ts: number;
   serial: number;
-  op: Op;
-  syscall: string;
-  direction: 'egress' | 'ingress' | 'listen';
-  result: string;
+  op: Op | 'packet';
+  /** The syscall's name; for io_uring the submitting syscall's (io_uring_enter) or `io_uring` without one; null for a packet. */
+  syscall: string | null;
+  /** process: a process's call (audit rules on the exit or io_uring list); netfilter: a packet a netfilter rule logged (./packet-flow.ts). */
+  source: 'process' | 'netfilter';
+  /** How the process made the call: a syscall or an io_uring operation (./uring-ops.ts); null for a packet. */
+  via: 'syscall' | 'io_uring' | null;
+  /** The io_uring operation's name (linux/io-uring.ts), when via is io_uring. */
+  uring_op: string | null;
+  /** forward: a packet routed through this host (netfilter only). */
+  direction: 'egress' | 'ingress' | 'listen' | 'forward';
+  /** ok, inprogress, an errno name, or unknown (an io_uring operation whose record does not carry its outcome); for a packet the netfilter action when the kernel gives one, else null. */
+  result: string | null;
   family: string;
   proto: string | null;
   proto_num: number | null;
@@ -35,6 +44,11 @@ export interface Flow {
   ipv4_mapped: boolean;
   scope_id: number | null;
   community_id: string | null;
+  /** A packet's skb mark (netfilter). */
+  mark: number | null;
+  /** A packet's interfaces, where the kernel names them (kernels before 4.12). */
+  in_if: string | null;
+  out_if: string | null;
   pid: number | null;
   ppid: number | null;
   uid: number | null;
@@ -76,7 +90,7 @@ export interface Flow {
 // Protocols whose ports take part in the Community ID (the spec's port-based transports).
 const PORT_PROTOCOLS = new Set([6, 17, 132, 136]);
 
-const DIRECTION: Record<Op, Flow['direction']> = { connect: 'egress', sendto: 'egress', sendmsg: 'egress', accept: 'ingress', bind: 'listen' };
+const DIRECTION: Record<Op, Flow['direction']> = { connect: 'egress', sendto: 'egress', sendmsg: 'egress', accept: 'ingress', recvfrom: 'ingress', recvmsg: 'ingress', bind: 'listen' };
 
 /** The process of a syscall event, for events that are not flows (socket(), ...). */
 export function syscallProcess(event: EventRecords): { pid: number; exe: string | null; key: string | null } | undefined {
@@ -127,6 +141,9 @@ export function toFlow(event: EventRecords, facts: SocketFacts): Flow {
     serial: event.serial,
     op,
     syscall: facts.call.name,
+    source: 'process',
+    via: 'syscall',
+    uring_op: null,
     direction: DIRECTION[op],
     result: resultName(success, exit),
     family: facts.family,
@@ -139,6 +156,9 @@ export function toFlow(event: EventRecords, facts: SocketFacts): Flow {
     ipv4_mapped: address?.family === 'inet6' ? address.ipv4Mapped : false,
     scope_id: address?.family === 'inet6' && address.scopeId ? address.scopeId : null,
     community_id: community,
+    mark: null,
+    in_if: null,
+    out_if: null,
     pid: pid ?? null,
     ppid: syscall.number('ppid') ?? null,
     uid: syscall.number('uid') ?? null,

@@ -11,7 +11,9 @@ import { LossCounter, type LossCallback, type LossReport } from './loss.js';
 import { Reassembler } from './reassembler.js';
 import { parseKernelRecord, parseLogLine, type AuditRecord, type ParseResult } from './record.js';
 import type { ProcessResolver, ProcessResolverStats } from './process/resolver.js';
+import { PacketFlows, type LocalAddresses } from './packet-flow.js';
 import { DEFAULT_FAMILIES, updateSockets } from './socket-update.js';
+import { UringOps } from './uring-ops.js';
 import { SocketTable, type SocketResolver } from './sockets.js';
 import { AUDIT_REPLACE } from '../linux/record-types.js';
 
@@ -36,6 +38,11 @@ export interface PipelineOptions {
    * /proc for another time's (or another host's) processes.
    */
   processContext?: ProcessResolver;
+  /**
+   * Whether an address is this host's, for the direction of netfilter packets (./packet-flow.ts).
+   * Default: loopback only (replay: the log's host is not this one).
+   */
+  localAddresses?: LocalAddresses;
 }
 
 export interface PipelineStats {
@@ -58,6 +65,12 @@ export class Pipeline {
   private readonly families: ReadonlySet<string> | 'all';
   private readonly processContext: ProcessResolver | undefined;
   private readonly toAggregator = (flow: Flow): void => this.aggregator.push(flow);
+  private readonly toProcessContext = (flow: Flow): void => {
+    if (this.processContext) this.processContext.push(flow, this.toAggregator);
+    else this.aggregator.push(flow);
+  };
+  private readonly uring: UringOps;
+  private readonly packets: PacketFlows;
   private readonly batches = new BatchReader({
     generic: (type, payload) => this.pushKernelRecord(type, payload),
     lookupFor: (serial, lookup) => {
@@ -88,6 +101,8 @@ export class Pipeline {
         options.onFlow(flow);
       },
     });
+    this.uring = new UringOps({ timeoutMs: options.eventTimeoutMs, maxHeld: options.maxInFlight, onFlow: this.toProcessContext });
+    this.packets = new PacketFlows(options.localAddresses);
     this.reassembler = new Reassembler({
       maxInFlight: options.maxInFlight,
       timeoutMs: options.eventTimeoutMs,
@@ -128,6 +143,7 @@ export class Pipeline {
   /** Moves time forward (live: on a timer, with the wall clock): expires events and windows. */
   advance(now: number): void {
     this.reassembler.advance(now);
+    this.uring.advance(now);
     this.aggregator.advance(now);
   }
 
@@ -137,6 +153,7 @@ export class Pipeline {
    */
   flush(): void {
     this.reassembler.flush();
+    this.uring.flush();
     this.processContext?.flush();
     this.aggregator.flush();
   }
@@ -144,6 +161,7 @@ export class Pipeline {
   /** flush(), but first lets the waiting /proc lookups finish (each within the resolver's lookupTimeoutMs). */
   async drain(): Promise<void> {
     this.reassembler.flush();
+    this.uring.flush();
     await this.processContext?.settled();
     this.flush();
   }
@@ -155,7 +173,7 @@ export class Pipeline {
    * everything reached the sink) stays below it.
    */
   oldestPendingSerial(): number | undefined {
-    const stages = [this.reassembler.oldestPendingSerial, this.processContext?.oldestPendingSerial, this.aggregator.oldestPendingSerial];
+    const stages = [this.reassembler.oldestPendingSerial, this.uring.oldestPendingSerial, this.processContext?.oldestPendingSerial, this.aggregator.oldestPendingSerial];
     const serials = stages.filter((s): s is number => s !== undefined);
     return serials.length === 0 ? undefined : Math.min(...serials);
   }
@@ -189,14 +207,17 @@ export class Pipeline {
 
   /** One event, by either path: the socket step, then the flow, then the process context. */
   private onEvent(event: EventRecords): void {
-    const step = updateSockets(event, this.sockets, this.families);
+    const step = event.uringop
+      ? this.uring.push(event, this.families)
+      : event.packet
+        ? this.packets.push(event.node, event.serial, event.time, event.packet, this.families)
+        : updateSockets(event, this.sockets, this.families);
     switch (step.kind) {
-      case 'flow': {
-        const flow = toFlow(event, step);
-        if (this.processContext) this.processContext.push(flow, this.toAggregator);
-        else this.aggregator.push(flow);
+      case 'flow':
+        this.toProcessContext('flow' in step ? step.flow : toFlow(event, step));
         break;
-      }
+      case 'held':
+        break;
       case 'dropped':
         this.lose({ reason: 'family', count: 1, node: event.node, time: event.time, firstSerial: event.serial, detail: step.family });
         break;

@@ -5,7 +5,7 @@ import { archInfo, type Machine } from '../linux/arch.js';
 import { errnoName } from '../linux/errno.js';
 import type { RecordFields } from './event-records.js';
 
-export type Op = 'connect' | 'accept' | 'bind' | 'sendto' | 'sendmsg';
+export type Op = 'connect' | 'accept' | 'bind' | 'sendto' | 'sendmsg' | 'recvfrom' | 'recvmsg';
 export type SocketSyscall = Op | 'socket';
 
 export interface Call {
@@ -24,6 +24,10 @@ const SOCKET_OPS: ReadonlyMap<string, SocketSyscall> = new Map([
   ['sendto', 'sendto'],
   ['sendmsg', 'sendmsg'],
   ['bind', 'bind'],
+  // Receives: audited only with the optional rules (rules/optional/udp-ingress.rules); their
+  // SOCKADDR is the sender's address the kernel copied out (net/socket.c move_addr_to_user).
+  ['recvfrom', 'recvfrom'],
+  ['recvmsg', 'recvmsg'],
 ]);
 // x86_64 and aarch64 hosts, and the 32-bit processes they run (i386, 32-bit ARM EABI); a
 // 32-bit ARM host's records name the same 'arm' convention.
@@ -55,7 +59,9 @@ const SOCKETCALLS: ReadonlyMap<number, [SocketSyscall, string]> = new Map([
   [3, ['connect', 'connect']],
   [5, ['accept', 'accept']],
   [11, ['sendto', 'sendto']],
+  [12, ['recvfrom', 'recvfrom']],
   [16, ['sendmsg', 'sendmsg']],
+  [17, ['recvmsg', 'recvmsg']],
   [18, ['accept', 'accept4']],
 ]);
 
@@ -77,6 +83,8 @@ const LOOKUP_KIND: Record<SocketSyscall, number> = {
   bind: LookupKind.fdInA0,
   sendto: LookupKind.fdInA0,
   sendmsg: LookupKind.fdInA0,
+  recvfrom: LookupKind.fdInA0,
+  recvmsg: LookupKind.fdInA0,
   accept: LookupKind.fdInExit,
 };
 

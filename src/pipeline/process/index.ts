@@ -2,7 +2,7 @@
 // The daemon builds one with createProcessResolver(config) and passes it to the Pipeline as
 // `processContext`; replay runs without it (see docs/flows.md, "Process context").
 import { ProcessConfigError } from './errors.js';
-import { LabelRules, type LabelRule } from './labels.js';
+import { BUILT_IN_LABELS, LabelRules, type LabelRule } from './labels.js';
 import { PROCTITLE_MAX_BYTES, ProcessResolver } from './resolver.js';
 import { UserNames } from './user-names.js';
 
@@ -55,7 +55,7 @@ export function createProcessResolver(config: ProcessContextConfig = {}): Proces
     throw new ProcessConfigError(`argvMaxBytes must be a whole number of at least ${PROCTITLE_MAX_BYTES}, got ${JSON.stringify(config.argvMaxBytes)}`);
   }
   if (config.cacheSize !== undefined && !Number.isInteger(config.cacheSize)) throw new ProcessConfigError(`cacheSize must be a whole number, got ${config.cacheSize}`);
-  const labels = new LabelRules(config.labels ?? []);
+  const labels = new LabelRules([...(config.labels ?? []), ...BUILT_IN_LABELS]);
   const users = new UserNames({ passwdPath: config.passwdPath, groupPath: config.groupPath });
   try {
     return new ProcessResolver({ procRoot: config.procRoot, users, labels, cacheSize: config.cacheSize, cacheMaxBytes: config.cacheMaxBytes, argvMaxBytes: config.argvMaxBytes, ttlMs: config.ttlMs, lookupTimeoutMs: config.lookupTimeoutMs });

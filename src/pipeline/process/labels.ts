@@ -99,6 +99,14 @@ export function exeGlob(pattern: string): ExeGlob {
 // forExe's answers, per exe path: a host runs a few hundred distinct executables, and each flow asks.
 const EXE_CACHE_SIZE = 4096;
 
+// The keys of the default ruleset's io_uring rules (rules/network.rules): a process that set up a ring,
+// or made a network operation through one, is labelled `uring` (and its children after it), since
+// some io_uring operations (send, recv, socket) are never audited (io_uring/opdef.c audit_skip).
+export const BUILT_IN_LABELS: readonly LabelRule[] = [
+  { key: 'auditflow-uring-setup', label: 'uring' },
+  { key: 'auditflow-uring', label: 'uring' },
+];
+
 export class LabelRules {
   private readonly byKey = new Map<string, string[]>();
   private readonly byExe: Array<{ pattern: ExeGlob; label: string }> = [];

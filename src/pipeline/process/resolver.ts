@@ -320,6 +320,9 @@ export class ProcessResolver {
       proc_start: entry.startMs,
       cwd: entry.cwd,
       labels: sorted(this.labelsOf(entry.pid, entry.startTicks)),
+      // What a record without them (URINGOP) did not say, from /proc.
+      ...(flow.exe === null ? { exe: entry.exe } : {}),
+      ...(flow.comm === null ? { comm: entry.comm } : {}),
       // The parent /proc shows may not be the event's (the event's parent exited and the
       // process was reparented): then the parent is not known.
       ...(parent ? { parent_exe: parent.exe, parent_comm: parent.comm } : {}),
@@ -338,7 +341,7 @@ export class ProcessResolver {
     const cached = this.cache.lookup(processKey(flow.pid, startTicks), this.now());
     if (!cached || cached.expired) return undefined;
     const entry = cached.value;
-    if (flow.ts > at || flow.ts + START_TOLERANCE_MS < entry.startMs || entry.eventExe !== flow.exe) return undefined;
+    if (flow.ts > at || flow.ts + START_TOLERANCE_MS < entry.startMs || (flow.exe !== null && entry.eventExe !== flow.exe)) return undefined;
     this.counts.hits++;
     return entry;
   }
@@ -347,7 +350,8 @@ export class ProcessResolver {
   private lookUp(flow: Flow): ProcessEntry | undefined {
     if (flow.pid === null) return undefined;
     const found = this.identify(flow.pid, flow.ts);
-    const entry = found && this.entry(found.stat, flow.exe, true);
+    // A flow without exe (an io_uring operation completed off the submitting syscall) claims none.
+    const entry = found && this.entry(found.stat, flow.exe ?? undefined, true);
     if (found && entry) this.seen.set(String(flow.pid), { startTicks: entry.startTicks, at: found.at }, performance.now());
     return entry;
   }
