@@ -99,13 +99,13 @@ const rules = program.command('rules').description('auditctl-syntax audit rules:
 rules
   .command('check')
   .description('compile rules files without touching the kernel and print their canonical form')
-  .argument('<files...>', 'rules files in auditctl syntax')
+  .argument('<files...>', 'rules files in auditctl syntax, directories, default (the packaged ruleset) or optional:<name>')
   .option('--json', 'one JSON object, for scripts')
   .action(action(checkCommand));
 rules
   .command('apply')
   .description('load rules files; loaded rules are skipped, rules an earlier apply added and the files dropped are removed')
-  .argument('[files...]', 'rules files (default: --rules-dir, $AUDITFLOW_RULES_DIR, or the packaged rules/network.rules)')
+  .argument('[files...]', 'rules files, directories, default or optional:<name> (default: --rules-dir, $AUDITFLOW_RULES_DIR, or the packaged rules/network.rules)')
   .option('--rules-dir <dir>', 'load every *.rules file of this directory, in name order (like augenrules)')
   .option('--state-dir <dir>', 'where auditflow records the rules it added (default: $AUDITFLOW_STATE_DIR or /var/lib/auditflow)')
   .option('--allow-immutable', 'apply -e 2, last: no rule or setting can change afterwards until reboot')

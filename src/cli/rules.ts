@@ -10,14 +10,18 @@ import {
   readAppliedState,
   ruleKeys,
   stateDirectory,
+  URING_SKIPPED,
   writeAppliedState,
   type Command,
 } from '../rules/index.js';
-import { compileFiles, errorSummary, packagedRulesFile, rulesDirectoryFiles, RulesFileError, type CompiledFile } from '../rules/ruleset.js';
+import { compileFiles, errorSummary, packagedRulesFile, rulesDirectoryFiles, rulesetFiles, RulesFileError, type CompiledFile } from '../rules/ruleset.js';
 
-/** Files given, else the configured rules directory (--rules-dir, AUDITFLOW_RULES_DIR), else the packaged ruleset. */
+/**
+ * Files given (or `default`, `optional:<name>`, directories: as the daemon's `rules` setting reads
+ * them), else the configured rules directory (--rules-dir, AUDITFLOW_RULES_DIR), else the packaged ruleset.
+ */
 export function rulesFiles(files: readonly string[], rulesDir: string | undefined, env: NodeJS.ProcessEnv = process.env): string[] {
-  if (files.length > 0) return [...files];
+  if (files.length > 0) return files.flatMap((file) => rulesetFiles(file));
   const directory = rulesDir ?? env.AUDITFLOW_RULES_DIR;
   if (directory === undefined) return [packagedRulesFile()];
   const found = rulesDirectoryFiles(directory);
@@ -41,7 +45,7 @@ function compileOrThrow(files: readonly string[]): Command[] {
 
 export async function checkCommand(files: string[], options: { json?: boolean }): Promise<void> {
   const machine = machineFromNodeArch();
-  const compiled = compileFiles(files);
+  const compiled = compileFiles(files.flatMap((file) => rulesetFiles(file)));
   const errors = compiled.flatMap((c) => c.errors);
   if (options.json) {
     const report = compiled.map((c) => ({
@@ -80,6 +84,7 @@ export async function applyCommand(files: string[], options: ApplyCommandOptions
       saveState: (state) => writeAppliedState(directory, state),
     });
     for (const error of result.errors) process.stderr.write(`${error.message}\n`);
+    if (result.skippedUring.length > 0) process.stderr.write(`warning: ${URING_SKIPPED} (${result.skippedUring.join(', ')})\n`);
     process.stdout.write(
       `added ${result.added}, already loaded ${result.alreadyLoaded}, removed ${result.removedStale} stale, ` +
         `deleted ${result.deleted}, settings ${result.settings}\n`,

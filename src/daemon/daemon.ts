@@ -4,6 +4,7 @@
 // telemetry.ts (stats, status file, metrics). Start-up failures are thrown to the caller, which turns
 // them into exit codes; once running, nothing a record contains can stop it. stop() is one ordered,
 // idempotent shutdown whose steps each run even if one fails.
+import { hostAddresses } from './host-addresses.js';
 import { readFileSync } from 'node:fs';
 import { nativeBinding, type AuditBinding } from '../native/binding.js';
 import type { RecordBatch } from '../native/record-batch.js';
@@ -144,6 +145,7 @@ export class Daemon {
       },
       families: s.families.includes('all') ? 'all' : new Set(s.families),
       aggregateWindowMs: s.aggregate_window_ms,
+      localAddresses: hostAddresses(),
       resolver: liveSocketResolver(this.binding, {
         onError: (error) => this.log.warn({ stage: 'pipeline', err: error.message, code: error.code }, 'cannot ask a socket itself (pidfd_getfd); reading /proc instead'),
       }),

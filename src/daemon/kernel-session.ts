@@ -23,6 +23,7 @@ import {
   ruleIdentity,
   RuleError,
   ruleKeys,
+  URING_SKIPPED,
   writeAppliedState,
   type ApplyResult,
   type Command,
@@ -273,6 +274,7 @@ export class KernelSession {
       saveState: (state) => writeAppliedState(directory, state),
     });
     for (const error of result.errors) this.log.warn({ err: error.message }, 'the kernel refused a rule; the ruleset asked to go on (-i or -c)');
+    if (result.skippedUring.length > 0) this.log.warn({ rules: result.skippedUring }, URING_SKIPPED);
     if (result.failed) throw new RulesFileError(`the kernel refused ${result.errors.length} rule(s) of the ruleset`);
     return result;
   }

@@ -214,7 +214,7 @@ export const SETTINGS: readonly SettingSpec[] = [
   spec('spool_max_bytes', '1G', size(1024 * 1024), 'spool size bound (K, M, G suffixes)'),
   spec('spool_fsync', 'interval', oneOf('always', 'interval', 'never'), 'when spooled entries are fsynced: always (each batch), interval (every second), never'),
   spec('apply_rules', 'true', boolean, 'load the ruleset at start (unicast only); false = use the rules already loaded'),
-  spec('rules', '', text, 'a rules file, or a directory of *.rules files (name order); empty = the packaged rules/network.rules', true),
+  spec('rules', '', text, 'comma-separated: rules files, directories of *.rules files (name order), default (the packaged rules/network.rules) or optional:<name> (a packaged rules/optional/<name>.rules, e.g. optional:udp-ingress); empty = default', true),
   spec('on_stop', 'remove', oneOf('remove', 'keep'), 'at stop: remove the rules auditflow added and restore enabled, or keep them loaded (as auditd does)', true),
   spec('backlog_limit', '8192', integer(1), "the kernel's backlog_limit: records it queues for the daemon before it blocks or drops"),
   spec('reader_queue_max_bytes', '128M', size(1024 * 1024), "records read from the kernel and not yet taken by the pipeline, at most (K, M, G suffixes); when full the reader stops up to 80 ms (the kernel's backlog throttles audited processes), then drops what does not fit, counted as reader_queue_full"),

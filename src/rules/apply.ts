@@ -44,6 +44,9 @@ export interface ApplyOptions {
   readonly saveState: (state: AppliedState) => void;
 }
 
+/** Said once when a kernel without the io_uring filter list (before 5.16) refused its rules. */
+export const URING_SKIPPED = 'this kernel has no io_uring audit list (Linux 5.16+): the io_uring rules were skipped, io_uring network operations are not seen';
+
 export interface ApplyResult {
   added: number;
   alreadyLoaded: number;
@@ -54,6 +57,12 @@ export interface ApplyResult {
   errors: RulesApplyError[];
   /** True when -c let the run go on past an error: it still fails at the end. */
   failed: boolean;
+  /**
+   * io_uring-list rules a kernel without that list refused (before Linux 5.16, kernel/auditfilter.c
+   * audit_to_entry_common: EINVAL for a list number >= AUDIT_NR_FILTERS), skipped: the rest of the
+   * ruleset still applies. Their source positions.
+   */
+  skippedUring: string[];
 }
 
 /**
@@ -74,7 +83,7 @@ const identityOfRule = (rule: Rule): string => encodeRule({ ...rule, prepend: fa
 const where = (source: SourcePosition): string => `${source.file}:${source.line}`;
 
 export async function applyCommands(control: AuditControl, commands: readonly Command[], options: ApplyOptions): Promise<ApplyResult> {
-  const result: ApplyResult = { added: 0, alreadyLoaded: 0, removedStale: 0, deleted: 0, settings: 0, errors: [], failed: false };
+  const result: ApplyResult = { added: 0, alreadyLoaded: 0, removedStale: 0, deleted: 0, settings: 0, errors: [], failed: false, skippedUring: [] };
 
   // Check everything first.
   if ((await control.status()).enabled === 2) {
@@ -162,6 +171,10 @@ export async function applyCommands(control: AuditControl, commands: readonly Co
           try {
             await control.addRule(bytes);
           } catch (error) {
+            if (command.rule.list === 'io_uring' && error instanceof AuditRequestError && error.code === 'EINVAL') {
+              result.skippedUring.push(where(command.source));
+              break;
+            }
             refused(error, command.source, 'the rule');
             break;
           }

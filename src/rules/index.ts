@@ -1,7 +1,7 @@
 // The rule compiler: auditctl rule syntax <-> Rule <-> struct audit_rule_data bytes.
 export { archByValue, archInfo, formatArch, machineFromNodeArch, resolveArch, type ArchInfo, type Machine } from '../linux/arch.js';
 export { compileContext, compileRule, parseRulesFile, type CompileOptions, type RulesFileResult } from './file.js';
-export { applyCommands, clearRules, ruleIdentity, RulesApplyError, RulesImmutableError, type ApplyOptions, type ApplyResult } from './apply.js';
+export { applyCommands, clearRules, ruleIdentity, RulesApplyError, RulesImmutableError, URING_SKIPPED, type ApplyOptions, type ApplyResult } from './apply.js';
 export { decodeRule } from './decode.js';
 export { encodeRule, RULE_DATA_LAYOUT } from './encode.js';
 export { RuleDecodeError, RuleError, RuleSyntaxError, type SourcePosition } from './errors.js';

@@ -13,12 +13,23 @@ export class RulesFileError extends RuleError {
   override name = 'RulesFileError';
 }
 
-/** The packaged default ruleset: rules/network.rules beside the nearest package.json. */
-export function packagedRulesFile(): string {
+/** The packaged rules directory: rules/ beside the nearest package.json. */
+function packagedRulesDirectory(): string {
   for (let dir = dirname(fileURLToPath(import.meta.url)); dir !== dirname(dir); dir = dirname(dir)) {
-    if (existsSync(join(dir, 'package.json'))) return join(dir, 'rules', 'network.rules');
+    if (existsSync(join(dir, 'package.json'))) return join(dir, 'rules');
   }
-  throw new Error('cannot find the packaged rules/network.rules');
+  throw new Error('cannot find the packaged rules/ directory');
+}
+
+/** The packaged default ruleset: rules/network.rules. */
+export function packagedRulesFile(): string {
+  return join(packagedRulesDirectory(), 'network.rules');
+}
+
+/** The packaged optional rulesets (rules/optional/<name>.rules), by name. */
+export function optionalRulesets(): string[] {
+  const directory = join(packagedRulesDirectory(), 'optional');
+  return existsSync(directory) ? rulesDirectoryFiles(directory).map((file) => file.slice(directory.length + 1, -'.rules'.length)) : [];
 }
 
 /** The *.rules files of a directory, in name order. */
@@ -29,18 +40,37 @@ export function rulesDirectoryFiles(directory: string): string[] {
     .map((name) => join(directory, name));
 }
 
-/** The files of a ruleset path: a file, a directory's *.rules files, or (empty path) the packaged ruleset. */
+/**
+ * The files of a ruleset: comma-separated items, each a rules file, a directory's *.rules files,
+ * `default` (the packaged rules/network.rules) or `optional:<name>` (a packaged rules/optional/<name>.rules);
+ * empty means `default`.
+ */
 export function rulesetFiles(path: string): string[] {
-  if (path === '') return [packagedRulesFile()];
+  if (path.trim() === '') return [packagedRulesFile()];
+  return path
+    .split(',')
+    .map((item) => item.trim())
+    .filter((item) => item !== '')
+    .flatMap(itemFiles);
+}
+
+function itemFiles(item: string): string[] {
+  if (item === 'default') return [packagedRulesFile()];
+  if (item.startsWith('optional:')) {
+    const name = item.slice('optional:'.length);
+    const known = optionalRulesets();
+    if (!known.includes(name)) throw new RulesFileError(`no packaged optional ruleset ${JSON.stringify(name)}: there are ${known.map((one) => `optional:${one}`).join(', ') || 'none'}`);
+    return [join(packagedRulesDirectory(), 'optional', `${name}.rules`)];
+  }
   let directory: boolean;
   try {
-    directory = statSync(path).isDirectory();
+    directory = statSync(item).isDirectory();
   } catch (error) {
-    throw new RulesFileError(`cannot read the ruleset ${path}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
+    throw new RulesFileError(`cannot read the ruleset ${item}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
   }
-  if (!directory) return [path];
-  const files = rulesDirectoryFiles(path);
-  if (files.length === 0) throw new RulesFileError(`${path} holds no *.rules file`);
+  if (!directory) return [item];
+  const files = rulesDirectoryFiles(item);
+  if (files.length === 0) throw new RulesFileError(`${item} holds no *.rules file`);
   return files;
 }
 

@@ -38,14 +38,17 @@ describe('auditflow rules on the real kernel', () => {
     const apply = await auditflow('rules', 'apply');
     expect(apply.stderr).toBe('');
     expect(apply.code).toBe(0);
-    expect(apply.stdout).toBe('added 23, already loaded 0, removed 0 stale, deleted 0, settings 0\n');
+    expect(apply.stdout).toBe('added 28, already loaded 0, removed 0 stale, deleted 0, settings 0\n');
 
     const list = await auditflow('rules', 'list');
     expect(list.code).toBe(0);
-    const expected = rulesOf(networkRules).map((rule) => formatRule(rule, { machine }));
+    // The kernel lists its filter lists in turn (kernel/auditfilter.c audit_list_rules): the exit
+    // list's rules, then the io_uring list's, each in file order.
+    const rules = rulesOf(networkRules);
+    const expected = [...rules.filter((rule) => rule.list !== 'io_uring'), ...rules.filter((rule) => rule.list === 'io_uring')].map((rule) => formatRule(rule, { machine }));
     const lines = list.stdout.trimEnd().split('\n');
-    expect(lines.slice(-23)).toEqual(expected);
-    expect(lines).toHaveLength(kernel.snapshot.rules.length + 23);
+    expect(lines.slice(-28)).toEqual(expected);
+    expect(lines).toHaveLength(kernel.snapshot.rules.length + 28);
   });
 
   it('leaves the kernel list byte for byte as it was when the same files are applied twice', async () => {
@@ -53,7 +56,7 @@ describe('auditflow rules on the real kernel', () => {
     const once = hex(await kernel.control.listRules());
     const listOnce = (await auditflow('rules', 'list')).stdout;
     const again = await auditflow('rules', 'apply', networkRules);
-    expect(again.stdout).toBe('added 0, already loaded 23, removed 0 stale, deleted 0, settings 0\n');
+    expect(again.stdout).toBe('added 0, already loaded 28, removed 0 stale, deleted 0, settings 0\n');
     expect(hex(await kernel.control.listRules())).toEqual(once);
     expect((await auditflow('rules', 'list')).stdout).toBe(listOnce);
   });
@@ -68,7 +71,7 @@ describe('auditflow rules on the real kernel', () => {
       const withForeign = hex(await kernel.control.listRules());
       expect((await auditflow('rules', 'apply', networkRules)).code).toBe(0);
       const clear = await auditflow('rules', 'clear');
-      expect(clear.stdout).toBe('deleted 23 rule(s)\n');
+      expect(clear.stdout).toBe('deleted 28 rule(s)\n');
       expect(hex(await kernel.control.listRules())).toEqual(withForeign);
     } finally {
       await run(process.execPath, [cli, 'rules', 'clear'], { env: { ...env, AUDITFLOW_STATE_DIR: other } });
@@ -122,9 +125,10 @@ describe('auditflow rules on the real kernel', () => {
     expect((await auditflow('rules', 'apply')).code).toBe(0);
     const list = await auditflow('rules', 'list', '--json');
     const rules = JSON.parse(list.stdout) as Array<{ text: string; list: string; action: string; keys: string[] }>;
-    expect(rules.slice(-1)).toEqual([
+    expect(rules.filter((rule) => rule.list === 'exit').slice(-1)).toEqual([
       { text: expect.stringContaining('-S socketcall') as string, list: 'exit', action: 'always', keys: ['auditflow-socketcall'] },
     ]);
+    expect(rules.filter((rule) => rule.list === 'io_uring').slice(0, 1)).toEqual([{ text: '-a always,io_uring -S accept,connect,bind -F key=auditflow-uring', list: 'io_uring', action: 'always', keys: ['auditflow-uring'] }]);
   });
 });
 

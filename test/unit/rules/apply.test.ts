@@ -73,16 +73,16 @@ describe('applying rules through the control plane', () => {
 
   it('loads the default ruleset, and a second apply leaves the kernel list exactly as after the first', async () => {
     const first = await apply(network);
-    expect(first).toMatchObject({ added: 23, alreadyLoaded: 0, removedStale: 0 });
+    expect(first).toMatchObject({ added: 28, alreadyLoaded: 0, removedStale: 0 });
     const after = kernel.rules.map((bytes) => Buffer.from(bytes));
     const adds = sent(kernel, AUDIT_ADD_RULE);
 
     const second = await apply(network);
-    expect(second).toMatchObject({ added: 0, alreadyLoaded: 23, removedStale: 0, deleted: 0 });
+    expect(second).toMatchObject({ added: 0, alreadyLoaded: 28, removedStale: 0, deleted: 0 });
     expect(kernel.rules).toEqual(after);
     expect(sent(kernel, AUDIT_ADD_RULE)).toBe(adds);
     expect(sent(kernel, AUDIT_DEL_RULE)).toBe(0);
-    expect(state.rules).toHaveLength(23);
+    expect(state.rules).toHaveLength(28);
   });
 
   it('records where each added rule came from and how it reads', async () => {
@@ -181,6 +181,25 @@ describe('applying rules through the control plane', () => {
     await expect(apply(text)).rejects.toThrow('test.rules:2: rule already loaded');
     await expect(apply(text)).rejects.toThrow('test.rules:2: rule already loaded');
     expect(kernel.rules).toHaveLength(1);
+  });
+
+  it('skips the io_uring rules a kernel before 5.16 refuses (EINVAL for the unknown list) and applies the rest', async () => {
+    // audit_rule_data starts with its flags word: the filter list (AUDIT_FILTER_URING_EXIT = 7).
+    const URING_LIST = 7;
+    kernel.overrides.set(AUDIT_ADD_RULE, (payload) => (payload.readUInt32LE(0) === URING_LIST ? -22 : (kernel.rules.push(payload), 0)));
+    const result = await apply(network, { file: 'network.rules' });
+    const uringLines = network.split('\n').flatMap((line, index) => (line.startsWith('-a always,io_uring') ? [`network.rules:${index + 1}`] : []));
+    expect(uringLines.length).toBeGreaterThan(0);
+    expect(result.skippedUring).toEqual(uringLines);
+    expect(result.errors).toEqual([]);
+    expect(kernel.rules.map((bytes) => decodeRule(bytes).list)).not.toContain('io_uring');
+    expect(result.added).toBe(kernel.rules.length);
+    expect(result.added).toBe(network.split('\n').filter((line) => line.startsWith('-a ')).length - uringLines.length);
+  });
+
+  it('still stops on EINVAL for a rule of another list', async () => {
+    kernel.overrides.set(AUDIT_ADD_RULE, () => -22);
+    await expect(apply(`${R1}\n`)).rejects.toMatchObject({ code: 'EINVAL' });
   });
 
   it('turns EPERM into a permission message even under -i', async () => {
