@@ -7,7 +7,8 @@ import type { AuditStatus } from '../src/audit/status.js';
 import { restoreAuditState, snapshotAuditState, type AuditStateSnapshot } from '../src/audit/state-guard.js';
 import { settingSpec } from '../src/daemon/settings.js';
 import { encodeRule } from '../src/rules/index.js';
-import { compileFiles, errorSummary, packagedRulesFile } from '../src/rules/ruleset.js';
+import { compileFiles, errorSummary, rulesetFiles } from '../src/rules/ruleset.js';
+import type { Mode } from './options.js';
 
 /** auditflow's own defaults, given to every consumer so they all run under the same kernel settings. */
 function daemonDefault(key: 'backlog_limit' | 'backlog_wait_time'): number {
@@ -19,10 +20,13 @@ function daemonDefault(key: 'backlog_limit' | 'backlog_wait_time'): number {
 export const BACKLOG_LIMIT = daemonDefault('backlog_limit');
 export const BACKLOG_WAIT_TIME = daemonDefault('backlog_wait_time');
 
-/** rules/network.rules as kernel bytes, compiled by auditflow's compiler (auditctl is not needed). */
-export function networkRules(): Buffer[] {
-  const compiled = compileFiles([packagedRulesFile()]);
-  if (compiled.some((file) => file.errors.length > 0)) throw new Error(`rules/network.rules: ${errorSummary(compiled)}`);
+/** The ruleset of a mode's runs: `default`, or `default,optional:udp-ingress` for recv (the daemon's `rules` setting). */
+export const rulesSetting = (mode: Mode): string => (mode === 'recv' ? 'default,optional:udp-ingress' : 'default');
+
+/** A mode's ruleset as kernel bytes, compiled by auditflow's compiler (auditctl is not needed). */
+export function benchRules(mode: Mode): Buffer[] {
+  const compiled = compileFiles(rulesetFiles(rulesSetting(mode)));
+  if (compiled.some((file) => file.errors.length > 0)) throw new Error(`${rulesSetting(mode)}: ${errorSummary(compiled)}`);
   return compiled.flatMap((file) => file.commands).flatMap((command) => (command.kind === 'add_rule' ? [encodeRule(command.rule)] : []));
 }
 

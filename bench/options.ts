@@ -2,7 +2,8 @@
 // is touched (and the unit test can run it without root).
 import { parseArgs } from 'node:util';
 
-export const MODES = ['connect', 'refused', 'sendto', 'unix', 'mixed'] as const;
+// recv: UDP receives with the optional ruleset (rules/optional/udp-ingress.rules) loaded beside the default.
+export const MODES = ['connect', 'refused', 'sendto', 'unix', 'mixed', 'recv'] as const;
 export type Mode = (typeof MODES)[number];
 
 /** What reads the kernel's records during a run; `bare` is no audit at all (no rules, auditing off). */

@@ -5,7 +5,7 @@ import { startAuditd, type AuditdBinary } from './consumers/auditd.js';
 import { startAuditflow } from './consumers/auditflow.js';
 import { startDrain } from './consumers/drain.js';
 import type { ConsumerFigures, Owed, RunningConsumer } from './consumers/types.js';
-import type { BenchKernel } from './kernel.js';
+import { benchRules, rulesSetting, type BenchKernel } from './kernel.js';
 import type { Consumer, Mode } from './options.js';
 import { cpuMs, peakRss } from './proc.js';
 import type { BenchRedis } from './redis.js';
@@ -38,7 +38,6 @@ export interface Sample {
 
 export interface SampleContext {
   kernel: BenchKernel;
-  rules: readonly Buffer[];
   programs: { workload: string; drain: string };
   workers: number;
   root: string;
@@ -118,7 +117,7 @@ async function startConsumer(spec: SampleSpec, context: SampleContext, directory
         workloadExe: context.programs.workload,
         liveReader: spec.run === 'fixed',
         cpuProfDir: context.cpuProfDir,
-        settings: context.daemonSettings,
+        settings: [`rules = ${rulesSetting(spec.mode)}`, ...context.daemonSettings],
       });
     }
     case 'bare':
@@ -142,7 +141,7 @@ export async function measure(spec: SampleSpec, context: SampleContext): Promise
   const external = spec.consumer !== 'auditflow' && spec.consumer !== 'baseline';
   let consumer: RunningConsumer | undefined;
   try {
-    if (external) await kernel.loadRules(context.rules);
+    if (external) await kernel.loadRules(benchRules(spec.mode));
     consumer = await startConsumer(spec, context, directory);
     if (external) await kernel.enable(true);
     const before = await kernel.status();

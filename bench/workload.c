@@ -10,6 +10,8 @@
 //   refused   socket + connect to a loopback port that is bound but not listening (ECONNREFUSED);
 //             2 syscalls, 2 audited, 1 flow
 //   sendto    one UDP sendto with an explicit loopback address; 1 syscall, 1 audited, 1 flow
+//   recv      a UDP sendto as above, then a recvfrom with an address buffer; 2 syscalls, 2 audited
+//             (the receive by rules/optional/udp-ingress.rules, loaded for this mode), 2 flows
 //   unix      AF_UNIX noise: socket + connect + accept4 on an abstract stream listener, and one
 //             sendto on an AF_UNIX datagram socket; 4 syscalls, none audited (saddr_fam and the
 //             socket() domain filter keep them out in the kernel), no flow
@@ -112,7 +114,7 @@ static void setup(struct worker *w, const char *mode) {
     // Bound but never listening: a connect to it is answered with a reset (ECONNREFUSED).
     w->refuser = inet_socket(w, SOCK_STREAM, &w->refuse_address);
   }
-  if (all || strcmp(mode, "sendto") == 0) {
+  if (all || strcmp(mode, "sendto") == 0 || strcmp(mode, "recv") == 0) {
     w->udp_receiver = inet_socket(w, SOCK_DGRAM, &w->udp_address);
     w->udp_sender = socket(AF_INET, SOCK_DGRAM, 0);
     if (w->udp_sender < 0) fail("socket(udp)");
@@ -182,6 +184,21 @@ static long op_sendto(struct worker *w, long n) {
   return 1;
 }
 
+// One datagram sent with an explicit address and received with an address buffer: both audited, the
+// receive by the optional rules/optional/udp-ingress.rules the benchmark loads for this mode (not part
+// of mixed, which measures the default ruleset).
+static long op_recv(struct worker *w) {
+  char byte = 'r';
+  if (sendto(w->udp_sender, &byte, 1, MSG_DONTWAIT, (struct sockaddr *)&w->udp_address, sizeof w->udp_address) < 0) w->counts.failures++;
+  struct sockaddr_in from;
+  socklen_t length = sizeof from;
+  if (recvfrom(w->udp_receiver, &byte, 1, MSG_DONTWAIT, (struct sockaddr *)&from, &length) < 0) w->counts.failures++;
+  w->counts.syscalls += 2;
+  w->counts.audited += 2;
+  w->counts.flows += 2;
+  return 2;
+}
+
 static long op_unix(struct worker *w, long n) {
   int fd = socket(AF_UNIX, SOCK_STREAM, 0);
   if (fd < 0) fail("socket(AF_UNIX)");
@@ -210,7 +227,7 @@ static long op(struct worker *w, const char *mode, long n) {
     case 'c':
       return op_connect(w);
     case 'r':
-      return op_refused(w);
+      return mode[2] == 'c' ? op_recv(w) : op_refused(w);
     case 's':
       return op_sendto(w, n);
     case 'u':
@@ -247,7 +264,7 @@ static void run(struct worker *w, const char *mode, double start, double seconds
   }
 }
 
-static const char *const MODES[] = {"connect", "refused", "sendto", "unix", "mixed"};
+static const char *const MODES[] = {"connect", "refused", "sendto", "unix", "mixed", "recv"};
 
 int main(int argc, char **argv) {
   if (argc != 4 && argc != 5) {

@@ -11,7 +11,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { finished, run } from '../helpers/child.js';
 import { readStream, startDaemon, useDaemonRedis, type DaemonChild } from '../helpers/daemon.js';
 import { useKernel } from '../helpers/kernel.js';
-import { until } from '../helpers/until.js';
+import { untilAsync } from '../helpers/until.js';
 import { buildUringWorkload, URING_SCENARIOS } from '../helpers/workload.js';
 
 useKernel();
@@ -61,7 +61,7 @@ describe('io_uring operations, live', () => {
     try {
       runs = await uringScenarios();
       // Every scenario binds its server with the bind syscall: that flow, and the io_uring one.
-      await until(async () => {
+      await untilAsync(async () => {
         const all = await entries('live:uring');
         return runs.every((one) => all.some((e) => e.pid === String(one.pid) && e.via === 'io_uring'));
       }, 15_000, 'the io_uring flows');
@@ -106,7 +106,7 @@ describe('io_uring operations, live', () => {
     try {
       runs = await uringScenarios();
       // Its bind syscalls arrive: the daemon saw the program.
-      await until(async () => {
+      await untilAsync(async () => {
         const all = await entries('live:uring-off');
         return runs.every((one) => all.some((e) => e.pid === String(one.pid) && e.op === 'bind'));
       }, 15_000, 'the bind flows');
@@ -160,7 +160,7 @@ describe('UDP receives, live (optional:udp-ingress)', () => {
         const lines = result.stdout.trim().split('\n');
         servers4and6.push({ version, op, pid: child.pid ?? -1, senders: lines.slice(0, 3).map(Number), repeats, addr });
       }
-      await until(async () => {
+      await untilAsync(async () => {
         const all = await entries('live:recv');
         return servers4and6.every((s) => s.senders.every((port) => all.some((e) => e.pid === String(s.pid) && e.op === s.op && e.remote_port === String(port))));
       }, 15_000, 'a receive flow from each sender');
@@ -213,7 +213,7 @@ describe('netfilter packets, live (rules/netfilter.nft in a network namespace)',
       execFileSync('ip', ['netns', 'exec', netns, 'nft', '-f', fileURLToPath(new URL('../../rules/netfilter.nft', import.meta.url))]);
       const traffic = await run('ip', ['netns', 'exec', netns, 'python3', '-c', NETNS_TRAFFIC]);
       expect(traffic.code, traffic.stdout).toBe(0);
-      await until(async () => (await entries('live:packets')).filter((e) => e.op === 'packet').length >= 4, 15_000, 'four packet flows');
+      await untilAsync(async () => (await entries('live:packets')).filter((e) => e.op === 'packet').length >= 4, 15_000, 'four packet flows');
       await new Promise((resolve) => setTimeout(resolve, 500));
     } finally {
       execFileSync('ip', ['netns', 'delete', netns], { stdio: 'ignore' });

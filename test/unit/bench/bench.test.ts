@@ -23,7 +23,7 @@ describe('bench options', () => {
   it('defaults to every mode and consumer, 3 runs of 2 s, and a 10,000/s fixed-rate run of 4 s', () => {
     const options = parseBenchOptions([], 'out.json');
     expect(options).toMatchObject({ seconds: 2, repeats: 3, workers: 2, fixedRate: 10_000, fixedSeconds: 4, output: 'out.json', baseline: '' });
-    expect(options.modes).toEqual(['connect', 'refused', 'sendto', 'unix', 'mixed']);
+    expect(options.modes).toEqual(['connect', 'refused', 'sendto', 'unix', 'mixed', 'recv']);
     expect(options.consumers).toEqual(['bare', 'drain', 'auditd', 'auditflow']);
   });
 
@@ -65,7 +65,11 @@ describe('bench C programs', () => {
     const unix = run('unix', '2', '0.2');
     expect(unix).toMatchObject({ audited: 0, flows: 0, failures: 0 });
     expect(unix.syscalls).toBeGreaterThan(0);
-    for (const result of [connect, refused, sendto]) expect(result.failures).toBe(0);
+    // sendto with an address, then recvfrom with an address buffer: both audited (with udp-ingress), both flows.
+    const recv = run('recv', '1', '0.2');
+    expect(recv.audited).toBe(recv.syscalls);
+    expect(recv.flows).toBe(1 + (recv.syscalls - 3));
+    for (const result of [connect, refused, sendto, recv]) expect(result.failures).toBe(0);
   });
 
   it('holds a fixed rate', () => {
