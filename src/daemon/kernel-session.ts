@@ -34,6 +34,9 @@ import type { Logger } from './logger.js';
 import type { Settings } from './settings.js';
 
 /** The key of the rule that excludes the daemon's own pid; a stale one (of a killed daemon) is removed at start. */
+// How long a stop waits for the kernel to send what it queued before giving the daemon slot back.
+const QUEUE_DRAIN_MAX_MS = 500;
+
 export const SELF_RULE_KEY = 'auditflow-self';
 
 export interface KernelSessionOptions {
@@ -219,6 +222,10 @@ export class KernelSession {
       }
     }
     if (this.registered && this.readerControl !== undefined) {
+      // An event that began before the rules went may still sit in the kernel's queue, part of it
+      // sent: given back now, the slot would leave the rest of it to kauditd's hold queue (an event
+      // without its end, counted lost). So the slot is given back once the queue is empty.
+      await step('let the kernel queue drain', () => this.queueDrained());
       const control = this.readerControl;
       await step('unregister', async () => {
         await control.unregister();
@@ -226,6 +233,12 @@ export class KernelSession {
       });
     }
     return failures;
+  }
+
+  /** Resolves when the kernel's backlog is empty (it has sent every queued record), or after QUEUE_DRAIN_MAX_MS. */
+  private async queueDrained(): Promise<void> {
+    const deadline = Date.now() + QUEUE_DRAIN_MAX_MS;
+    while ((await this.control.status()).backlog > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
   }
 
   /** Closes both sockets; the reader resolves after delivering everything it read. */
