@@ -77,7 +77,8 @@ export function updateSockets(event: EventRecords, sockets: SocketTable, familie
   const kept = (family: string): boolean => families === 'all' || families.has(family);
   // The resolver (/proc, or the socket itself) is asked only for what the events did not say: a
   // connected socket's local side, an accepted socket's local side unless its listener is bound to
-  // one address (a wildcard listener's connections each have their own), a sending socket's local
+  // one address (a wildcard listener's connections each have their own) and its peer when the accept
+  // copied no address out (a NULL address buffer: no SOCKADDR), a sending socket's local
   // side until it is known, or a socket whose socket() was not seen. A connect that failed has no
   // local side to ask for (a refused TCP socket is unhashed at once).
   const needsProc =
@@ -86,7 +87,7 @@ export function updateSockets(event: EventRecords, sockets: SocketTable, familie
     (op === 'connect'
       ? started
       : op === 'accept'
-        ? known?.local === undefined || isUnspecified(known.local)
+        ? address === undefined || known?.local === undefined || isUnspecified(known.local)
         : known === undefined || known.local === undefined || (address === undefined && op !== 'bind'));
   const proc = needsProc && pid !== undefined ? lookUp(event, sockets, pid, acceptedFd ?? fd, known) : undefined;
   if (pid !== undefined && proc !== undefined && op !== 'accept') rememberResolved(sockets, pid, fd, known, proc, op);

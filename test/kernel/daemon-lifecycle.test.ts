@@ -199,10 +199,10 @@ describe('auditflow run lifecycle', () => {
       expect((await kernel.control.status()).pid).toBe(0);
       expect((await kernel.control.status()).enabled).toBe(1);
       expect(await selfRules()).toEqual([]);
-      expect((await kernel.control.listRules()).length).toBe(kernel.snapshot.rules.length + 28);
+      expect((await kernel.control.listRules()).length).toBe(kernel.snapshot.rules.length + 30);
     } finally {
       const cleared = await run(process.execPath, [cli, 'rules', 'clear', '--state-dir', daemon.dirs.state]);
-      expect(cleared.stdout).toBe('deleted 28 rule(s)\n');
+      expect(cleared.stdout).toBe('deleted 30 rule(s)\n');
     }
   });
 

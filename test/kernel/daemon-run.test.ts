@@ -80,13 +80,13 @@ describe('auditflow run', () => {
       expect(report.auditflow?.running).toBe(true);
       expect(report.auditflow?.snapshot.pid).toBe(daemon.pid);
       expect(report.auditflow?.snapshot.sinkHealth.state).toBe('ready');
-      expect(report.ruleset).toMatchObject({ error: null, configured: 28, missing: 0, matches: true });
+      expect(report.ruleset).toMatchObject({ error: null, configured: 30, missing: 0, matches: true });
       expect(report.redis).toMatchObject({ reachable: true, stream: 'run:basic' });
       expect(report.redis?.length).toBeGreaterThanOrEqual(4);
       expect(report.redis?.groups).toEqual([{ name: 'readers', consumers: 0, pending: 0, lag: report.redis?.length, lastDeliveredId: '0-0' }]);
       const text = await run(process.execPath, [cli, 'status'], { env });
       expect(text.stdout).toMatch(new RegExp(`^auditflow +running, pid ${daemon.pid}, unicast`, 'm'));
-      expect(text.stdout).toMatch(/^configured ruleset +28 rules \(.*network\.rules\), all loaded$/m);
+      expect(text.stdout).toMatch(/^configured ruleset +30 rules \(.*network\.rules\), all loaded$/m);
       expect(text.stdout).toMatch(/^ +group readers +0 consumers, 0 pending, lag \d+, last delivered 0-0$/m);
 
       // The daemon's own Redis connection is never a flow.

@@ -38,7 +38,7 @@ describe('auditflow rules on the real kernel', () => {
     const apply = await auditflow('rules', 'apply');
     expect(apply.stderr).toBe('');
     expect(apply.code).toBe(0);
-    expect(apply.stdout).toBe('added 28, already loaded 0, removed 0 stale, deleted 0, settings 0\n');
+    expect(apply.stdout).toBe('added 30, already loaded 0, removed 0 stale, deleted 0, settings 0\n');
 
     const list = await auditflow('rules', 'list');
     expect(list.code).toBe(0);
@@ -47,8 +47,8 @@ describe('auditflow rules on the real kernel', () => {
     const rules = rulesOf(networkRules);
     const expected = [...rules.filter((rule) => rule.list !== 'io_uring'), ...rules.filter((rule) => rule.list === 'io_uring')].map((rule) => formatRule(rule, { machine }));
     const lines = list.stdout.trimEnd().split('\n');
-    expect(lines.slice(-28)).toEqual(expected);
-    expect(lines).toHaveLength(kernel.snapshot.rules.length + 28);
+    expect(lines.slice(-30)).toEqual(expected);
+    expect(lines).toHaveLength(kernel.snapshot.rules.length + 30);
   });
 
   it('leaves the kernel list byte for byte as it was when the same files are applied twice', async () => {
@@ -56,7 +56,7 @@ describe('auditflow rules on the real kernel', () => {
     const once = hex(await kernel.control.listRules());
     const listOnce = (await auditflow('rules', 'list')).stdout;
     const again = await auditflow('rules', 'apply', networkRules);
-    expect(again.stdout).toBe('added 0, already loaded 28, removed 0 stale, deleted 0, settings 0\n');
+    expect(again.stdout).toBe('added 0, already loaded 30, removed 0 stale, deleted 0, settings 0\n');
     expect(hex(await kernel.control.listRules())).toEqual(once);
     expect((await auditflow('rules', 'list')).stdout).toBe(listOnce);
   });
@@ -71,7 +71,7 @@ describe('auditflow rules on the real kernel', () => {
       const withForeign = hex(await kernel.control.listRules());
       expect((await auditflow('rules', 'apply', networkRules)).code).toBe(0);
       const clear = await auditflow('rules', 'clear');
-      expect(clear.stdout).toBe('deleted 28 rule(s)\n');
+      expect(clear.stdout).toBe('deleted 30 rule(s)\n');
       expect(hex(await kernel.control.listRules())).toEqual(withForeign);
     } finally {
       await run(process.execPath, [cli, 'rules', 'clear'], { env: { ...env, AUDITFLOW_STATE_DIR: other } });

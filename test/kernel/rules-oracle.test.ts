@@ -27,7 +27,7 @@ writeFileSync(
 );
 
 const rulesets = [
-  ['the default ruleset (its io_uring rules left out)', withoutUring, 25],
+  ['the default ruleset (its io_uring rules left out)', withoutUring, 27],
   ['a large hardening ruleset (watches, exe filters, uid ranges, keys)', fileURLToPath(new URL('../fixtures/rules/hardening.rules', import.meta.url)), 87],
 ] as const;
 

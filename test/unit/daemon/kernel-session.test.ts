@@ -46,7 +46,7 @@ describe('KernelSession', () => {
     await ks.start();
     expect(kernel.status).toMatchObject({ pid: process.pid, enabled: 1, backlogLimit: 1234, backlogWaitTime: 0 });
     expect(keys(kernel).filter((key) => key === SELF_RULE_KEY)).toHaveLength(1);
-    expect(keys(kernel).filter((key) => key.startsWith('auditflow-')).length).toBe(29);
+    expect(keys(kernel).filter((key) => key.startsWith('auditflow-')).length).toBe(31);
     const self = kernel.rules.find((bytes) => ruleKeys(decodeRule(bytes)).includes(SELF_RULE_KEY));
     expect(decodeRule(self!).fields).toContainEqual({ kind: 'number', field: 'pid', op: '=', value: 4242 });
     expect(await ks.stop()).toEqual([]);

@@ -73,16 +73,16 @@ describe('applying rules through the control plane', () => {
 
   it('loads the default ruleset, and a second apply leaves the kernel list exactly as after the first', async () => {
     const first = await apply(network);
-    expect(first).toMatchObject({ added: 28, alreadyLoaded: 0, removedStale: 0 });
+    expect(first).toMatchObject({ added: 30, alreadyLoaded: 0, removedStale: 0 });
     const after = kernel.rules.map((bytes) => Buffer.from(bytes));
     const adds = sent(kernel, AUDIT_ADD_RULE);
 
     const second = await apply(network);
-    expect(second).toMatchObject({ added: 0, alreadyLoaded: 28, removedStale: 0, deleted: 0 });
+    expect(second).toMatchObject({ added: 0, alreadyLoaded: 30, removedStale: 0, deleted: 0 });
     expect(kernel.rules).toEqual(after);
     expect(sent(kernel, AUDIT_ADD_RULE)).toBe(adds);
     expect(sent(kernel, AUDIT_DEL_RULE)).toBe(0);
-    expect(state.rules).toHaveLength(28);
+    expect(state.rules).toHaveLength(30);
   });
 
   it('records where each added rule came from and how it reads', async () => {

@@ -38,7 +38,7 @@ describe('round trip', () => {
     ['aarch64', arm64],
   ] as const)('rules/network.rules on %s', (_machine, options) => {
     const compiled = rules(network, 'network.rules', options);
-    expect(compiled).toHaveLength(28);
+    expect(compiled).toHaveLength(30);
     for (const { rule } of compiled) roundTrip(rule, options);
   });
 
