@@ -61,12 +61,6 @@ type Flatten<T> = { [K in keyof T]: T[K] };
 /** The entry a field table describes: every field, a marker only when it is there (`true`). */
 export type Typed<T extends FieldTable> = Flatten<{ -readonly [K in Exclude<keyof T, MarkerKeys<T>>]: WithNull<T[K]> } & { -readonly [K in MarkerKeys<T>]?: true }>;
 
-/** A field's value as the Redis stream holds it: decimal digits, `true`/`false`, a JSON array; undefined for null. */
-export function flatValue(value: unknown): string | undefined {
-  if (value === null || value === undefined) return undefined;
-  return typeof value === 'string' ? value : typeof value === 'object' ? JSON.stringify(value) : String(value);
-}
-
 /**
  * A flat stream value back as its field's type. A value that does not read as that type (an entry
  * written by hand, or by a newer version) is kept as its text, so nothing a consumer is given is lost.

@@ -59,13 +59,17 @@ export function constant<E>(to: string, value: unknown): Row<E> {
   return { to, uses: [], how: `\`${JSON.stringify(value)}\``, value: () => value };
 }
 
+// Each target's path, split once: the rows are fixed, and this runs per entry and row.
+const PATHS = new Map<string, string[]>();
+const pathOf = (to: string): string[] => PATHS.get(to) ?? (PATHS.set(to, to.startsWith('@') ? [to] : to.split('.')).get(to) as string[]);
+
 /** The object the rows make from one entry: nested at the dots; a null value leaves its field out. */
 export function applyRows<E>(rows: ReadonlyArray<Row<E>>, entry: E): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const row of rows) {
     const value = row.value(entry);
     if (value === null || value === undefined) continue;
-    const path = row.to.startsWith('@') ? [row.to] : row.to.split('.');
+    const path = pathOf(row.to);
     let at = out;
     for (const step of path.slice(0, -1)) {
       const next = (at[step] ??= {}) as Record<string, unknown>;
