@@ -2,7 +2,8 @@
 // field, the native fields it is made from, and how. The rows build the mapped object, and they
 // are the mapping tables of docs/formats.md (`npm run schema` writes them; a test compares), so the
 // documentation cannot drift from the code.
-import type { Flow } from '../entries.js';
+import { ENVELOPE_FIELDS, type Flow } from '../entries.js';
+import type { FieldTable } from '../field.js';
 
 /** The envelope the sink, the daemon and the stream add (absent in `replay`). */
 export interface Envelope {
@@ -52,6 +53,17 @@ export interface Row<E> {
 /** Shorthand for a row that copies one native field as it is. */
 export function copy<E>(to: string, from: keyof E & string): Row<E> {
   return { to, uses: [from], value: (entry) => entry[from] };
+}
+
+/**
+ * The rows, and after them one for each field of the envelope and of `table` that no row reads,
+ * copying it as it is to `<namespace>.<name>` (ECS's `auditflow.*`, OCSF's `unmapped.*`): a field
+ * added to the schema reaches every format without a line here, until it gets a mapping of its own.
+ */
+export function withRest<E>(rows: ReadonlyArray<Row<E>>, table: FieldTable, namespace: string): ReadonlyArray<Row<E>> {
+  const read = new Set(rows.flatMap((row) => row.uses));
+  const rest = [...new Set([...Object.keys(ENVELOPE_FIELDS), ...Object.keys(table)])].filter((name) => name !== 'kind' && !read.has(name));
+  return [...rows, ...rest.map((name) => copy<E>(`${namespace}.${name}`, name as keyof E & string))];
 }
 
 /** Shorthand for a row that writes a constant. */

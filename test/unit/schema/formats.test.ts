@@ -5,9 +5,10 @@ import { describe, expect, it } from 'vitest';
 import { FlowEncoder } from '../../../src/daemon/flow-entry.js';
 import type { Flow } from '../../../src/pipeline/flow.js';
 import { FLOW_FIELDS, LIFECYCLE_FIELDS, LOSS_FIELDS } from '../../../src/schema/entries.js';
+import { integerOrNull, text } from '../../../src/schema/field.js';
 import { formatEntry } from '../../../src/schema/format.js';
 import { ECS_FLOW_ROWS, ECS_LIFECYCLE_ROWS, ECS_LOSS_ROWS } from '../../../src/schema/formats/ecs.js';
-import type { Row } from '../../../src/schema/formats/mapping.js';
+import { applyRows, copy, withRest, type Row } from '../../../src/schema/formats/mapping.js';
 import { OCSF_FLOW_ROWS, OCSF_LIFECYCLE_ROWS, OCSF_LOSS_ROWS } from '../../../src/schema/formats/ocsf.js';
 import { typedEntry, type TypedEntry } from '../../../src/schema/typed.js';
 import { decodeEntry, EntryStamper } from '../../../src/sink/entry-bytes.js';
@@ -271,6 +272,12 @@ describe('every native field reaches every format', () => {
       const targets = rows.map((row) => row.to);
       expect(targets.filter((to, i) => targets.indexOf(to) !== i)).toEqual([]);
     }
+  });
+
+  it('gives a field no row reads a row of its own under the namespace, so a new schema field needs no mapping line', () => {
+    const rows = withRest<Record<string, unknown>>([copy('a.b', 'x')], { x: text('read'), kind: text('the kind'), y: integerOrNull('new') }, 'ns');
+    expect(rows.map((row) => row.to)).toEqual(['a.b', 'ns.id', 'ns.boot_id', 'ns.seq', 'ns.host', 'ns.y']);
+    expect(applyRows(rows, { x: 's', y: 4, seq: 2, host: null })).toEqual({ a: { b: 's' }, ns: { seq: 2, y: 4 } });
   });
 
   it('prints an entry of a kind it does not know as it is', () => {
