@@ -12,6 +12,7 @@ import { replayCommand } from './replay.js';
 import { applyCommand, checkCommand, clearCommand, listCommand } from './rules.js';
 import { runCommand, type RunOptions } from './run.js';
 import { statusCommand } from './status.js';
+import { parseFormat } from './format-option.js';
 import { parseCount, parseFrom, tailCommand } from './tail.js';
 
 /** The package's version, from the nearest package.json above this file (src/ or dist/src/). */
@@ -54,6 +55,7 @@ program
   .option('--redis <url>', 'redis_url: redis://[user:password@]host:port[/db] or rediss://')
   .option('--stream <key>', 'stream: the stream key; <host> is replaced by the host name')
   .option('--stdout', 'sink = stdout: flows as JSON lines on stdout, logs on stderr')
+  .option('--format <format>', 'format: the JSON of --stdout, native (docs/flow.schema.json), ecs or ocsf (docs/formats.md)')
   .option('--rules <path>', 'rules: a rules file or a directory of *.rules files')
   .option('--no-rules', 'apply_rules = false: keep the rules already loaded')
   .option('--mode <mode>', 'mode: unicast (be the audit daemon) or multicast (read beside auditd)')
@@ -75,6 +77,7 @@ program
   .argument('<files...>', 'log files, oldest first (audit.log.1 audit.log), or - for stdin')
   .option('--all-families', 'keep AF_UNIX, AF_NETLINK, ... flows too (default: inet and inet6 only)')
   .option('--window <ms>', 'sendto/sendmsg aggregation window in milliseconds, 0 = off', '10000')
+  .option('--format <format>', 'native (docs/flow.schema.json), ecs or ocsf (docs/formats.md)', parseFormat, 'native')
   .action(action(replayCommand));
 
 program
@@ -90,7 +93,8 @@ program
   .option('--host <name>', "the host in the stream key's <host> (default: this host's name)")
   .option('--from <id>', '$ (new entries only, the default), 0 (from the start) or a stream ID; with --group, where a new group starts', parseFrom)
   .option('--count <n>', 'stop after n entries', parseCount)
-  .option('--json', 'one JSON object per entry (id and fields)')
+  .option('--json', 'one JSON object per entry: the typed entry with its stream id (docs/flow.schema.json)')
+  .option('--format <format>', 'with --json: native, ecs or ocsf (docs/formats.md)', parseFormat, 'native')
   .option('--group <name>', 'read as this consumer group (created if missing) with XREADGROUP, acknowledging what is printed')
   .option('--consumer <name>', 'the consumer name within --group')
   .action(action(tailCommand));

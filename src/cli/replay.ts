@@ -1,5 +1,5 @@
 // auditflow replay FILE... | -: reads auditd logs (raw or ENRICHED, rotated or cut off) and
-// writes one JSON flow per line on stdout, the schema of docs/flows.md. Files are read in the
+// writes one JSON flow per line on stdout: the typed flow of docs/flow.schema.json (or ECS, OCSF). Files are read in the
 // order given, through one pipeline, so pass rotated logs oldest first (audit.log.2 audit.log.1
 // audit.log). Malformed lines are counted and summed up on stderr at the end.
 import { createReadStream } from 'node:fs';
@@ -8,12 +8,16 @@ import type { Readable, Writable } from 'node:stream';
 import type { Flow } from '../pipeline/flow.js';
 import { Pipeline, type PipelineStats } from '../pipeline/pipeline.js';
 import type { LossReport } from '../pipeline/loss.js';
+import { formatEntry, type OutputFormat } from '../schema/format.js';
+import { typedFlow } from '../schema/typed.js';
 import { ExitCode } from './exit-codes.js';
 
 export interface ReplayOptions {
   allFamilies?: boolean;
   /** sendto/sendmsg aggregation window in ms; 0 turns it off. */
   window?: number;
+  /** native (the default), ecs or ocsf. */
+  format?: OutputFormat;
 }
 
 export interface ReplaySummary {
@@ -62,10 +66,11 @@ export async function replay(inputs: ReplayInput[], out: Writable, options: Repl
     out.off('drain', wakeWriter);
   };
   let where = '';
+  const format = options.format ?? 'native';
   const pipeline = new Pipeline({
     families: options.allFamilies ? 'all' : undefined,
     aggregateWindowMs: options.window,
-    onFlow: (flow: Flow) => pending.push(JSON.stringify(flow) + '\n'),
+    onFlow: (flow: Flow) => pending.push(JSON.stringify(formatEntry(typedFlow(flow), format)) + '\n'),
     onLoss: (loss: LossReport) => {
       if (loss.reason !== 'parse-error') return;
       counts.malformed++;
@@ -115,7 +120,7 @@ export function formatSummary(summary: ReplaySummary): string {
   return lines.join('\n') + '\n';
 }
 
-export async function replayCommand(files: string[], options: { allFamilies?: boolean; window?: string }): Promise<void> {
+export async function replayCommand(files: string[], options: { allFamilies?: boolean; window?: string; format?: OutputFormat }): Promise<void> {
   const window = options.window === undefined ? undefined : Number(options.window);
   if (window !== undefined && !(Number.isFinite(window) && window >= 0)) {
     process.stderr.write(`auditflow: --window wants milliseconds (0 or more), got ${options.window}\n`);
@@ -124,7 +129,7 @@ export async function replayCommand(files: string[], options: { allFamilies?: bo
   }
   const inputs = files.map((file) => ({ name: file === '-' ? '<stdin>' : file, open: (): Readable => (file === '-' ? process.stdin : createReadStream(file)) }));
   try {
-    const summary = await replay(inputs, process.stdout, { allFamilies: options.allFamilies, window });
+    const summary = await replay(inputs, process.stdout, { allFamilies: options.allFamilies, window, format: options.format });
     if (!summary.outputClosed) process.stderr.write(formatSummary(summary));
   } catch (error) {
     if (!(error instanceof ReplayInputError)) throw error;

@@ -13,6 +13,7 @@ export interface RunOptions {
   redis?: string;
   stream?: string;
   stdout?: boolean;
+  format?: string;
   /** A path, or false for --no-rules. */
   rules?: string | false;
   mode?: string;
@@ -29,6 +30,7 @@ function overrides(options: RunOptions): Override[] {
   add('redis_url', options.redis, '--redis');
   add('stream', options.stream, '--stream');
   add('sink', options.stdout === true ? 'stdout' : undefined, '--stdout');
+  add('format', options.format, '--format');
   add('rules', typeof options.rules === 'string' ? options.rules : undefined, '--rules');
   add('apply_rules', options.rules === false ? 'false' : undefined, '--no-rules');
   add('mode', options.mode, '--mode');

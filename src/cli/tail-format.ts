@@ -4,6 +4,8 @@
 // reaches the terminal raw: control characters, DEL, C1 controls, line separators and bidi controls are
 // written as visible escapes, and bytes that are not UTF-8 as \xHH.
 
+import { streamEntryJson, type OutputFormat } from '../schema/format.js';
+
 /** A stream entry as read with the *Buffer commands: values are raw bytes. */
 export interface RawEntry {
   id: string;
@@ -73,14 +75,14 @@ export function escapeForTerminal(value: Buffer | string): string {
 }
 
 /**
- * One JSON object per entry: `id` and the fields. JSON.stringify escapes C0 controls already; the
- * other unsafe code points are escaped as \uXXXX too (still valid JSON). Bytes that are not UTF-8
- * become U+FFFD: JSON strings hold text, not bytes.
+ * One JSON object per entry: the typed entry with its stream `id` (src/schema/typed.ts), in `format`.
+ * JSON.stringify escapes C0 controls already; the other unsafe code points are escaped as \uXXXX too
+ * (still valid JSON). Bytes that are not UTF-8 become U+FFFD: JSON strings hold text, not bytes.
  */
-export function formatJsonLine(entry: RawEntry): string {
-  const object: Record<string, string> = { id: entry.id };
-  for (const [name, value] of entry.fields) object[name] = value.toString('utf8');
-  return JSON.stringify(object).replace(/[\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g, (c) => escapeCodePoint(c.codePointAt(0) as number));
+export function formatJsonLine(entry: RawEntry, format: OutputFormat = 'native'): string {
+  const fields: Record<string, string> = {};
+  for (const [name, value] of entry.fields) fields[name] = value.toString('utf8');
+  return streamEntryJson(fields, format, entry.id).replace(/[\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g, (c) => escapeCodePoint(c.codePointAt(0) as number));
 }
 
 /** Milliseconds since the epoch as ISO 8601 UTC; '?' for anything else (8.64e15 ms is Date's limit). */

@@ -10,6 +10,7 @@ import { connectRedis, createRedisClient, DEFAULT_STREAM_KEY, describeRedisClien
 import { classifyRefusal, refusedError } from '../sink/redis-errors.js';
 import { parseStreamId } from '../sink/stream-id.js';
 import { urlsWithPassword } from '../daemon/redis-password.js';
+import type { OutputFormat } from '../schema/format.js';
 import { formatJsonLine, formatReadableLine, type RawEntry } from './tail-format.js';
 
 export interface TailCliOptions {
@@ -24,6 +25,7 @@ export interface TailCliOptions {
   from?: string;
   count?: number;
   json?: boolean;
+  format?: OutputFormat;
   group?: string;
   consumer?: string;
 }
@@ -35,6 +37,8 @@ export interface FollowOptions {
   /** Stop after this many entries; undefined: follow until stopped. */
   count?: number;
   json: boolean;
+  /** The JSON of --json: native (default), ecs or ocsf. */
+  format?: OutputFormat;
   group?: { name: string; consumer: string };
   out: Writable;
   /** One line about the connection (lost, back), for stderr. */
@@ -94,6 +98,7 @@ export async function tailCommand(options: TailCliOptions): Promise<void> {
       from: options.from ?? '$',
       count: options.count,
       json: options.json ?? false,
+      format: options.format,
       group: options.group === undefined ? undefined : { name: options.group, consumer: options.consumer as string },
       out: process.stdout,
       notice: (line) => process.stderr.write(`auditflow: ${line}\n`),
@@ -108,7 +113,7 @@ export async function tailCommand(options: TailCliOptions): Promise<void> {
 
 /** Reads and prints until `count` entries, an abort, or the output closing. Returns how many were printed. */
 export async function follow(client: RedisClient, options: FollowOptions): Promise<number> {
-  const printer = new Printer(options.out, options.json);
+  const printer = new Printer(options.out, options.json, options.format ?? 'native');
   const stopped = (): boolean => options.signal.aborted || printer.closed || (options.count !== undefined && printer.printed >= options.count);
   // A blocked XREAD ends only when entries come or BLOCK_MS passes; a stop drops the connection instead.
   options.signal.addEventListener('abort', () => client.disconnect(), { once: true });
@@ -218,6 +223,7 @@ class Printer {
   constructor(
     private readonly out: Writable,
     private readonly json: boolean,
+    private readonly format: OutputFormat,
   ) {
     // EPIPE and the like: nobody reads any more, so there is nothing left to do.
     out.on('error', () => (this.closed = true));
@@ -228,7 +234,7 @@ class Printer {
     const done: RawEntry[] = [];
     for (const entry of entries) {
       if (this.closed) break;
-      const line = this.json ? formatJsonLine(entry) : formatReadableLine(entry);
+      const line = this.json ? formatJsonLine(entry, this.format) : formatReadableLine(entry);
       if (!this.out.write(`${line}\n`)) await new Promise<void>((resolve) => this.out.once('drain', resolve).once('close', resolve));
       this.printed++;
       done.push(entry);

@@ -1,6 +1,7 @@
 // The configured sink: Redis Streams with an on-disk spool, or JSON lines on stdout.
 import { join } from 'node:path';
 import { createRedisClient, redactRedisUrl, RedisRefusedError, RedisStreamSink, Spool, StdoutJsonlSink, streamKey, type FlowSink, type RedisClient, type TrimPolicy } from '../sink/index.js';
+import { streamEntryJson, type OutputFormat } from '../schema/format.js';
 import type { Logger } from './logger.js';
 import { urlsWithPassword } from './redis-password.js';
 import type { Settings } from './settings.js';
@@ -32,6 +33,11 @@ export function trimPolicy(settings: Settings): TrimPolicy | undefined {
   return undefined;
 }
 
+/** The stdout sink's lines: the typed entry (src/schema/) in the `format` setting, as `tail --json` prints it. */
+export function stdoutRender(format: OutputFormat): (fields: Record<string, string>) => string {
+  return (fields) => streamEntryJson(fields, format);
+}
+
 export interface OpenedSink {
   sink: FlowSink;
   /** The Redis client (for the consumer-lag checks), with the Redis sink. */
@@ -41,7 +47,7 @@ export interface OpenedSink {
 }
 
 export async function openSink(settings: Settings, bootId: string, log: Logger): Promise<OpenedSink> {
-  if (settings.sink === 'stdout') return { sink: new StdoutJsonlSink({ bootId, output: process.stdout }), client: undefined, replayed: 0 };
+  if (settings.sink === 'stdout') return { sink: new StdoutJsonlSink({ bootId, output: process.stdout, render: stdoutRender(settings.format) }), client: undefined, replayed: 0 };
 
   const url = redactRedisUrl(settings.redis_url);
   // First: a bad URL or TLS file (RedisConfigError) is refused before the spool is opened.

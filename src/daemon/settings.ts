@@ -2,6 +2,7 @@
 // config file, the AUDITFLOW_* environment and the command line all go through this one table, so a
 // setting has one name (`redis_url` in the file is AUDITFLOW_REDIS_URL in the environment) and one
 // parser, and config/auditflow.conf documents exactly these keys (a test keeps the two in step).
+import { OUTPUT_FORMATS, type OutputFormat } from '../schema/format.js';
 import { parseRedisUrl } from '../sink/redis-client.js';
 import { RedisConfigError } from '../sink/redis-errors.js';
 
@@ -17,6 +18,7 @@ export type LogFormat = 'auto' | 'json' | 'journald';
 export interface Settings {
   mode: Mode;
   sink: SinkKind;
+  format: OutputFormat;
   host: string;
   redis_url: string;
   redis_password_file: string;
@@ -193,6 +195,7 @@ function spec<K extends SettingKey>(key: K, defaultText: string, parse: (text: s
 export const SETTINGS: readonly SettingSpec[] = [
   spec('mode', 'unicast', oneOf('unicast', 'multicast'), 'unicast: be the audit daemon (loads rules, takes the slot); multicast: read beside auditd, no rules, no slot'),
   spec('sink', 'redis', oneOf('redis', 'stdout'), 'where entries go: redis, or stdout as JSON lines (logs then go to stderr)'),
+  spec('format', 'native', oneOf(...OUTPUT_FORMATS), "the stdout sink's JSON: native (docs/flow.schema.json), ecs or ocsf (docs/formats.md); the Redis stream keeps its flat fields"),
   spec('host', '', text, "the host name written into every entry and the stream key's <host>; empty = the system's host name"),
   spec('redis_url', 'redis://127.0.0.1:6379/0', redisUrl, 'redis://[user:password@]host:port[/db], rediss:// for TLS'),
   spec('redis_password_file', '', text, 'a file (mode 0600) whose first line is the Redis password, so it is in no URL, command line or environment; systemd LoadCredential= gives one: %d/redis-password'),

@@ -8,84 +8,12 @@ import { resultName, type Op } from './socket-calls.js';
 import type { Endpoint, SocketInfo } from './socket-kinds.js';
 import { AF_INET, AF_INET6, protocolName } from '../linux/socket.js';
 import { isUnspecified, type SocketFacts } from './socket-update.js';
+import { FLOW_SCHEMA_VERSION, type Flow } from '../schema/entries.js';
 
 export { resultName, type Op } from './socket-calls.js';
 export { DEFAULT_FAMILIES } from './socket-update.js';
 
-export const FLOW_SCHEMA_VERSION = 1;
-
-/** The schema of docs/flows.md. Absent values are null, so every flow has every field. */
-export interface Flow {
-  v: number;
-  kind: 'flow';
-  node: string | null;
-  ts: number;
-  serial: number;
-  op: Op | 'packet';
-  /** The syscall's name; for io_uring the submitting syscall's (io_uring_enter) or `io_uring` without one; null for a packet. */
-  syscall: string | null;
-  /** process: a process's call (audit rules on the exit or io_uring list); netfilter: a packet a netfilter rule logged (./packet-flow.ts). */
-  source: 'process' | 'netfilter';
-  /** How the process made the call: a syscall or an io_uring operation (./uring-ops.ts); null for a packet. */
-  via: 'syscall' | 'io_uring' | null;
-  /** The io_uring operation's name (linux/io-uring.ts), when via is io_uring. */
-  uring_op: string | null;
-  /** forward: a packet routed through this host (netfilter only). */
-  direction: 'egress' | 'ingress' | 'listen' | 'forward';
-  /** ok, inprogress, an errno name, or unknown (an io_uring operation whose record does not carry its outcome); for a packet the netfilter action when the kernel gives one, else null. */
-  result: string | null;
-  family: string;
-  proto: string | null;
-  proto_num: number | null;
-  local_addr: string | null;
-  local_port: number | null;
-  remote_addr: string | null;
-  remote_port: number | null;
-  ipv4_mapped: boolean;
-  scope_id: number | null;
-  community_id: string | null;
-  /** A packet's skb mark (netfilter). */
-  mark: number | null;
-  /** A packet's interfaces, where the kernel names them (kernels before 4.12). */
-  in_if: string | null;
-  out_if: string | null;
-  pid: number | null;
-  ppid: number | null;
-  uid: number | null;
-  user: string | null;
-  euid: number | null;
-  euser: string | null;
-  gid: number | null;
-  group: string | null;
-  auid: number | null;
-  auser: string | null;
-  ses: number | null;
-  tty: string | null;
-  comm: string | null;
-  exe: string | null;
-  argv: string[];
-  /** The process context from /proc (./process/): null without a resolver (replay). */
-  cwd: string | null;
-  proc_start: number | null;
-  /** true: the process had exited (or its pid was reused) before /proc could be read; false: it was read; null: not looked up. */
-  proc_gone: boolean | null;
-  parent_exe: string | null;
-  parent_comm: string | null;
-  parent_argv: string[] | null;
-  /** Present (true) only when argv / parent_argv is cut at argv_max_bytes; see process/resolver.ts. */
-  argv_truncated?: true;
-  parent_argv_truncated?: true;
-  container_id: string | null;
-  container_runtime: string | null;
-  pod_uid: string | null;
-  unit: string | null;
-  labels: string[];
-  key: string | null;
-  fd: number | null;
-  count: number;
-  first_ts: number;
-  last_ts: number;
-}
+export { FLOW_SCHEMA_VERSION, type Flow } from '../schema/entries.js';
 
 // Protocols whose ports take part in the Community ID (the spec's port-based transports).
 const PORT_PROTOCOLS = new Set([6, 17, 132, 136]);

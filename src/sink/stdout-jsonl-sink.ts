@@ -1,5 +1,7 @@
 // The `--stdout` sink: one JSON object per line, with the same fields the Redis sink writes (the
-// envelope `kind`, `boot_id`, `seq` and the entry's own), for tests, pipes and `jq`.
+// envelope `kind`, `boot_id`, `seq` and the entry's own), for tests, pipes and `jq`. The sink does not
+// know the entry schema: the daemon passes `render`, which prints the typed entry (src/schema/); without
+// it a line holds the flat strings the stream holds.
 import type { Writable } from 'node:stream';
 import { isEncodable } from './entry-bytes.js';
 import { emptyCounters, type EncodableEntry, type FlowSink, type SinkCounters, type SinkEntry, type SinkHealth } from './types.js';
@@ -8,6 +10,8 @@ export interface StdoutJsonlSinkOptions {
   bootId: string;
   /** Default process.stdout. */
   output?: Writable;
+  /** The line's JSON text from the entry's flat fields, envelope first; default: those fields as they are. */
+  render?: (fields: Record<string, string>) => string;
 }
 
 export class StdoutJsonlSink implements FlowSink {
@@ -31,7 +35,8 @@ export class StdoutJsonlSink implements FlowSink {
       return false;
     }
     const { kind: _kind, boot_id: _boot, seq: _seq, ...rest } = isEncodable(entry) ? entry.toFields() : entry.fields;
-    const line = JSON.stringify({ kind: entry.kind, boot_id: this.options.bootId, seq: String(this.seq++), ...rest });
+    const fields = { kind: entry.kind, boot_id: this.options.bootId, seq: String(this.seq++), ...rest };
+    const line = this.options.render === undefined ? JSON.stringify(fields) : this.options.render(fields);
     this.counters.accepted++;
     const more = this.output.write(`${line}\n`, (error) => {
       if (error === null || error === undefined) this.counters.written++;

@@ -24,6 +24,7 @@ import { Pipeline, type PipelineStats } from '../../src/pipeline/pipeline.js';
 import { procSocketResolver } from '../../src/pipeline/sockets.js';
 import { AUDITD_PID_FILE, startAuditd, type LogFormat, type RunningAuditd } from '../helpers/auditd.js';
 import { finished, run, waitForLine, type Finished } from '../helpers/child.js';
+import { expectValidEntries } from '../helpers/entry-schema.js';
 import { useKernel } from '../helpers/kernel.js';
 import { networkRulesForChildren } from '../helpers/network-rules.js';
 import { buildWorkload, SCENARIOS, workloadOutput, type Scenario } from '../helpers/workload.js';
@@ -126,6 +127,7 @@ async function sideBySide(format: LogFormat): Promise<SideBySide> {
       .split('\n')
       .filter((line) => line !== '')
       .map((line) => JSON.parse(line) as Flow);
+    expectValidEntries(replayed);
     return {
       auditd: stopped,
       log: readFileSync(auditd.logFile, 'latin1'),

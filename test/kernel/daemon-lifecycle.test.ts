@@ -9,6 +9,7 @@ import { readSnapshot } from '../../src/daemon/snapshot.js';
 import { decodeRule, ruleKeys } from '../../src/rules/index.js';
 import { finished, run, waitForLine } from '../helpers/child.js';
 import { cli, readStream, startDaemon, tcpConnects, useDaemonRedis } from '../helpers/daemon.js';
+import { expectValidEntries } from '../helpers/entry-schema.js';
 import { useKernel } from '../helpers/kernel.js';
 import { freePort, startRedis } from '../helpers/redis-server.js';
 import { until } from '../helpers/until.js';
@@ -92,18 +93,39 @@ describe('auditflow run lifecycle', () => {
       await daemon.waitForLog('running');
       const made = await tcpConnects(2);
       port = made.port;
-      await until(() => daemon.stdout().split('\n').filter((line) => line.includes(`"remote_port":"${port}"`)).length >= 2, 20_000, 'flows on stdout');
+      await until(() => daemon.stdout().split('\n').filter((line) => line.includes(`"remote_port":${port}`)).length >= 2, 20_000, 'flows on stdout');
       await made.close();
     } finally {
       expect((await daemon.stop()).code).toBe(0);
     }
     const lines = daemon.stdout().trimEnd().split('\n');
-    const entries = lines.map((line) => JSON.parse(line) as Record<string, string>);
+    const entries = lines.map((line) => JSON.parse(line) as Record<string, unknown>);
     expect(entries[0]).toMatchObject({ kind: 'lifecycle', event: 'start' });
     expect(entries.at(-1)).toMatchObject({ kind: 'lifecycle', event: 'stop', reason: 'SIGTERM' });
-    expect(entries.filter((e) => e.kind === 'flow' && e.remote_port === String(port))).toHaveLength(2);
-    expect(entries.every((e) => ['flow', 'loss', 'lifecycle'].includes(e.kind ?? ''))).toBe(true);
+    expect(entries.filter((e) => e.kind === 'flow' && e.remote_port === port)).toHaveLength(2);
+    expect(entries.every((e) => ['flow', 'loss', 'lifecycle'].includes(e.kind as string))).toBe(true);
+    // Typed, as replay prints it: numbers as numbers, argv as an array; every line validates.
+    expectValidEntries(entries);
     expect(daemon.logs.some((line) => line.msg === 'stopped')).toBe(true);
+  });
+
+  it('with --stdout --format ocsf writes OCSF events: Network Activity for flows, Application Lifecycle for start and stop', async () => {
+    const daemon = startDaemon({ args: ['--stdout', '--format', 'ocsf'] });
+    let port = 0;
+    try {
+      await daemon.waitForLog('running');
+      const made = await tcpConnects(1);
+      port = made.port;
+      await until(() => daemon.stdout().includes(`"port":${port}`), 20_000, 'a flow on stdout');
+      await made.close();
+    } finally {
+      expect((await daemon.stop()).code).toBe(0);
+    }
+    const events = daemon.stdout().trimEnd().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
+    expect(events[0]).toMatchObject({ class_uid: 6002, activity_id: 3, actor: { process: { pid: daemon.pid } } });
+    expect(events.at(-1)).toMatchObject({ class_uid: 6002, activity_id: 4, message: 'SIGTERM' });
+    const connect = events.find((e) => e.class_uid === 4001 && (e.unmapped as { op?: string }).op === 'connect' && (e.dst_endpoint as { port?: number } | undefined)?.port === port);
+    expect(connect).toMatchObject({ activity_id: 1, connection_info: { protocol_name: 'tcp', direction_id: 2 }, dst_endpoint: { ip: '127.0.0.1' }, metadata: { version: '1.3.0' } });
   });
 
   it("sends READY, STATUS, WATCHDOG and STOPPING to systemd's notify socket", async () => {

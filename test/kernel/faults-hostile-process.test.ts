@@ -13,6 +13,8 @@ import { cli, readStream, startDaemon, useDaemonRedis } from '../helpers/daemon.
 import { faultWorkload } from '../helpers/faults.js';
 import { useKernel } from '../helpers/kernel.js';
 import { freePort } from '../helpers/redis-server.js';
+import { typedEntry } from '../../src/schema/typed.js';
+import { expectValidEntries } from '../helpers/entry-schema.js';
 import { until } from '../helpers/until.js';
 
 useKernel();
@@ -84,10 +86,12 @@ describe('hostile process data, live', () => {
       const line = lines.find((l) => l.includes(`${port}`) && l.includes('type=SYSCALL msg=audit('));
       expect(line).toContain('q"\' \\n\\e[31m');
       expect(line).toContain('\\e]0;pwned\\x07');
-      // --json: the same entry, exactly, as JSON.
-      const json = (await tail('--json')).stdout.trimEnd().split('\n').map((l) => JSON.parse(l) as Record<string, string>);
-      const { id: _id, ...fields } = json.find((e) => e.remote_port === String(port)) ?? {};
-      expect(fields).toEqual(flow);
+      // --json: the same entry, exactly, typed (src/schema/typed.ts), valid against the schema.
+      const json = (await tail('--json')).stdout.trimEnd().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+      expectValidEntries(json);
+      const { id: _id, ...fields } = json.find((e) => e.remote_port === port) ?? {};
+      expect(fields).toEqual(typedEntry(flow));
+      expect(fields.argv).toEqual(argv.map((a) => a.toString('utf8')));
     } finally {
       expect((await daemon.stop()).code).toBe(0);
     }

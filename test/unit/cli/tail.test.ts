@@ -50,6 +50,26 @@ const FLOW = {
   user: 'root',
   result: 'ok',
 };
+/** FLOW as --json prints it: typed, the fields the entry lacks as null. */
+const TYPED_FLOW = {
+  kind: 'flow',
+  boot_id: 'b',
+  seq: 1,
+  v: 1,
+  node: null,
+  ts: 1795252599301,
+  direction: 'egress',
+  proto: 'tcp',
+  local_addr: '127.0.0.1',
+  local_port: 57670,
+  remote_addr: '2001:db8::1',
+  remote_port: 443,
+  exe: HOSTILE_EXE,
+  pid: 22899,
+  user: 'root',
+  result: 'ok',
+  container_id: null,
+};
 const FLOW_LINE = `2026-11-21T09:16:39.301Z egress tcp 127.0.0.1:57670 → [2001:db8::1]:443 ${HOSTILE_EXE_SHOWN}[22899] root - ok`;
 const LOSS = { kind: 'loss', v: '1', host: 'host-a', reason: 'spool_full', count: '42', first_ts: '1795252599301', last_ts: '1795252600301' };
 const LOSS_LINE = '2026-11-21T09:16:39.301Z LOSS spool_full count=42 until 2026-11-21T09:16:40.301Z host=host-a';
@@ -79,7 +99,7 @@ describe('tail output', () => {
     const line = formatJsonLine(entry(FLOW));
     expect(line).not.toMatch(RAW_CONTROL);
     expect(line).not.toContain('\n');
-    expect(JSON.parse(line)).toEqual({ id: '1795252599301-0', ...FLOW });
+    expect(JSON.parse(line)).toMatchObject({ id: '1795252599301-0', ...TYPED_FLOW });
   });
 });
 
@@ -130,9 +150,9 @@ describe('auditflow tail (child process, real redis-server)', () => {
     const lines = result.stdout.trimEnd().split('\n');
     expect(lines).toHaveLength(2);
     expect(result.stdout.replaceAll('\n', '')).not.toMatch(RAW_CONTROL);
-    const objects = lines.map((line) => JSON.parse(line) as Record<string, string>);
-    expect(objects[0]).toMatchObject(FLOW);
-    expect(objects[1]).toMatchObject(LIFECYCLE);
+    const objects = lines.map((line) => JSON.parse(line) as Record<string, unknown>);
+    expect(objects[0]).toMatchObject(TYPED_FLOW);
+    expect(objects[1]).toMatchObject({ ...LIFECYCLE, v: 1, ts: 1795252599301, pid: 4242 });
   });
 
   it('--group/--consumer: reads with XREADGROUP, acknowledges what it printed, and the next run goes on after it', async () => {

@@ -3,6 +3,7 @@ import { PassThrough, Readable, Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { formatSummary, replay, type ReplaySummary } from '../../../src/cli/replay.js';
 import type { Flow } from '../../../src/pipeline/flow.js';
+import { expectValidEntries } from '../../helpers/entry-schema.js';
 import { fixtureLines, runLogLines } from './fixtures.js';
 
 async function replayText(texts: string[], options: Parameters<typeof replay>[2] = {}): Promise<{ flows: Flow[]; summary: ReplaySummary }> {
@@ -11,7 +12,9 @@ async function replayText(texts: string[], options: Parameters<typeof replay>[2]
   out.on('data', (chunk: Buffer) => (written += chunk.toString()));
   const inputs = texts.map((text, i) => ({ name: `log${i}`, open: () => Readable.from([text]) }));
   const summary = await replay(inputs, out, options);
-  return { flows: written.split('\n').filter(Boolean).map((line) => JSON.parse(line) as Flow), summary };
+  const flows = written.split('\n').filter(Boolean).map((line) => JSON.parse(line) as Flow);
+  expectValidEntries(flows);
+  return { flows, summary };
 }
 
 // auditd does not write EOE records (the event ends at PROCTITLE in its log), and its

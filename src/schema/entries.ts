@@ -1,0 +1,150 @@
+// The schema of every entry auditflow writes: flows, loss reports and lifecycle events, one line per
+// field. The Flow type (src/pipeline/flow.ts), the JSON Schema (docs/flow.schema.json), the field
+// tables of docs/flows.md and the typed reading of stream entries (./typed.ts) all come from here.
+// A new flow field is one line in FLOW_FIELDS (and its value in toFlow); a new op, one line in `op`.
+import type { Op } from '../pipeline/socket-calls.js';
+import { boolean, booleanOrNull, integer, integerOrNull, marker, oneOf, oneOfOrNull, strings, stringsOrNull, text, textOrNull, type FieldTable, type Typed } from './field.js';
+
+/** The flow schema's version: the `v` of every flow. */
+export const FLOW_SCHEMA_VERSION = 1;
+
+export const FLOW_FIELDS = {
+  v: integer('schema version, `1`'),
+  kind: oneOf({ flow: 'a flow' }, '`flow` (loss and lifecycle entries are below)'),
+  node: textOrNull('the `node=` of an auditd log line (multi-host logs); `null` for the local kernel'),
+  ts: integer('event time, ms since the epoch: when the syscall **started** (a blocking `accept` is stamped when it began waiting)'),
+  serial: integer("the kernel's event serial (per boot, 32 bits, wraps to 1)"),
+  op: oneOf<Op | 'packet'>(
+    {
+      connect: 'connect(2)',
+      accept: 'accept(2), accept4(2)',
+      bind: 'bind(2)',
+      sendto: 'sendto(2), send(2)',
+      sendmsg: 'sendmsg(2), sendmmsg(2)',
+      recvfrom: 'recvfrom(2), recv(2) (optional rules)',
+      recvmsg: 'recvmsg(2), recvmmsg(2) (optional rules)',
+      packet: 'a packet a netfilter rule logged',
+    },
+    '`connect`, `accept`, `bind`, `sendto`, `sendmsg`; `recvfrom`, `recvmsg` (UDP receives, with `optional:udp-ingress`); `packet` (a netfilter packet, see "Netfilter packets")',
+  ),
+  syscall: textOrNull(
+    "the syscall's own name: also `accept4` (its `op` is `accept`); for an io_uring operation `io_uring_enter` when it ran inline in that call, `io_uring` when an io_uring worker or poll retry completed it; `null` for a packet",
+  ),
+  source: oneOf({ process: "a process's call", netfilter: 'a packet a netfilter rule logged' }, "`process`: a process's call (syscall or io_uring); `netfilter`: a packet a netfilter rule logged"),
+  via: oneOfOrNull({ syscall: 'a syscall', io_uring: 'an io_uring operation' }, '`syscall` or `io_uring`: how the process made the call; `null` for a packet'),
+  uring_op: textOrNull('the io_uring operation (`connect`, `accept`, `bind`, `sendmsg`, `sendmsg_zc`, `recvmsg`) when `via` is `io_uring`'),
+  direction: oneOf(
+    { egress: 'connect, sendto, sendmsg', ingress: 'accept, recvfrom, recvmsg', listen: 'bind', forward: 'a packet routed through this host' },
+    '`egress` (connect, sendto, sendmsg), `ingress` (accept, recvfrom, recvmsg), `listen` (bind); for a packet `egress`, `ingress` or `forward` (see "Netfilter packets")',
+  ),
+  result: textOrNull(
+    '`ok`; `inprogress` for a non-blocking connect (EINPROGRESS, EALREADY): started, not failed; otherwise the errno name (`ECONNREFUSED`, `ENETUNREACH`, `EAGAIN`, ...). For io_uring: `unknown` for an operation that ran (the kernel records whether it was issued, not its outcome; see "io_uring"), `ok` for an accept that returned its peer. For a packet the netfilter action (`accept`, `drop`, `reject`) where the kernel logs it (before 4.12), else `null`',
+  ),
+  family: text('`inet`, `inet6`; with `--all-families` also `unix`, `netlink`, `unknown`, ...'),
+  proto: textOrNull('`tcp`, `udp`, `sctp`, `udplite`, `icmp`, `ipv6-icmp`, `raw`, ... or `null` when the socket is unknown (see below)'),
+  proto_num: integerOrNull('the IANA protocol number (6, 17, 132, ...)'),
+  local_addr: textOrNull(
+    "this host's end: for bind the address asked for; for connect, send and accept from `/proc` while the socket is open (live), or from an earlier bind of the socket",
+  ),
+  local_port: integerOrNull("this host's port, from where `local_addr` comes from"),
+  remote_addr: textOrNull(
+    "the other end: the SOCKADDR record (for accept: the peer), or the peer of the socket's earlier connect (a `send()` on a connected UDP socket), or `/proc`. For AF_UNIX (`--all-families`) the socket path (`@name` for an abstract one)",
+  ),
+  remote_port: integerOrNull("the other end's port, from where `remote_addr` comes from"),
+  ipv4_mapped: boolean('the process used an IPv4-mapped IPv6 address (`::ffff:a.b.c.d`); the addresses are then written as IPv4, `family` stays `inet6`'),
+  scope_id: integerOrNull('IPv6 `sin6_scope_id` (interface index of a link-local address), when non-zero'),
+  community_id: textOrNull(
+    '[Community ID v1](https://github.com/corelight/community-id-spec), seed 0, when both ends (address and port) are known and the protocol has ports (tcp, udp, sctp, udplite); joins with Zeek, Suricata and flow logs',
+  ),
+  mark: integerOrNull("a packet's skb mark (netfilter)"),
+  in_if: textOrNull("a packet's input interface, where the kernel names it (before 4.12)"),
+  out_if: textOrNull("a packet's output interface, likewise"),
+  pid: integerOrNull('the process, as the SYSCALL record names it'),
+  ppid: integerOrNull('its parent, as the SYSCALL record names it'),
+  uid: integerOrNull('real user id'),
+  user: textOrNull("the real user's name"),
+  euid: integerOrNull('effective user id'),
+  euser: textOrNull("the effective user's name"),
+  gid: integerOrNull('real group id'),
+  group: textOrNull("the real group's name"),
+  auid: integerOrNull('login user id (4294967295 = unset: a daemon not started from a login)'),
+  auser: textOrNull("the login user's name (`unset` for 4294967295)"),
+  ses: integerOrNull('login session (4294967295 = unset)'),
+  tty: textOrNull('controlling terminal, `null` for none'),
+  comm: textOrNull('the process name (at most 15 bytes; decoded when the kernel hex-encoded it)'),
+  exe: textOrNull("the executable's path, as the process sees it (inside a container: the container's path)"),
+  argv: strings(
+    'the command line from PROCTITLE; where the kernel cut it (it keeps 128 bytes), the one from `/proc/<pid>/cmdline` when the process could still be read, up to `argv_max_bytes` (4096; its arguments joined by NUL)',
+  ),
+  cwd: textOrNull("the process's working directory (`/proc/<pid>/cwd`)"),
+  proc_start: integerOrNull('when the process started, ms since the epoch (10 ms resolution); with `pid` it names the process for the whole boot'),
+  proc_gone: booleanOrNull(
+    '`true`: the process had exited (or its pid belonged to another process) before `/proc` could be read, so only the record\'s fields are there; `false`: read; `null`: not looked up (replay)',
+  ),
+  parent_exe: textOrNull("the parent's executable (`/proc/<ppid>`), when the parent still runs and is the event's"),
+  parent_comm: textOrNull("the parent's name, likewise"),
+  parent_argv: stringsOrNull("the parent's command line, likewise, up to `argv_max_bytes`"),
+  argv_truncated: marker(
+    '`true` only when `argv` is cut at `argv_max_bytes`: the command line is longer (a 128-byte argv from PROCTITLE alone may be the kernel\'s cut and is not marked)',
+  ),
+  parent_argv_truncated: marker('`true` only when `parent_argv` is cut at `argv_max_bytes`'),
+  container_id: textOrNull(
+    'the container the process runs in, from `/proc/<pid>/cgroup`: the 64-hex id for docker, containerd, cri-o, podman; the machine name for systemd-nspawn and other machines',
+  ),
+  container_runtime: textOrNull('`docker`, `containerd`, `cri-o`, `podman`, `systemd-nspawn`, `machine`, or `null` (no container, or a Kubernetes cgroupfs path that does not say)'),
+  pod_uid: textOrNull("the Kubernetes pod's uid, from kubelet's `kubepods` cgroup path"),
+  unit: textOrNull('the systemd unit of a host process (`ssh.service`, `session-3.scope`); `null` inside a container'),
+  labels: strings("the process's labels (see \"Process context\"), sorted; `[]` for none"),
+  key: textOrNull("the audit rule's key (`-k`); several keys joined with `,`"),
+  fd: integerOrNull("the socket's file descriptor; for accept the new connection's; `null` for io_uring and packets"),
+  count: integer('syscalls this flow stands for: `1`, or more for an aggregate (see "Aggregation")'),
+  first_ts: integer('time of the first syscall counted (`ts` for a single one)'),
+  last_ts: integer('time of the last syscall counted (`ts` for a single one)'),
+} as const satisfies FieldTable;
+
+/** One flow: docs/flows.md, "Fields". */
+export type Flow = Typed<typeof FLOW_FIELDS>;
+
+/** A `kind=loss` entry: a hole in the view, see docs/flows.md, "Loss". */
+export const LOSS_FIELDS = {
+  v: integer('schema version of loss and lifecycle entries, `1`'),
+  reason: text('why: `kernel_lost`, `serial_gap`, `spool_full`, ... (docs/observability.md lists every reason)'),
+  count: integer('how many records, events or entries were lost'),
+  first_ts: integer('time (ms since the epoch) of the first loss this entry covers'),
+  last_ts: integer('time of the last loss this entry covers'),
+  first_serial: integerOrNull('the first serial of the lost events, where known (serial gaps, downtime)'),
+  last_serial: integerOrNull('the last serial of the lost events, where known'),
+  detail: textOrNull('reason-specific context (a family, an error kind), kept short'),
+} as const satisfies FieldTable;
+
+/** A `kind=lifecycle` entry: the daemon started or stopped. */
+export const LIFECYCLE_FIELDS = {
+  v: integer('schema version of loss and lifecycle entries, `1`'),
+  event: oneOf({ start: 'the daemon started', stop: 'the daemon stopped' }, '`start` or `stop`'),
+  ts: integer('time of the event, ms since the epoch'),
+  version: text("the daemon's version"),
+  pid: integer("the daemon's pid"),
+  reason: textOrNull('for `stop`: why (a signal name, `error`, ...)'),
+  mode: oneOfOrNull({ unicast: 'the audit daemon', multicast: 'a listener beside auditd' }, 'for `start`: the `mode` setting'),
+  down_since: integerOrNull('for `start` after a run that did not stop cleanly: when that run was last known alive (ms since the epoch); its `daemon_down` loss entry follows'),
+} as const satisfies FieldTable;
+
+/**
+ * What the sink and the daemon add to every entry, in front of its own fields. Absent, not null,
+ * where an entry did not pass through them: `replay` prints flows with none of these, `run --stdout`
+ * without `id`, `tail --json` with all.
+ */
+export const ENVELOPE_FIELDS = {
+  id: text('the stream entry ID (`tail --json` only)'),
+  kind: oneOf({ flow: 'a flow', loss: 'a loss report', lifecycle: 'the daemon started or stopped' }, 'what the entry is'),
+  boot_id: text("the kernel's boot id: entries of one boot share it"),
+  seq: integer('1, 2, 3, ... per `boot_id`'),
+  host: text('the `host` setting of the daemon that wrote the entry'),
+} as const satisfies FieldTable;
+
+export type EntryKind = 'flow' | 'loss' | 'lifecycle';
+
+/** Each kind's own fields, after the envelope. */
+export const ENTRY_FIELDS: Readonly<Record<EntryKind, FieldTable>> = { flow: FLOW_FIELDS, loss: LOSS_FIELDS, lifecycle: LIFECYCLE_FIELDS };
+
+export const isEntryKind = (kind: unknown): kind is EntryKind => kind === 'flow' || kind === 'loss' || kind === 'lifecycle';
