@@ -34,6 +34,11 @@ function keyOf(syscall: RecordFields): string | null {
   return raw === undefined ? null : raw.split('\x01').join(',');
 }
 
+/** The process context's fields as a flow has them before the resolver (./process/) fills them. */
+export function unresolvedContext(): Pick<Flow, 'cwd' | 'proc_start' | 'proc_gone' | 'parent_exe' | 'parent_comm' | 'parent_argv' | 'container_id' | 'container_runtime' | 'pod_uid' | 'unit' | 'labels'> {
+  return { cwd: null, proc_start: null, proc_gone: null, parent_exe: null, parent_comm: null, parent_argv: null, container_id: null, container_runtime: null, pod_uid: null, unit: null, labels: [] };
+}
+
 /** The flow of a network call the socket step let through. Changes nothing. */
 export function toFlow(event: EventRecords, facts: SocketFacts): Flow {
   const syscall = event.syscall as RecordFields;
@@ -102,17 +107,7 @@ export function toFlow(event: EventRecords, facts: SocketFacts): Flow {
     comm: stringValue(syscall, 'comm') ?? null,
     exe: stringValue(syscall, 'exe') ?? null,
     argv: event.argv(),
-    cwd: null,
-    proc_start: null,
-    proc_gone: null,
-    parent_exe: null,
-    parent_comm: null,
-    parent_argv: null,
-    container_id: null,
-    container_runtime: null,
-    pod_uid: null,
-    unit: null,
-    labels: [],
+    ...unresolvedContext(),
     key: keyOf(syscall),
     fd: op === 'accept' ? (acceptedFd ?? null) : facts.fd,
     count: 1,

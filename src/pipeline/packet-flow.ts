@@ -20,7 +20,7 @@
 // (4.12 to 6.x) their records look alike.
 import { communityId } from './community-id.js';
 import type { RecordFields } from './event-records.js';
-import { FLOW_SCHEMA_VERSION, type Flow } from './flow.js';
+import { FLOW_SCHEMA_VERSION, unresolvedContext, type Flow } from './flow.js';
 import type { Endpoint } from './socket-kinds.js';
 import { ipTextBytes } from '../linux/ip-text.js';
 import { protocolName } from '../linux/socket.js';
@@ -109,17 +109,7 @@ export class PacketFlows {
         comm: null,
         exe: null,
         argv: [],
-        cwd: null,
-        proc_start: null,
-        proc_gone: null,
-        parent_exe: null,
-        parent_comm: null,
-        parent_argv: null,
-        container_id: null,
-        container_runtime: null,
-        pod_uid: null,
-        unit: null,
-        labels: [],
+        ...unresolvedContext(),
         key: null,
         fd: null,
         count: 1,

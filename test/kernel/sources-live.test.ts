@@ -54,21 +54,28 @@ async function uringScenarios(): Promise<UringRun[]> {
   return runs;
 }
 
+/** The io_uring scenarios under a daemon, until each run's pid has an entry `seen` takes (and a moment more); then the stream. */
+async function uringUnder(stream: string, extra: string[], seen: (entry: Entry) => boolean): Promise<{ runs: UringRun[]; all: Entry[] }> {
+  const daemon = await running(stream, extra);
+  let runs: UringRun[];
+  try {
+    runs = await uringScenarios();
+    await untilAsync(async () => {
+      const all = await entries(stream);
+      return runs.every((one) => all.some((e) => e.pid === String(one.pid) && seen(e)));
+    }, 15_000, `an entry of each scenario in ${stream}`);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  } finally {
+    expect((await daemon.stop()).code).toBe(0);
+  }
+  // Read after the stop, which flushes whatever was still on its way.
+  return { runs, all: await entries(stream) };
+}
+
 describe('io_uring operations, live', () => {
   it('with the default ruleset, each connect, sendmsg and accept through io_uring is exactly one flow with its remote end, result, pid and exe', async () => {
-    const daemon = await running('live:uring');
-    let runs: UringRun[];
-    try {
-      runs = await uringScenarios();
-      // Every scenario binds its server with the bind syscall: that flow, and the io_uring one.
-      await untilAsync(async () => {
-        const all = await entries('live:uring');
-        return runs.every((one) => all.some((e) => e.pid === String(one.pid) && e.via === 'io_uring'));
-      }, 15_000, 'the io_uring flows');
-    } finally {
-      expect((await daemon.stop()).code).toBe(0);
-    }
-    const all = await entries('live:uring');
+    // Every scenario binds its server with the bind syscall: that flow, and the io_uring one.
+    const { runs, all } = await uringUnder('live:uring', [], (entry) => entry.via === 'io_uring');
     const expected: Record<(typeof URING_SCENARIOS)[number], { op: string; result: string; family: string; addr: string; port: 'server' | 'client' }> = {
       // A connect's outcome goes to the completion queue, never to audit (src/pipeline/uring-ops.ts).
       'uring-connect-tcp4': { op: 'connect', result: 'unknown', family: 'inet', addr: '127.0.0.1', port: 'server' },
@@ -101,20 +108,8 @@ describe('io_uring operations, live', () => {
     const rules = join(scratch, 'network-without-io_uring.rules');
     const network = readFileSync(fileURLToPath(new URL('../../rules/network.rules', import.meta.url)), 'utf8');
     writeFileSync(rules, network.split('\n').filter((line) => !line.startsWith('-a always,io_uring')).join('\n'));
-    const daemon = await running('live:uring-off', ['--set', `rules=${rules}`]);
-    let runs: UringRun[];
-    try {
-      runs = await uringScenarios();
-      // Its bind syscalls arrive: the daemon saw the program.
-      await untilAsync(async () => {
-        const all = await entries('live:uring-off');
-        return runs.every((one) => all.some((e) => e.pid === String(one.pid) && e.op === 'bind'));
-      }, 15_000, 'the bind flows');
-      await new Promise((resolve) => setTimeout(resolve, 500));
-    } finally {
-      expect((await daemon.stop()).code).toBe(0);
-    }
-    const all = await entries('live:uring-off');
+    // Its bind syscalls arrive: the daemon saw the program.
+    const { runs, all } = await uringUnder('live:uring-off', ['--set', `rules=${rules}`], (entry) => entry.op === 'bind');
     const pids = new Set(runs.map((one) => String(one.pid)));
     expect(all.filter((e) => pids.has(e.pid ?? '') && e.via === 'io_uring')).toEqual([]);
     // The accept scenario's client connects with the connect syscall: seen; its io_uring accept: not.
