@@ -8,7 +8,8 @@
 //     retries it when the socket is ready (poll, or an io-wq worker): the first URINGOP says
 //     success=no exit=-11 and has the address; the retry's URINGOP stands alone (no SYSCALL, no
 //     SOCKADDR: the retry reuses the copied address). The two are one operation: joined here, oldest
-//     first, by (node, pid, operation).
+//     first, by (node, pid, operation). An accept (or recvmsg) with nothing to take yet copies no
+//     address in its attempt, and its retry copies the peer out: the retry alone is the flow.
 //   - URINGOP's exit is io_issue_sqe's return, not the operation's result: an operation that ran to
 //     its end returns 0 (IOU_OK) and puts its result in the completion queue, which audit never sees
 //     (a refused io_uring connect completes with success=yes exit=0). So the result of a completed
@@ -104,6 +105,9 @@ export class UringOps {
     const exit = uring.number('exit');
     const key = `${event.node}|${pid}|${opcode}`;
     if (!success && exit === -EAGAIN) {
+      // An attempt that copied no address (an accept or recvmsg with nothing to take yet) says
+      // nothing its retry will not: the retry, which copies the peer out, is the operation.
+      if (address === undefined) return { kind: 'none' };
       this.hold(key, { event, op, name, address, heldAt: this.now });
       return { kind: 'held' };
     }

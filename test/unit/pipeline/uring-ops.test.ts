@@ -60,6 +60,23 @@ describe('io_uring operations', () => {
     expect(send).toEqual([expect.objectContaining({ op: 'sendmsg', uring_op: 'sendmsg', direction: 'egress', result: 'unknown', remote_port: fixtureWorkload('uring-sendmsg-udp4').get('server') })]);
   });
 
+  it('makes a blocking accept one flow: the attempt without an address is passed over, the retry with the peer is the flow', () => {
+    const lines = recordLines('uring-accept');
+    const accept = lines.filter((line) => /:5618\):/.test(line));
+    // The attempt io_uring made before a connection was there: -EAGAIN, no address copied out.
+    const attempt = accept
+      .filter((line) => !line.startsWith('type=SOCKADDR'))
+      .map((line) => line.replace(':5618):', ':5617):').replace('success=yes exit=0', 'success=no exit=-11'));
+    // Its retry, completed when the client came: URINGOP and the peer, no SYSCALL.
+    const retry = accept.filter((line) => line.startsWith('type=URINGOP') || line.startsWith('type=SOCKADDR') || line.startsWith('type=EOE'));
+    const flows: Flow[] = [];
+    const pipeline = new Pipeline({ onFlow: (flow) => flows.push(flow) });
+    [...attempt, ...retry].forEach((line) => pipeline.pushLogLine(line));
+    pipeline.advance(Date.now() + 60_000);
+    pipeline.flush();
+    expect(uringFlows(flows)).toEqual([expect.objectContaining({ op: 'accept', result: 'ok', serial: 5618, remote_port: fixtureWorkload('uring-accept').get('client'), syscall: 'io_uring' })]);
+  });
+
   it('lets an attempt whose retry never comes leave after the event timeout as inprogress', () => {
     const lines = recordLines('uring-connect-tcp4');
     const inline = lines.filter((line) => !isRetry(lines, line));
