@@ -127,6 +127,7 @@ export class Daemon {
           cacheSize: s.process_cache_size,
           cacheMaxBytes: s.process_cache_max_bytes,
           argvMaxBytes: s.argv_max_bytes,
+          argvMaxArgs: s.argv_max_args,
           ttlMs: s.process_ttl_ms,
           lookupTimeoutMs: s.process_lookup_timeout_ms,
           labels: s.labels,

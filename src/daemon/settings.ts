@@ -51,6 +51,7 @@ export interface Settings {
   process_cache_max_bytes: number;
   reader_queue_max_bytes: number;
   argv_max_bytes: number;
+  argv_max_args: number;
   process_ttl_ms: number;
   process_lookup_timeout_ms: number;
   labels: LabelSetting[];
@@ -228,6 +229,7 @@ export const SETTINGS: readonly SettingSpec[] = [
   spec('process_cache_size', '16384', integer(1), 'processes whose /proc context is cached'),
   spec('process_cache_max_bytes', '32M', size(1024 * 1024), 'estimated memory of the process cache, at most (K, M, G suffixes); the least recently used go first'),
   spec('argv_max_bytes', '4096', integer(128, 2 * 1024 * 1024), "bytes of a command line read from /proc (argv, parent_argv) when the kernel's 128-byte PROCTITLE was cut; longer ones are cut and flagged argv_truncated"),
+  spec('argv_max_args', '64', integer(1, 1024 * 1024), 'arguments of a command line kept (argv, parent_argv, also from PROCTITLE); more are cut and flagged argv_truncated'),
   spec('process_ttl_ms', '60000', integer(0), "a cached process's /proc context is read again after this long"),
   spec('process_lookup_timeout_ms', '250', integer(1, 60_000), "a flow waits at most this long for its process's cgroup and command line (read off the main thread)"),
   spec('labels', '', labels, 'process labels, comma-separated: key:<rule key>=<label> or exe:<path pattern>=<label> (* within a path segment, ** across); children inherit them'),

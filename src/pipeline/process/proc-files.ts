@@ -26,12 +26,18 @@ export interface BoundedArgv {
   truncated: boolean;
 }
 
+/** The first `maxArgs` arguments; `truncated` when there were more. */
+export function capArgs(argv: string[], maxArgs: number): BoundedArgv {
+  return argv.length > maxArgs ? { argv: argv.slice(0, maxArgs), truncated: true } : { argv, truncated: false };
+}
+
 /**
  * The argument area as the kernel shows it: NUL-terminated strings (trailing NULs dropped),
- * cut to `maxBytes` (its arguments joined by NUL) at a UTF-8 character boundary. `more`: the
- * file went on past `bytes`.
+ * cut to `maxBytes` (its arguments joined by NUL) at a UTF-8 character boundary and to
+ * `maxArgs` arguments (the byte bound alone lets a command line of empty arguments make
+ * `maxBytes` array elements). `more`: the file went on past `bytes`.
  */
-export function cmdlineArgv(bytes: Buffer, maxBytes: number, more = false): BoundedArgv {
+export function cmdlineArgv(bytes: Buffer, maxBytes: number, more = false, maxArgs = Number.POSITIVE_INFINITY): BoundedArgv {
   let end = bytes.length;
   while (end > 0 && bytes[end - 1] === 0) end--;
   let truncated = more;
@@ -41,7 +47,17 @@ export function cmdlineArgv(bytes: Buffer, maxBytes: number, more = false): Boun
     while (end > 0 && ((bytes[end] ?? 0) & 0xc0) === 0x80) end--;
     truncated = true;
   }
-  return { argv: end === 0 ? [] : bytes.subarray(0, end).toString('utf8').split('\0'), truncated };
+  // Arguments past the count bound are not even made into strings.
+  let args = 0;
+  for (let at = 0; at < end && args < maxArgs; args++) {
+    const nul = bytes.indexOf(0, at);
+    at = nul < 0 || nul >= end ? end : nul + 1;
+    if (args + 1 === maxArgs && at < end) {
+      end = at - 1;
+      truncated = true;
+    }
+  }
+  return { argv: end === 0 && args === 0 ? [] : bytes.subarray(0, end).toString('utf8').split('\0'), truncated };
 }
 
 export interface SlowProcFiles {
