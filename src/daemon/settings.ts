@@ -199,7 +199,7 @@ export const SETTINGS: readonly SettingSpec[] = [
   spec('format', 'native', oneOf(...OUTPUT_FORMATS), "the stdout sink's JSON: native (docs/flow.schema.json), ecs or ocsf (docs/formats.md); the Redis stream keeps its flat fields"),
   spec('host', '', text, "the host name written into every entry and the stream key's <host>; empty = the system's host name"),
   spec('redis_url', 'redis://127.0.0.1:6379/0', redisUrl, 'redis://[user:password@]host:port[/db], rediss:// for TLS'),
-  spec('redis_password_file', '', text, 'a file (mode 0600) whose first line is the Redis password, so it is in no URL, command line or environment; systemd LoadCredential= gives one: %d/redis-password'),
+  spec('redis_password_file', '', text, 'a file (mode 0600) whose first line is the Redis password, so it is in no URL or command line; when empty, $AUDITFLOW_REDIS_PASSWORD, else the systemd credential redis-password (LoadCredential=redis-password:FILE) gives it'),
   spec('redis_cluster_nodes', '', redisNodes, 'comma-separated seed node URLs of a Redis Cluster (redis_url is then not used)'),
   spec('redis_tls_ca', '', text, 'PEM file of the CA that signed the Redis server certificate (rediss://); empty = the system CAs'),
   spec('redis_tls_cert', '', text, 'PEM client certificate for TLS client authentication'),
