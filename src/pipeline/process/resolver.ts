@@ -23,8 +23,10 @@
 // Bounds. Everything kept comes from processes any local user controls, so each string is
 // bounded: a command line to `argvMaxBytes` and `argvMaxArgs` arguments (its reads stop at the
 // bytes, and a flow says argv_truncated; PROCTITLE's 128 bytes can hold 128 empty arguments, so
-// the count applies to it too), exe and cwd by the kernel's PATH_MAX, comm by TASK_COMM_LEN; the cache by
-// entries and by estimated bytes.
+// the count applies to it too); exe and cwd by the kernel's PATH_MAX (it formats the links in a
+// PATH_MAX buffer, fs/proc/base.c do_proc_readlink), comm by TASK_COMM_LEN (the records' fields
+// are cut at those bounds by the parser, record.ts fieldValue); the cache by entries and by
+// estimated bytes.
 //
 // Off the hot path. A cache hit costs at most that one stat read. A new process costs two
 // readlinks (exe, cwd) on this thread, which cannot wait on other tasks, and a request to
