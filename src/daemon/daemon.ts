@@ -85,7 +85,10 @@ export class Daemon {
     this.log = options.logger.root;
     this.binding = options.binding ?? nativeBinding();
     this.losses = new LossReporter(this.settings.host);
-    this.flows = new FlowEncoder(this.settings.host);
+    this.flows = new FlowEncoder(this.settings.host, undefined, {
+      maxBytes: this.settings.entry_max_bytes,
+      onCut: (flow) => this.losses.add({ reason: 'entry_truncated', count: 1, ts: flow.last_ts, firstSerial: flow.serial, lastSerial: flow.serial }),
+    });
     this.telemetry = new Telemetry({ log: this.log, binding: this.binding, snapshot: () => this.snapshot(), latency: this.latency });
     this.held = new HeldInput({ sink: () => this.sink, feed: (batch) => this.feed(batch), lose: (loss) => this.losses.add(loss), log: this.log, maxBytes: MAX_HELD_BYTES });
   }

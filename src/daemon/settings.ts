@@ -4,6 +4,7 @@
 // parser, and config/auditflow.conf documents exactly these keys (a test keeps the two in step).
 import { OUTPUT_FORMATS, type OutputFormat } from '../schema/format.js';
 import { parseRedisUrl } from '../sink/redis-client.js';
+import { ENTRY_MIN_BYTES } from './flow-bound.js';
 import { RedisConfigError } from '../sink/redis-errors.js';
 
 export type Mode = 'unicast' | 'multicast';
@@ -52,6 +53,7 @@ export interface Settings {
   reader_queue_max_bytes: number;
   argv_max_bytes: number;
   argv_max_args: number;
+  entry_max_bytes: number;
   process_ttl_ms: number;
   process_lookup_timeout_ms: number;
   labels: LabelSetting[];
@@ -230,6 +232,7 @@ export const SETTINGS: readonly SettingSpec[] = [
   spec('process_cache_max_bytes', '32M', size(1024 * 1024), 'estimated memory of the process cache, at most (K, M, G suffixes); the least recently used go first'),
   spec('argv_max_bytes', '4096', integer(128, 2 * 1024 * 1024), "bytes of a command line read from /proc (argv, parent_argv) when the kernel's 128-byte PROCTITLE was cut; longer ones are cut and flagged argv_truncated"),
   spec('argv_max_args', '64', integer(1, 1024 * 1024), 'arguments of a command line kept (argv, parent_argv, also from PROCTITLE); more are cut and flagged argv_truncated'),
+  spec('entry_max_bytes', '64K', size(ENTRY_MIN_BYTES), "one flow entry's field names and values, at most (K, M suffixes); a bigger one is published cut (its longest texts, argv first, shortened), marked entry_truncated and counted as the loss entry_truncated"),
   spec('process_ttl_ms', '60000', integer(0), "a cached process's /proc context is read again after this long"),
   spec('process_lookup_timeout_ms', '250', integer(1, 60_000), "a flow waits at most this long for its process's cgroup and command line (read off the main thread)"),
   spec('labels', '', labels, 'process labels, comma-separated: key:<rule key>=<label> or exe:<path pattern>=<label> (* within a path segment, ** across); children inherit them'),

@@ -85,9 +85,12 @@ export const FLOW_FIELDS = {
   parent_comm: textOrNull("the parent's name, likewise"),
   parent_argv: stringsOrNull("the parent's command line, likewise, up to `argv_max_bytes` and `argv_max_args`"),
   argv_truncated: marker(
-    '`true` only when `argv` is cut at `argv_max_bytes` or `argv_max_args`: the command line is longer (a 128-byte argv from PROCTITLE alone may be the kernel\'s cut and is not marked)',
+    '`true` only when `argv` is cut at `argv_max_bytes` or `argv_max_args` (or to fit `entry_max_bytes`): the command line is longer (a 128-byte argv from PROCTITLE alone may be the kernel\'s cut and is not marked)',
   ),
-  parent_argv_truncated: marker('`true` only when `parent_argv` is cut at `argv_max_bytes` or `argv_max_args`'),
+  parent_argv_truncated: marker('`true` only when `parent_argv` is cut at `argv_max_bytes` or `argv_max_args` (or to fit `entry_max_bytes`)'),
+  entry_truncated: marker(
+    '`true` only when the entry was cut to fit `entry_max_bytes` (64 KiB of field names and values): its longest texts shortened, argv and parent_argv first (their own markers say so), then paths; each such entry is counted as the loss `entry_truncated`',
+  ),
   container_id: textOrNull(
     'the container the process runs in, from `/proc/<pid>/cgroup`: the 64-hex id for docker, containerd, cri-o, podman; the machine name for systemd-nspawn and other machines',
   ),
