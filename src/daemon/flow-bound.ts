@@ -9,6 +9,7 @@
 // Size: the bytes of the flow's field names and values as the entry carries them (flowEntry: UTF-8
 // text, lists as JSON), with the host; the sink's envelope (kind, boot_id, seq) comes on top.
 import type { Flow } from '../pipeline/flow.js';
+import { utf8Prefix } from '../pipeline/utf8.js';
 
 /** The fields that may be shortened: the texts a local user makes long (the others are short by kind). */
 const SHRINKABLE = ['argv', 'parent_argv', 'exe', 'parent_exe', 'cwd', 'unit', 'container_id', 'key', 'node'] as const;
@@ -53,7 +54,7 @@ export function boundFlow(flow: Flow, host: string, maxBytes: number): BoundedFl
         total += fieldBytes(flag, true);
       }
     } else if (typeof value === 'string') {
-      fields[name] = utf8Prefix(value, room);
+      fields[name] = utf8Prefix(Buffer.from(value), room);
     }
     const after = fieldBytes(name, fields[name]);
     sizes.set(name, after);
@@ -142,13 +143,4 @@ function jsonCharBytes(char: string): number {
   if (code === 0x22 || code === 0x5c || code === 0x08 || code === 0x09 || code === 0x0a || code === 0x0c || code === 0x0d) return 2;
   if (code < 0x20 || (code >= 0xd800 && code <= 0xdfff)) return 6;
   return code < 0x80 ? 1 : code < 0x800 ? 2 : code < 0x10000 ? 3 : 4;
-}
-
-/** The longest prefix of `text` of at most `max` UTF-8 bytes, not ending inside a character. */
-function utf8Prefix(text: string, max: number): string {
-  const bytes = Buffer.from(text);
-  if (bytes.length <= max) return text;
-  let end = max;
-  while (end > 0 && ((bytes[end] as number) & 0xc0) === 0x80) end--;
-  return bytes.subarray(0, end).toString('utf8');
 }

@@ -4,6 +4,7 @@
 //   auditd log file: `[node=h ]type=SYSCALL msg=audit(1763716174.123:4711): ... [\x1dARCH=x86_64 ...]`
 // auditd's ENRICHED log format appends the interpreted fields after a 0x1D (GS) byte.
 import { AUDIT_EOE, AUDIT_PROCTITLE, AUDIT_TYPE_NAMES, typeFromName } from '../linux/record-types.js';
+import { utf8Prefix } from './utf8.js';
 
 export interface AuditRecord {
   type: number;
@@ -210,15 +211,6 @@ export function fieldValue(key: string, raw: string, quoted: boolean): string {
   if (!quoted && isUntrustedField(key) && isHex(text)) return utf8Prefix(Buffer.from(text, 'hex'), max);
   // Quoted (printable ASCII from the kernel), or not hex (`(null)`, garbage): a byte a character.
   return text.length > max ? text.slice(0, max) : text;
-}
-
-/** The first `max` bytes (at most) as UTF-8, not ending inside a character (a cut one is dropped). */
-function utf8Prefix(bytes: Buffer, max: number): string {
-  if (bytes.length <= max) return bytes.toString('utf8');
-  let end = max;
-  // Back off over continuation bytes (10xxxxxx) and the lead byte of the character they continue.
-  while (end > 0 && ((bytes[end] as number) & 0xc0) === 0x80) end--;
-  return bytes.subarray(0, end).toString('utf8');
 }
 
 /** Decodes an unquoted untrusted-string value the kernel wrote as hex; other values pass through. */

@@ -9,6 +9,7 @@
 //     pool the sink's spool writes through.
 import { readlinkSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
+import { utf8Boundary } from '../utf8.js';
 
 /** The target of a /proc/<pid> symlink (`exe`, `cwd`); null when gone, a kernel thread, or not permitted. */
 export function readProcLink(procRoot: string, pid: number, name: 'exe' | 'cwd'): string | null {
@@ -42,9 +43,7 @@ export function cmdlineArgv(bytes: Buffer, maxBytes: number, more = false, maxAr
   while (end > 0 && bytes[end - 1] === 0) end--;
   let truncated = more;
   if (end > maxBytes) {
-    end = maxBytes;
-    // Not inside a character: back off over UTF-8 continuation bytes (10xxxxxx).
-    while (end > 0 && ((bytes[end] ?? 0) & 0xc0) === 0x80) end--;
+    end = utf8Boundary(bytes, maxBytes);
     truncated = true;
   }
   // Arguments past the count bound are not even made into strings.
