@@ -46,17 +46,20 @@ export function cmdlineArgv(bytes: Buffer, maxBytes: number, more = false, maxAr
     end = utf8Boundary(bytes, maxBytes);
     truncated = true;
   }
-  // Arguments past the count bound are not even made into strings.
-  let args = 0;
-  for (let at = 0; at < end && args < maxArgs; args++) {
+  if (end === 0) return { argv: [], truncated };
+  // bytes[0, end) holds one argument more than NULs. Those past the count bound are not even made
+  // into strings: the text ends at the NUL after the last one kept.
+  for (let at = 0, args = 1; ; args++) {
     const nul = bytes.indexOf(0, at);
-    at = nul < 0 || nul >= end ? end : nul + 1;
-    if (args + 1 === maxArgs && at < end) {
-      end = at - 1;
+    if (nul < 0 || nul >= end) break;
+    if (args === maxArgs) {
+      end = nul;
       truncated = true;
+      break;
     }
+    at = nul + 1;
   }
-  return { argv: end === 0 && args === 0 ? [] : bytes.subarray(0, end).toString('utf8').split('\0'), truncated };
+  return { argv: bytes.subarray(0, end).toString('utf8').split('\0'), truncated };
 }
 
 export interface SlowProcFiles {

@@ -81,6 +81,10 @@ describe('command lines from /proc', () => {
     expect(cmdlineArgv(Buffer.from('a\0b\0'), 100, false, 2)).toEqual({ argv: ['a', 'b'], truncated: false });
     expect(cmdlineArgv(Buffer.from('\0\0\0x'), 100, false, 1)).toEqual({ argv: [''], truncated: true });
     expect(cmdlineArgv(Buffer.from('\0\0\0x'), 100, false, 3)).toEqual({ argv: ['', '', ''], truncated: true });
+    // A byte bound that ends right after a NUL leaves an empty last argument: it counts too.
+    expect(cmdlineArgv(Buffer.from(`a\0${'b'.repeat(200)}`), 128, false, 2)).toEqual({ argv: ['a', 'b'.repeat(126)], truncated: true });
+    expect(cmdlineArgv(Buffer.from(`${'a'.repeat(127)}\0b`), 128, false, 1)).toEqual({ argv: ['a'.repeat(127)], truncated: true });
+    expect(cmdlineArgv(Buffer.from(`${'a'.repeat(127)}\0b`), 128, false, 2)).toEqual({ argv: ['a'.repeat(127), ''], truncated: true });
     // A 2 MiB argument area of empty arguments gives the count, not a million strings.
     expect(cmdlineArgv(Buffer.alloc(2 << 20), 4096, false, 64)).toEqual({ argv: [], truncated: false });
     const empties = Buffer.concat([Buffer.alloc(4095), Buffer.from('x')]);
