@@ -4,8 +4,8 @@
 // parser, and config/auditflow.conf documents exactly these keys (a test keeps the two in step).
 import { OUTPUT_FORMATS, type OutputFormat } from '../schema/format.js';
 import { parseRedisUrl } from '../sink/redis-client.js';
-import { ENTRY_MIN_BYTES } from './flow-bound.js';
 import { RedisConfigError } from '../sink/redis-errors.js';
+import { ENTRY_MIN_BYTES } from './flow-bound.js';
 
 export type Mode = 'unicast' | 'multicast';
 export type SinkKind = 'redis' | 'stdout';
