@@ -37,7 +37,9 @@ export interface LoadedConfig {
 }
 
 /** AUDITFLOW_* variables that are not settings but are read by other parts of auditflow. */
-const OTHER_ENV = new Set(['AUDITFLOW_CONFIG', 'AUDITFLOW_KERNEL_LOCK', 'AUDITFLOW_RULES_DIR']);
+// AUDITFLOW_REDIS_PASSWORD is no setting (a setting can be given on the command line, where every
+// local user reads it): redis-password.ts reads it.
+const OTHER_ENV = new Set(['AUDITFLOW_CONFIG', 'AUDITFLOW_KERNEL_LOCK', 'AUDITFLOW_RULES_DIR', 'AUDITFLOW_REDIS_PASSWORD']);
 
 interface Assignment {
   key: string;

@@ -85,7 +85,10 @@ export class Daemon {
     this.log = options.logger.root;
     this.binding = options.binding ?? nativeBinding();
     this.losses = new LossReporter(this.settings.host);
-    this.flows = new FlowEncoder(this.settings.host);
+    this.flows = new FlowEncoder(this.settings.host, undefined, {
+      maxBytes: this.settings.entry_max_bytes,
+      onCut: (flow) => this.losses.add({ reason: 'entry_truncated', count: 1, ts: flow.last_ts, firstSerial: flow.serial, lastSerial: flow.serial }),
+    });
     this.telemetry = new Telemetry({ log: this.log, binding: this.binding, snapshot: () => this.snapshot(), latency: this.latency });
     this.held = new HeldInput({ sink: () => this.sink, feed: (batch) => this.feed(batch), lose: (loss) => this.losses.add(loss), log: this.log, maxBytes: MAX_HELD_BYTES });
   }
@@ -127,6 +130,7 @@ export class Daemon {
           cacheSize: s.process_cache_size,
           cacheMaxBytes: s.process_cache_max_bytes,
           argvMaxBytes: s.argv_max_bytes,
+          argvMaxArgs: s.argv_max_args,
           ttlMs: s.process_ttl_ms,
           lookupTimeoutMs: s.process_lookup_timeout_ms,
           labels: s.labels,

@@ -8,6 +8,14 @@
 // user, container... kept as ready bytes and copied, numbers written as digits without a string.
 import type { Flow } from '../pipeline/flow.js';
 import { BulkCache, bulkBytes, type EncodableEntry, type RespWriter, type SinkEntry } from '../sink/index.js';
+import { boundFlow } from './flow-bound.js';
+
+/** entry_max_bytes: an entry over it is cut (flow-bound.ts), and `onCut` hears of it. */
+export interface EntryBound {
+  maxBytes: number;
+  /** The flow as it came, and the fields cut from it. */
+  onCut: (flow: Flow, fields: string[]) => void;
+}
 
 export function flowEntry(flow: Flow, host: string): SinkEntry {
   const fields: Record<string, string> = { host };
@@ -68,13 +76,17 @@ export class FlowEncoder {
   constructor(
     readonly host: string,
     readonly cache: BulkCache = new BulkCache(),
+    private readonly bound?: EntryBound,
   ) {
     this.hostPair = Buffer.concat([bulkBytes('host'), bulkBytes(host)]);
   }
 
-  /** The flow as an entry for `FlowSink.publish`: encoded when the sink takes it. */
+  /** The flow as an entry for `FlowSink.publish`, cut to the bound if it has one: encoded when the sink takes it. */
   entry(flow: Flow): EncodableEntry {
-    return new FlowEntry(this, flow);
+    if (this.bound === undefined) return new FlowEntry(this, flow);
+    const bounded = boundFlow(flow, this.host, this.bound.maxBytes);
+    if (bounded.cut.length > 0) this.bound.onCut(flow, bounded.cut);
+    return new FlowEntry(this, bounded.flow);
   }
 
   /** Writes the flow's fields as `flowEntry` gives them, after the sink's envelope; returns the pairs written. */

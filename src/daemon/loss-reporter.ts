@@ -30,6 +30,8 @@ export const DAEMON_LOSS_REASONS = [
   'backpressure',
   /** Events the kernel emitted while no auditflow ran (after a crash). */
   'daemon_down',
+  /** Flow entries over entry_max_bytes, published cut (flow-bound.ts): their longest texts are shortened. */
+  'entry_truncated',
 ] as const;
 
 export type DaemonLossReason = (typeof PIPELINE_REASONS)[keyof typeof PIPELINE_REASONS] | (typeof DAEMON_LOSS_REASONS)[number];

@@ -5,6 +5,7 @@
 import { OUTPUT_FORMATS, type OutputFormat } from '../schema/format.js';
 import { parseRedisUrl } from '../sink/redis-client.js';
 import { RedisConfigError } from '../sink/redis-errors.js';
+import { ENTRY_MIN_BYTES } from './flow-bound.js';
 
 export type Mode = 'unicast' | 'multicast';
 export type SinkKind = 'redis' | 'stdout';
@@ -51,6 +52,8 @@ export interface Settings {
   process_cache_max_bytes: number;
   reader_queue_max_bytes: number;
   argv_max_bytes: number;
+  argv_max_args: number;
+  entry_max_bytes: number;
   process_ttl_ms: number;
   process_lookup_timeout_ms: number;
   labels: LabelSetting[];
@@ -198,7 +201,7 @@ export const SETTINGS: readonly SettingSpec[] = [
   spec('format', 'native', oneOf(...OUTPUT_FORMATS), "the stdout sink's JSON: native (docs/flow.schema.json), ecs or ocsf (docs/formats.md); the Redis stream keeps its flat fields"),
   spec('host', '', text, "the host name written into every entry and the stream key's <host>; empty = the system's host name"),
   spec('redis_url', 'redis://127.0.0.1:6379/0', redisUrl, 'redis://[user:password@]host:port[/db], rediss:// for TLS'),
-  spec('redis_password_file', '', text, 'a file (mode 0600) whose first line is the Redis password, so it is in no URL, command line or environment; systemd LoadCredential= gives one: %d/redis-password'),
+  spec('redis_password_file', '', text, 'a file (mode 0600) whose first line is the Redis password, so it is in no URL or command line; when empty, $AUDITFLOW_REDIS_PASSWORD, else the systemd credential redis-password (LoadCredential=redis-password:FILE) gives it'),
   spec('redis_cluster_nodes', '', redisNodes, 'comma-separated seed node URLs of a Redis Cluster (redis_url is then not used)'),
   spec('redis_tls_ca', '', text, 'PEM file of the CA that signed the Redis server certificate (rediss://); empty = the system CAs'),
   spec('redis_tls_cert', '', text, 'PEM client certificate for TLS client authentication'),
@@ -228,6 +231,8 @@ export const SETTINGS: readonly SettingSpec[] = [
   spec('process_cache_size', '16384', integer(1), 'processes whose /proc context is cached'),
   spec('process_cache_max_bytes', '32M', size(1024 * 1024), 'estimated memory of the process cache, at most (K, M, G suffixes); the least recently used go first'),
   spec('argv_max_bytes', '4096', integer(128, 2 * 1024 * 1024), "bytes of a command line read from /proc (argv, parent_argv) when the kernel's 128-byte PROCTITLE was cut; longer ones are cut and flagged argv_truncated"),
+  spec('argv_max_args', '64', integer(1, 1024 * 1024), 'arguments of a command line kept (argv, parent_argv, also from PROCTITLE); more are cut and flagged argv_truncated'),
+  spec('entry_max_bytes', '64K', size(ENTRY_MIN_BYTES), "one flow entry's field names and values, at most (K, M suffixes); a bigger one is published cut (its longest texts, argv first, shortened), marked entry_truncated and counted as the loss entry_truncated"),
   spec('process_ttl_ms', '60000', integer(0), "a cached process's /proc context is read again after this long"),
   spec('process_lookup_timeout_ms', '250', integer(1, 60_000), "a flow waits at most this long for its process's cgroup and command line (read off the main thread)"),
   spec('labels', '', labels, 'process labels, comma-separated: key:<rule key>=<label> or exe:<path pattern>=<label> (* within a path segment, ** across); children inherit them'),

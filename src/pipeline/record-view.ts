@@ -5,7 +5,7 @@
 // (test/unit/pipeline/fast-path.test.ts) holds it to. A header with a number too long to read
 // exactly digit by digit, or a record with auditd's field separator 0x1D, it declines: the record
 // goes the generic way. A field value too long for that is read as a string, as numberField does.
-import { decodeFieldValue, isUntrustedField, parseNumber } from './record.js';
+import { fieldValue, isUntrustedField, parseNumber, rawTextLimit } from './record.js';
 import type { RecordFields } from './event-records.js';
 
 /** A record header as numbers, and where the record's fields start. */
@@ -140,8 +140,12 @@ export class RecordView implements RecordFields {
   value(key: string): string | undefined {
     const slot = SLOT.get(key);
     if (slot === undefined || this.spans[slot * 3] === -1) return undefined;
-    const text = this.data.toString('latin1', this.spans[slot * 3], this.spans[slot * 3 + 1]);
-    return this.spans[slot * 3 + 2] === 1 ? text : decodeFieldValue(key, text);
+    const start = this.spans[slot * 3] as number;
+    const quoted = this.spans[slot * 3 + 2] === 1;
+    // A bounded field's text is read only as far as its bound reaches (fieldValue cuts it there too).
+    const limit = rawTextLimit(key, quoted);
+    const end = limit === undefined ? (this.spans[slot * 3 + 1] as number) : Math.min(this.spans[slot * 3 + 1] as number, start + limit);
+    return fieldValue(key, this.data.toString('latin1', start, end), quoted);
   }
 
   number(key: string, radix: 10 | 16 = 10): number | undefined {

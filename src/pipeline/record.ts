@@ -4,6 +4,7 @@
 //   auditd log file: `[node=h ]type=SYSCALL msg=audit(1763716174.123:4711): ... [\x1dARCH=x86_64 ...]`
 // auditd's ENRICHED log format appends the interpreted fields after a 0x1D (GS) byte.
 import { AUDIT_EOE, AUDIT_PROCTITLE, AUDIT_TYPE_NAMES, typeFromName } from '../linux/record-types.js';
+import { utf8Prefix } from './utf8.js';
 
 export interface AuditRecord {
   type: number;
@@ -57,6 +58,19 @@ const UNTRUSTED_STRING_FIELDS = new Set([
   'vm',
   'sauid',
   'filter_key',
+]);
+
+// The longest value the kernel writes for these fields, in bytes once decoded. comm: TASK_COMM_LEN
+// (16, include/linux/sched.h) less its NUL (kernel/audit.c audit_log_task: get_task_comm). exe and
+// cwd: audit_log_d_path() formats them in a PATH_MAX + 11 buffer (PATH_MAX 4096,
+// include/uapi/linux/limits.h; 11 for " (deleted)" and the NUL). A longer value comes from a
+// malformed or hostile record (a log handed to replay): it is cut there, so no such record makes
+// a flow (and every entry and cache line of it) larger than the kernel could.
+const PATH_MAX = 4096;
+const FIELD_MAX_BYTES: ReadonlyMap<string, number> = new Map([
+  ['comm', 16 - 1],
+  ['exe', PATH_MAX + 10],
+  ['cwd', PATH_MAX + 10],
 ]);
 
 const HEADER = /^audit\((\d+)\.(\d{3}):(\d+)\):\s?/;
@@ -166,13 +180,38 @@ export function parseFields(text: string, decode: boolean): Map<string, string> 
       i = end === -1 ? n : end;
     }
     if (key.length === 0 || fields.has(key)) continue;
-    fields.set(key, decode && !quoted ? decodeFieldValue(key, value) : value);
+    fields.set(key, decode ? fieldValue(key, value, quoted) : value);
   }
   return fields;
 }
 
 /** Whether the kernel writes this field's value as hex when it holds unsafe bytes. */
 export const isUntrustedField = (key: string): boolean => UNTRUSTED_STRING_FIELDS.has(key);
+
+/**
+ * Characters of a field's raw text that can matter: a byte a character quoted; unquoted, 2 hex
+ * digits a byte and one byte more (it tells whether the bound cuts a character). undefined when
+ * the field has no bound. The fast path reads no more than these from the record's bytes.
+ */
+export function rawTextLimit(key: string, quoted: boolean): number | undefined {
+  const max = FIELD_MAX_BYTES.get(key);
+  return max === undefined ? undefined : quoted ? max : 2 * (max + 1);
+}
+
+/**
+ * A field's value from its raw text: an unquoted untrusted string decoded (decodeFieldValue),
+ * and cut to the field's kernel bound (FIELD_MAX_BYTES; at a UTF-8 character boundary where
+ * hex-decoded).
+ */
+export function fieldValue(key: string, raw: string, quoted: boolean): string {
+  const max = FIELD_MAX_BYTES.get(key);
+  if (max === undefined) return quoted ? raw : decodeFieldValue(key, raw);
+  const limit = rawTextLimit(key, quoted) as number;
+  const text = raw.length > limit ? raw.slice(0, limit) : raw;
+  if (!quoted && isUntrustedField(key) && isHex(text)) return utf8Prefix(Buffer.from(text, 'hex'), max);
+  // Quoted (printable ASCII from the kernel), or not hex (`(null)`, garbage): a byte a character.
+  return text.length > max ? text.slice(0, max) : text;
+}
 
 /** Decodes an unquoted untrusted-string value the kernel wrote as hex; other values pass through. */
 export function decodeFieldValue(key: string, value: string): string {

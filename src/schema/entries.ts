@@ -74,7 +74,7 @@ export const FLOW_FIELDS = {
   comm: textOrNull('the process name (at most 15 bytes; decoded when the kernel hex-encoded it)'),
   exe: textOrNull("the executable's path, as the process sees it (inside a container: the container's path)"),
   argv: strings(
-    'the command line from PROCTITLE; where the kernel cut it (it keeps 128 bytes), the one from `/proc/<pid>/cmdline` when the process could still be read, up to `argv_max_bytes` (4096; its arguments joined by NUL)',
+    'the command line from PROCTITLE; where the kernel cut it (it keeps 128 bytes), the one from `/proc/<pid>/cmdline` when the process could still be read, up to `argv_max_bytes` (4096; its arguments joined by NUL) and `argv_max_args` (64) arguments; the count bounds PROCTITLE\'s argv too (128 bytes can hold 128 empty arguments)',
   ),
   cwd: textOrNull("the process's working directory (`/proc/<pid>/cwd`)"),
   proc_start: integerOrNull('when the process started, ms since the epoch (10 ms resolution); with `pid` it names the process for the whole boot'),
@@ -83,11 +83,14 @@ export const FLOW_FIELDS = {
   ),
   parent_exe: textOrNull("the parent's executable (`/proc/<ppid>`), when the parent still runs and is the event's"),
   parent_comm: textOrNull("the parent's name, likewise"),
-  parent_argv: stringsOrNull("the parent's command line, likewise, up to `argv_max_bytes`"),
+  parent_argv: stringsOrNull("the parent's command line, likewise, up to `argv_max_bytes` and `argv_max_args`"),
   argv_truncated: marker(
-    '`true` only when `argv` is cut at `argv_max_bytes`: the command line is longer (a 128-byte argv from PROCTITLE alone may be the kernel\'s cut and is not marked)',
+    '`true` only when `argv` is cut at `argv_max_bytes` or `argv_max_args` (or to fit `entry_max_bytes`): the command line is longer (a 128-byte argv from PROCTITLE alone may be the kernel\'s cut and is not marked)',
   ),
-  parent_argv_truncated: marker('`true` only when `parent_argv` is cut at `argv_max_bytes`'),
+  parent_argv_truncated: marker('`true` only when `parent_argv` is cut at `argv_max_bytes` or `argv_max_args` (or to fit `entry_max_bytes`)'),
+  entry_truncated: marker(
+    '`true` only when the entry was cut to fit `entry_max_bytes` (64 KiB of field names and values): its longest texts shortened, argv and parent_argv first (their own markers say so), then paths; each such entry is counted as the loss `entry_truncated`',
+  ),
   container_id: textOrNull(
     'the container the process runs in, from `/proc/<pid>/cgroup`: the 64-hex id for docker, containerd, cri-o, podman; the machine name for systemd-nspawn and other machines',
   ),

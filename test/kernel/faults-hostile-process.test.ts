@@ -2,7 +2,8 @@
 // newline, a fake `type=SYSCALL msg=audit(` record start, terminal escapes and bytes that are not
 // UTF-8 connects out. Its flow carries comm, exe and argv exactly as those bytes decode, in entries
 // that stay valid JSON; nothing of it leaks into another field or another entry, and `auditflow
-// tail` prints it without a terminal acting on it.
+// tail` prints it without a terminal acting on it. A command line longer than one entry may hold
+// is published cut and counted (entry_max_bytes).
 import { copyFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,7 +16,7 @@ import { useKernel } from '../helpers/kernel.js';
 import { freePort } from '../helpers/redis-server.js';
 import { typedEntry } from '../../src/schema/typed.js';
 import { expectValidEntries } from '../helpers/entry-schema.js';
-import { until } from '../helpers/until.js';
+import { until, untilAsync } from '../helpers/until.js';
 
 useKernel();
 const servers = useDaemonRedis();
@@ -92,6 +93,32 @@ describe('hostile process data, live', () => {
       const { id: _id, ...fields } = json.find((e) => e.remote_port === port) ?? {};
       expect(fields).toEqual(typedEntry(flow));
       expect(fields.argv).toEqual(argv.map((a) => a.toString('utf8')));
+    } finally {
+      expect((await daemon.stop()).code).toBe(0);
+    }
+  });
+
+  it('a command line past entry_max_bytes: its flow is published cut, marked, within the bound, and counted as entry_truncated', async () => {
+    const stream = 'faults:entry-bound';
+    const daemon = startDaemon({ args: ['--redis', servers.redis.url, '--stream', stream, '--set', 'entry_max_bytes=4K', '--set', 'argv_max_bytes=65536', '--set', 'argv_max_args=1000'] });
+    try {
+      await daemon.waitForLog('running');
+      const port = await freePort();
+      // 40 arguments of 200 bytes after the connect's own; the 500 ms pause keeps the process there for /proc.
+      const long = Array.from({ length: 40 }, (_, i) => `${i}`.padEnd(200, 'z'));
+      expect((await run(faultWorkload(), ['connect', String(port), '1', '/dev/null', '500000', ...long])).stdout).toBe('done 1\n');
+      const entries = async (): Promise<Array<Record<string, string>>> => (await readStream(servers.redis.url, stream)).map((e) => e.fields);
+      await untilAsync(async () => (await entries()).some((f) => f.kind === 'loss' && f.reason === 'entry_truncated'), 10_000, 'the entry_truncated loss');
+      const flow = (await entries()).find((f) => f.kind === 'flow' && f.op === 'connect' && f.remote_port === String(port));
+      expect(flow).toMatchObject({ entry_truncated: 'true', argv_truncated: 'true' });
+      const argv = JSON.parse(flow?.argv ?? '[]') as string[];
+      expect(argv.slice(0, 7)).toEqual([faultWorkload(), 'connect', String(port), '1', '/dev/null', '500000', long[0]]);
+      expect(argv.length).toBeLessThan(46);
+      const own = Object.entries(flow ?? {}).filter(([name]) => !['kind', 'boot_id', 'seq'].includes(name));
+      expect(own.reduce((sum, [name, value]) => sum + Buffer.byteLength(name) + Buffer.byteLength(value), 0)).toBeLessThanOrEqual(4096);
+      const loss = (await entries()).find((f) => f.kind === 'loss' && f.reason === 'entry_truncated');
+      expect(Number(loss?.count)).toBeGreaterThanOrEqual(1);
+      expectValidEntries((await readStream(servers.redis.url, stream)).map((e) => typedEntry(e.fields)));
     } finally {
       expect((await daemon.stop()).code).toBe(0);
     }

@@ -206,21 +206,34 @@ describe('process context on the real kernel', () => {
     }
   });
 
+  /** The connect flow of a child that a parent started, both with `args` after their own. */
+  async function childWithArgs(args: string[]): Promise<Flow> {
+    const parent = runAsNobody(parentBin, ['--spawn', childBin, '--connect', String(port), '--hold', '--', ...args]);
+    const done = finished(parent);
+    try {
+      const childPid = Number(/^connected (\d+)$/.exec(await waitForLine(parent, /^connected \d+$/))?.[1]);
+      await pipeline.drain();
+      return await connectFlow(childPid);
+    } finally {
+      parent.stdin?.end();
+      await done;
+    }
+  }
+
+  it('bounds a command line of 10,000 arguments to argv_max_args (64), of a process and of its parent', async () => {
+    const flow = await childWithArgs(Array.from({ length: 10_000 }, (_, i) => String(i % 10)));
+    expect(flow.argv).toHaveLength(64);
+    expect(flow.argv.slice(0, 7)).toEqual([childBin, '--connect', String(port), '--hold', '--', '0', '1']);
+    expect(flow.argv_truncated).toBe(true);
+    expect(flow.parent_argv).toHaveLength(64);
+    expect(flow.parent_argv?.[0]).toBe(parentBin);
+    expect(flow.parent_argv_truncated).toBe(true);
+  });
+
   it('bounds a 1 MiB command line, of a process and of its parent, and holds no more memory for 100 of them', async () => {
     // One argument may be at most MAX_ARG_STRLEN (32 pages, include/uapi/linux/binfmts.h): eight of 128 KiB.
     const huge = Array.from({ length: 8 }, (_, i) => `${i}${'y'.repeat(128 * 1024 - 2)}`);
-    const spawnOne = async (): Promise<Flow> => {
-      const parent = runAsNobody(parentBin, ['--spawn', childBin, '--connect', String(port), '--hold', '--', ...huge]);
-      const done = finished(parent);
-      try {
-        const childPid = Number(/^connected (\d+)$/.exec(await waitForLine(parent, /^connected \d+$/))?.[1]);
-        await pipeline.drain();
-        return await connectFlow(childPid);
-      } finally {
-        parent.stdin?.end();
-        await done;
-      }
-    };
+    const spawnOne = (): Promise<Flow> => childWithArgs(huge);
     const first = await spawnOne();
     expect(first.argv.slice(0, 4)).toEqual([childBin, '--connect', String(port), '--hold']);
     expect(Buffer.byteLength(first.argv.join('\0'))).toBeLessThanOrEqual(4096);

@@ -10,7 +10,7 @@ export { cgroupContext, parseCgroupFile, unescapeUnitName, type CgroupContext, t
 export { LruTtlCache, processKey } from './cache.js';
 export { ProcessConfigError } from './errors.js';
 export { exeGlob, LabelRules, type LabelRule } from './labels.js';
-export { cmdlineArgv, readProcLink, SlowProcReader, type BoundedArgv, type SlowProcFiles } from './proc-files.js';
+export { capArgs, cmdlineArgv, readProcLink, SlowProcReader, type BoundedArgv, type SlowProcFiles } from './proc-files.js';
 export { parseProcStat, readBootTimeMs, readProcStat, startTimeMs, USER_HZ, type ProcStat } from './proc-stat.js';
 export { ProcessResolver, type ProcessResolverOptions, type ProcessResolverStats } from './resolver.js';
 export { ID_UNSET, UserNames, type UserNamesOptions } from './user-names.js';
@@ -31,6 +31,8 @@ export interface ProcessContextConfig {
   lookupTimeoutMs?: number;
   /** Bytes of a command line kept (its arguments joined by NUL) [4096]. */
   argvMaxBytes?: number;
+  /** Arguments of a command line kept [64]. */
+  argvMaxArgs?: number;
   /** Estimated bytes of the process cache [32 MiB]. */
   cacheMaxBytes?: number;
   /** Label rules: `{ key: 'auditflow-connect', label: 'net' }`, `{ exe: '/usr/bin/apt*', label: 'software_mgmt' }`. */
@@ -54,11 +56,14 @@ export function createProcessResolver(config: ProcessContextConfig = {}): Proces
     // Below the kernel's PROCTITLE bound, a cut PROCTITLE could not be told from a longer /proc one.
     throw new ProcessConfigError(`argvMaxBytes must be a whole number of at least ${PROCTITLE_MAX_BYTES}, got ${JSON.stringify(config.argvMaxBytes)}`);
   }
+  if (config.argvMaxArgs !== undefined && !(Number.isInteger(config.argvMaxArgs) && config.argvMaxArgs >= 1)) {
+    throw new ProcessConfigError(`argvMaxArgs must be a whole number of at least 1, got ${JSON.stringify(config.argvMaxArgs)}`);
+  }
   if (config.cacheSize !== undefined && !Number.isInteger(config.cacheSize)) throw new ProcessConfigError(`cacheSize must be a whole number, got ${config.cacheSize}`);
   const labels = new LabelRules([...(config.labels ?? []), ...BUILT_IN_LABELS]);
   const users = new UserNames({ passwdPath: config.passwdPath, groupPath: config.groupPath });
   try {
-    return new ProcessResolver({ procRoot: config.procRoot, users, labels, cacheSize: config.cacheSize, cacheMaxBytes: config.cacheMaxBytes, argvMaxBytes: config.argvMaxBytes, ttlMs: config.ttlMs, lookupTimeoutMs: config.lookupTimeoutMs });
+    return new ProcessResolver({ procRoot: config.procRoot, users, labels, cacheSize: config.cacheSize, cacheMaxBytes: config.cacheMaxBytes, argvMaxBytes: config.argvMaxBytes, argvMaxArgs: config.argvMaxArgs, ttlMs: config.ttlMs, lookupTimeoutMs: config.lookupTimeoutMs });
   } catch (error) {
     throw new ProcessConfigError(`procRoot ${config.procRoot ?? '/proc'}: ${error instanceof Error ? error.message : String(error)}`);
   }

@@ -9,6 +9,7 @@
 //     pool the sink's spool writes through.
 import { readlinkSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
+import { utf8Boundary } from '../utf8.js';
 
 /** The target of a /proc/<pid> symlink (`exe`, `cwd`); null when gone, a kernel thread, or not permitted. */
 export function readProcLink(procRoot: string, pid: number, name: 'exe' | 'cwd'): string | null {
@@ -26,22 +27,39 @@ export interface BoundedArgv {
   truncated: boolean;
 }
 
+/** The first `maxArgs` arguments; `truncated` when there were more. */
+export function capArgs(argv: string[], maxArgs: number): BoundedArgv {
+  return argv.length > maxArgs ? { argv: argv.slice(0, maxArgs), truncated: true } : { argv, truncated: false };
+}
+
 /**
  * The argument area as the kernel shows it: NUL-terminated strings (trailing NULs dropped),
- * cut to `maxBytes` (its arguments joined by NUL) at a UTF-8 character boundary. `more`: the
- * file went on past `bytes`.
+ * cut to `maxBytes` (its arguments joined by NUL) at a UTF-8 character boundary and to
+ * `maxArgs` arguments (the byte bound alone lets a command line of empty arguments make
+ * `maxBytes` array elements). `more`: the file went on past `bytes`.
  */
-export function cmdlineArgv(bytes: Buffer, maxBytes: number, more = false): BoundedArgv {
+export function cmdlineArgv(bytes: Buffer, maxBytes: number, more = false, maxArgs = Number.POSITIVE_INFINITY): BoundedArgv {
   let end = bytes.length;
   while (end > 0 && bytes[end - 1] === 0) end--;
   let truncated = more;
   if (end > maxBytes) {
-    end = maxBytes;
-    // Not inside a character: back off over UTF-8 continuation bytes (10xxxxxx).
-    while (end > 0 && ((bytes[end] ?? 0) & 0xc0) === 0x80) end--;
+    end = utf8Boundary(bytes, maxBytes);
     truncated = true;
   }
-  return { argv: end === 0 ? [] : bytes.subarray(0, end).toString('utf8').split('\0'), truncated };
+  if (end === 0) return { argv: [], truncated };
+  // bytes[0, end) holds one argument more than NULs. Those past the count bound are not even made
+  // into strings: the text ends at the NUL after the last one kept.
+  for (let at = 0, args = 1; ; args++) {
+    const nul = bytes.indexOf(0, at);
+    if (nul < 0 || nul >= end) break;
+    if (args === maxArgs) {
+      end = nul;
+      truncated = true;
+      break;
+    }
+    at = nul + 1;
+  }
+  return { argv: bytes.subarray(0, end).toString('utf8').split('\0'), truncated };
 }
 
 export interface SlowProcFiles {

@@ -21,9 +21,12 @@
 // the labels of their rule keys wait, by pid and time, until that pid is read for a flow.
 //
 // Bounds. Everything kept comes from processes any local user controls, so each string is
-// bounded: a command line to `argvMaxBytes` (its reads stop there, and a flow says
-// argv_truncated), exe and cwd by the kernel's PATH_MAX, comm by TASK_COMM_LEN; the cache by
-// entries and by estimated bytes.
+// bounded: a command line to `argvMaxBytes` and `argvMaxArgs` arguments (its reads stop at the
+// bytes, and a flow says argv_truncated; PROCTITLE's 128 bytes can hold 128 empty arguments, so
+// the count applies to it too); exe and cwd by the kernel's PATH_MAX (it formats the links in a
+// PATH_MAX buffer, fs/proc/base.c do_proc_readlink), comm by TASK_COMM_LEN (the records' fields
+// are cut at those bounds by the parser, record.ts fieldValue); the cache by entries and by
+// estimated bytes.
 //
 // Off the hot path. A cache hit costs at most that one stat read. A new process costs two
 // readlinks (exe, cwd) on this thread, which cannot wait on other tasks, and a request to
@@ -38,7 +41,7 @@ import type { Flow } from '../flow.js';
 import { LruTtlCache, processKey } from './cache.js';
 import { cgroupContext, parseCgroupFile, type CgroupContext } from './cgroup.js';
 import { LabelRules } from './labels.js';
-import { cmdlineArgv, readProcLink, SlowProcReader, type BoundedArgv } from './proc-files.js';
+import { capArgs, cmdlineArgv, readProcLink, SlowProcReader, type BoundedArgv } from './proc-files.js';
 import { hasExited, readBootTimeMs, readProcStat, startTimeMs, type ProcStat } from './proc-stat.js';
 import { UserNames } from './user-names.js';
 
@@ -55,6 +58,8 @@ export interface ProcessResolverOptions {
   lookupTimeoutMs?: number;
   /** Bytes of a command line kept, at most (its arguments joined by NUL; default 4096). */
   argvMaxBytes?: number;
+  /** Arguments of a command line kept, at most (default 64). */
+  argvMaxArgs?: number;
   /** Estimated bytes of the process cache, at most (default 32 MiB); the least recently used go first. */
   cacheMaxBytes?: number;
   /** Flows waiting at most; beyond it the oldest goes out without waiting (default 4096). */
@@ -86,7 +91,7 @@ export interface ProcessResolverStats {
   evictions: number;
 }
 
-/** What the worker read: the container and unit, and the command line (within argvMaxBytes). */
+/** What the worker read: the container and unit, and the command line (within argvMaxBytes and argvMaxArgs). */
 interface SlowDetails {
   cgroup: CgroupContext;
   argv: BoundedArgv | null;
@@ -178,6 +183,7 @@ export class ProcessResolver {
   private batchStats: Map<number, StatRead> | undefined;
   private readonly lookupTimeoutMs: number;
   private readonly argvMaxBytes: number;
+  private readonly argvMaxArgs: number;
   private readonly maxPending: number;
   private readonly now: () => number;
   private readonly queue: Array<Pending | undefined> = [];
@@ -198,6 +204,7 @@ export class ProcessResolver {
     this.seen = new LruTtlCache({ maxEntries: cacheSize, ttlMs: SEEN_WINDOW_MS });
     this.observed = new LruTtlCache({ maxEntries: cacheSize, ttlMs: Number.POSITIVE_INFINITY });
     this.argvMaxBytes = options.argvMaxBytes ?? 4096;
+    this.argvMaxArgs = options.argvMaxArgs ?? 64;
     this.slowReader = new SlowProcReader(this.procRoot, this.argvMaxBytes);
     // Started now, so it is running (a thread takes tens of ms to start) before the first flow.
     this.slowReader.start();
@@ -214,6 +221,8 @@ export class ProcessResolver {
    */
   push(flow: Flow, emit: (flow: Flow) => void): void {
     Object.assign(flow, this.names(flow));
+    const own = capArgs(flow.argv, this.argvMaxArgs);
+    if (own.truncated) Object.assign(flow, { argv: own.argv, argv_truncated: true });
     const { patch, later } = this.resolve(flow);
     if (!later && this.head === this.queue.length) {
       Object.assign(flow, patch);
@@ -483,7 +492,7 @@ export class ProcessResolver {
       const same = still !== undefined && still.startTicks === entry.startTicks;
       entry.details = {
         cgroup: same && files.cgroup !== null ? cgroupContext(parseCgroupFile(files.cgroup)) : NO_CGROUP,
-        argv: same && files.cmdline !== null ? cmdlineArgv(files.cmdline, this.argvMaxBytes, files.cmdlineMore) : null,
+        argv: same && files.cmdline !== null ? cmdlineArgv(files.cmdline, this.argvMaxBytes, files.cmdlineMore, this.argvMaxArgs) : null,
       };
       this.cache.resize(processKey(entry.pid, entry.startTicks), entryBytes(entry));
       return entry.details;

@@ -237,6 +237,22 @@ describe('auditflow tail (child process, real redis-server)', () => {
     expect(missing).toMatchObject({ code: 9, stderr: `auditflow: cannot read the Redis password file ${file}.none (ENOENT)\n` });
   }, 30_000);
 
+  it('takes the password from $AUDITFLOW_REDIS_PASSWORD or a systemd credential, as the daemon does, never from argv', async () => {
+    const { redis, admin } = await redisWith(FLOW);
+    const secret = 'pw-in-the-env-5519';
+    await admin.call('CONFIG', 'SET', 'requirepass', secret);
+    const args = ['tail', '--redis', redis.url, '--stream', KEY, '--from', '0', '--count', '1'];
+    const fromEnv = await run(process.execPath, [cli, ...args], { env: { ...process.env, AUDITFLOW_REDIS_PASSWORD: secret } });
+    expect(fromEnv).toMatchObject({ code: 0, stdout: `${FLOW_LINE}\n`, stderr: '' });
+    const credentials = mkdtempSync(join(tmpdir(), 'auditflow-credentials-'));
+    writeFileSync(join(credentials, 'redis-password'), `${secret}\n`, { mode: 0o400 });
+    const fromCredential = await run(process.execPath, [cli, ...args], { env: { ...process.env, CREDENTIALS_DIRECTORY: credentials } });
+    expect(fromCredential).toMatchObject({ code: 0, stdout: `${FLOW_LINE}\n`, stderr: '' });
+    const refused = await run(process.execPath, [cli, ...args], { env: { ...process.env, AUDITFLOW_REDIS_PASSWORD: 'wrong-pw-3301' } });
+    expect(refused.code).toBe(10);
+    expect(refused.stderr).not.toContain('wrong-pw-3301');
+  }, 30_000);
+
   it('exit 10 when Redis cannot be reached or refuses the password; exit 9 for a bad URL; exit 2 for bad options', async () => {
     const port = await freePort();
     const unreachable = await run(process.execPath, [cli, 'tail', '--redis', `redis://127.0.0.1:${port}`]);

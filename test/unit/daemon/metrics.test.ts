@@ -106,6 +106,7 @@ describe('renderMetrics', () => {
       bad_sockaddr: 0,
       daemon_down: 0,
       enobufs: 0,
+      entry_truncated: 0,
       kernel_lost: 4,
       late_record: 0,
       malformed_datagram: 0,

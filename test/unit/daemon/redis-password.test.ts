@@ -1,12 +1,14 @@
-// The Redis password from a file (redis_password_file, tail's --redis-password-file), and the warning
-// for a file holding it that others may read.
+// The Redis password from a file (redis_password_file, tail's --redis-password-file), the environment
+// or a systemd credential, in that order; and the warning for a file holding it that others may read.
 import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../../src/daemon/config.js';
-import { readPasswordFile, secretWarnings, urlsWithPassword, withPassword } from '../../../src/daemon/redis-password.js';
-import { parseRedisUrl } from '../../../src/sink/redis-client.js';
+import { redisClient } from '../../../src/daemon/open-sink.js';
+import { findPassword, readPasswordFile, secretWarnings, urlsWithPassword, withPassword } from '../../../src/daemon/redis-password.js';
+import { startRedis } from '../../helpers/redis-server.js';
+import { connectRedis, parseRedisUrl } from '../../../src/sink/redis-client.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'auditflow-secret-'));
 const file = (name: string, text: string, mode: number): string => {
@@ -36,6 +38,78 @@ describe('the Redis password file', () => {
     const config = file('user.conf', 'redis_url = redis://auditflow@127.0.0.1:6379\nredis_password_file = /etc/auditflow/redis-password\n', 0o600);
     expect(loadConfig({ file: config, env: {} }).settings).toMatchObject({ redis_url: 'redis://auditflow@127.0.0.1:6379', redis_password_file: '/etc/auditflow/redis-password' });
     expect(() => loadConfig({ file: file('bad.conf', 'redis_url = http://x\n', 0o600), env: {} })).toThrow(ConfigError);
+  });
+});
+
+describe('the password outside the URL', () => {
+  // A directory laid out as systemd makes $CREDENTIALS_DIRECTORY for LoadCredential=redis-password:FILE.
+  const credentials = mkdtempSync(join(tmpdir(), 'auditflow-credentials-'));
+  writeFileSync(join(credentials, 'redis-password'), 'from-credential\n', { mode: 0o400 });
+  const pwFile = file('precedence-pw', 'from-file\n', 0o600);
+  const env = { AUDITFLOW_REDIS_PASSWORD: 'from-env', CREDENTIALS_DIRECTORY: credentials };
+
+  it('comes from the password file first, then $AUDITFLOW_REDIS_PASSWORD, then the systemd credential', () => {
+    expect(findPassword(pwFile, env)?.password).toBe('from-file');
+    expect(findPassword('', env)?.password).toBe('from-env');
+    expect(findPassword(undefined, { ...env, AUDITFLOW_REDIS_PASSWORD: '' })?.password).toBe('from-credential');
+    expect(findPassword(undefined, { CREDENTIALS_DIRECTORY: credentials })?.password).toBe('from-credential');
+    expect(findPassword(undefined, {})).toBeUndefined();
+    const { url } = urlsWithPassword({ url: 'redis://auditflow@127.0.0.1:6379', cluster: [] }, undefined, { CREDENTIALS_DIRECTORY: credentials });
+    expect(parseRedisUrl(url)).toMatchObject({ username: 'auditflow', password: 'from-credential' });
+  });
+
+  it('is not looked for in a credentials directory without redis-password (the unit passes other credentials)', () => {
+    const other = mkdtempSync(join(tmpdir(), 'auditflow-credentials-'));
+    writeFileSync(join(other, 'tls-key'), 'x');
+    expect(findPassword(undefined, { CREDENTIALS_DIRECTORY: other })).toBeUndefined();
+    expect(urlsWithPassword({ url: 'redis://h', cluster: [] }, undefined, { CREDENTIALS_DIRECTORY: other })).toEqual({ url: 'redis://h', cluster: [] });
+  });
+
+  it('is refused beside a password in the URL, naming where each came from and never the password', () => {
+    const urls = { url: 'redis://:in-url@h', cluster: [] };
+    expect(() => urlsWithPassword(urls, undefined, { AUDITFLOW_REDIS_PASSWORD: 'from-env' })).toThrow('a Redis URL holds a password and AUDITFLOW_REDIS_PASSWORD is set too: give the password in one place');
+    expect(() => urlsWithPassword(urls, undefined, { CREDENTIALS_DIRECTORY: credentials })).toThrow(`a Redis URL holds a password and the systemd credential ${join(credentials, 'redis-password')} gives one too: give the password in one place`);
+    writeFileSync(join(credentials, 'redis-password'), '\n');
+    try {
+      expect(() => findPassword(undefined, { CREDENTIALS_DIRECTORY: credentials })).toThrow(`the Redis password file ${join(credentials, 'redis-password')} is empty`);
+    } finally {
+      writeFileSync(join(credentials, 'redis-password'), 'from-credential\n');
+    }
+  });
+
+  it('is not a setting: $AUDITFLOW_REDIS_PASSWORD is no unknown variable, and no setting holds it', () => {
+    const loaded = loadConfig({ file: '/dev/null', env: { AUDITFLOW_REDIS_PASSWORD: 'from-env' } });
+    expect(loaded.unknownEnv).toEqual([]);
+    expect(JSON.stringify(loaded.settings)).not.toContain('from-env');
+  });
+
+  it('opens a real Redis that requires it, from the environment and from the credential', async () => {
+    const redis = await startRedis(['--requirepass', 'from-credential']);
+    const saved = { ...process.env };
+    try {
+      const settings = loadConfig({ file: '/dev/null', env: { AUDITFLOW_REDIS_URL: redis.url } }).settings;
+      const ping = async (): Promise<unknown> => {
+        const client = redisClient(settings, { connectTimeoutMs: 2000, commandTimeoutMs: 2000 });
+        client.on('error', () => undefined);
+        try {
+          await connectRedis(client);
+          return await client.call('PING');
+        } catch (error) {
+          return (error as Error).message;
+        } finally {
+          client.disconnect();
+        }
+      };
+      expect(await ping()).toMatch(/NOAUTH/);
+      process.env.CREDENTIALS_DIRECTORY = credentials;
+      expect(await ping()).toBe('PONG');
+      delete process.env.CREDENTIALS_DIRECTORY;
+      process.env.AUDITFLOW_REDIS_PASSWORD = 'from-credential';
+      expect(await ping()).toBe('PONG');
+    } finally {
+      process.env = saved;
+      await redis.stop();
+    }
   });
 });
 

@@ -22,6 +22,19 @@ describe('systemd/auditflow.service', () => {
     expect(result.status).toBe(0);
   });
 
+  it('shows how to pass the Redis password as a systemd credential, and passes verify with it', () => {
+    const line = /^#(LoadCredential=redis-password:\/etc\/auditflow\/redis-password)$/m.exec(unit)?.[1];
+    expect(line).toBeDefined();
+    const dir = mkdtempSync(join(tmpdir(), 'auditflow-unit-'));
+    writeFileSync(join(dir, 'redis-password'), 'x\n', { mode: 0o600 });
+    const copy = join(dir, 'auditflow.service');
+    writeFileSync(copy, unit.replace(/^ExecStart=.*$/m, `ExecStart=${process.execPath} ${cli} run`).replace(`#${line}`, `LoadCredential=redis-password:${join(dir, 'redis-password')}`));
+    const result = spawnSync('systemd-analyze', ['verify', copy], { encoding: 'utf8' });
+    expect(result.error).toBeUndefined();
+    expect(result.stderr.split('\n').filter((one) => one.includes('auditflow.service'))).toEqual([]);
+    expect(result.status).toBe(0);
+  });
+
   it('rates at most 2.5 in systemd-analyze security (when systemd-analyze is there)', () => {
     const copy = join(mkdtempSync(join(tmpdir(), 'auditflow-unit-')), 'auditflow.service');
     writeFileSync(copy, unit.replace(/^ExecStart=.*$/m, `ExecStart=${process.execPath} ${cli} run`));

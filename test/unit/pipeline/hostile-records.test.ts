@@ -1,6 +1,6 @@
 // Hostile records, through the Pipeline and through `auditflow replay`: cut records, events without
 // their end, repeated serials, a huge PROCTITLE, saddr of every length, unknown types, bytes that are
-// not UTF-8. Nothing throws, every record is either taken or counted, and the pipeline's state stays
+// not UTF-8, comm and exe beyond the kernel's bounds. Nothing throws, every record is either taken or counted, and the pipeline's state stays
 // within its bounds. The records are real ones (test/fixtures/connect-tcp4-refused.log) with one thing
 // changed.
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -13,7 +13,7 @@ import { Pipeline, type PipelineOptions } from '../../../src/pipeline/pipeline.j
 import { AUDIT_EOE, AUDIT_PROCTITLE, AUDIT_SOCKADDR, AUDIT_SYSCALL } from '../../../src/linux/record-types.js';
 import { run } from '../../helpers/child.js';
 import { cli } from '../../helpers/daemon.js';
-import { fixtureLines } from './fixtures.js';
+import { fixtureLines, kernelRecord, runBatches, runKernelRecords, runLogLines } from './fixtures.js';
 
 // The connect event of the fixture: SYSCALL, SOCKADDR, PROCTITLE, EOE (serial 711768).
 const [socketLines, connectLines] = ((lines) => [lines.slice(0, 3), lines.slice(3)])(fixtureLines('connect-tcp4-refused'));
@@ -164,6 +164,23 @@ describe('hostile records through the pipeline', () => {
     expect(flows[0]).toMatchObject({ comm: decoded, exe: `/${decoded}`, argv: [decoded, Buffer.from([0xed, 0xa0, 0x80]).toString('utf8')] });
     expect(decoded).toContain('\ufffd');
     for (const flow of flows) expect(JSON.parse(JSON.stringify(flow))).toEqual(flow);
+  });
+
+  it("comm and exe longer than the kernel writes are cut at its bounds, alike in the log, kernel and fast paths", () => {
+    const hex = (text: string): string => Buffer.from(text).toString('hex').toUpperCase();
+    // TASK_COMM_LEN - 1 = 15 bytes, the 15th and 16th an é the bound would split; PATH_MAX + 10 bytes.
+    const comm = `${'c'.repeat(14)}é${'x'.repeat(1 << 20)}`;
+    const exe = `/${'e'.repeat(1 << 20)}`;
+    const events = [
+      connectEvent(SERIAL, (l) => setType(l, 'SYSCALL', (line) => line.replace(/comm="[^"]*"/, `comm=${hex(comm)}`).replace(/exe="[^"]*"/, `exe="${exe}"`))),
+      connectEvent(SERIAL + 1, (l) => setType(l, 'SYSCALL', (line) => line.replace(/comm="[^"]*"/, `comm="${comm.replace('é', 'e')}"`).replace(/exe="[^"]*"/, `exe=${hex(exe)}`))),
+    ].flat();
+    const paths = [runLogLines(events), runKernelRecords(events), runBatches(events.map(kernelRecord), [])];
+    for (const { flows } of paths) {
+      expect(flows.map((flow) => flow.comm)).toEqual(['c'.repeat(14), `${'c'.repeat(14)}e`]);
+      expect(flows.map((flow) => flow.exe)).toEqual([exe.slice(0, 4106), exe.slice(0, 4106)]);
+    }
+    expect(paths[2]?.flows).toEqual(paths[0]?.flows);
   });
 
   it('long runs of line ends and NULs are stripped in one pass, not one per position', () => {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { parseFields, parseKernelRecord, parseLogLine, proctitleArgv } from '../../../src/pipeline/record.js';
+import { fieldValue, parseFields, parseKernelRecord, parseLogLine, proctitleArgv } from '../../../src/pipeline/record.js';
+import { RecordView } from '../../../src/pipeline/record-view.js';
 import { fixtureLines } from './fixtures.js';
 
 const syscallLine = fixtureLines('comm-hex').find((line) => line.includes('syscall=42'))!;
@@ -59,5 +60,50 @@ describe('parseRecord', () => {
     expect(parseLogLine('type=SYSCALL msg=audit(1.2:3): a=1')).toMatchObject({ ok: false, error: { kind: 'bad-header' } });
     expect(parseLogLine('type=NOPE msg=audit(1.000:3): a=1')).toMatchObject({ ok: false, error: { kind: 'no-type' } });
     expect(parseKernelRecord(1300, 'audit(1.000:99999999999): a=1')).toMatchObject({ ok: false, error: { kind: 'bad-header' } });
+  });
+});
+
+describe('field bounds', () => {
+  const hex = (text: string | Buffer): string => Buffer.from(text).toString('hex').toUpperCase();
+
+  it("keep comm within TASK_COMM_LEN - 1 bytes and exe, cwd within PATH_MAX + 10, quoted or hex", () => {
+    expect(fieldValue('comm', 'c'.repeat(100), true)).toBe('c'.repeat(15));
+    expect(fieldValue('comm', hex('c'.repeat(100)), false)).toBe('c'.repeat(15));
+    expect(fieldValue('comm', hex('fixture-workloa'), false)).toBe('fixture-workloa');
+    for (const key of ['exe', 'cwd']) {
+      const path = `/${'p'.repeat(9999)}`;
+      expect(fieldValue(key, path, true)).toBe(path.slice(0, 4106));
+      expect(fieldValue(key, hex(path), false)).toBe(path.slice(0, 4106));
+      expect(fieldValue(key, hex(path.slice(0, 4106)), false)).toBe(path.slice(0, 4106));
+    }
+    // Not hex: the characters, as many as the bound's bytes.
+    expect(fieldValue('comm', '(null)', false)).toBe('(null)');
+    expect(fieldValue('comm', `Z${'q'.repeat(40)}`, false)).toBe(`Z${'q'.repeat(14)}`);
+    // Fields without a bound pass as before.
+    expect(fieldValue('key', hex('k'.repeat(5000)), false)).toBe('k'.repeat(5000));
+    expect(fieldValue('proctitle', hex('t'.repeat(5000)), false)).toBe('t'.repeat(5000));
+  });
+
+  it('cut a hex-encoded value at a UTF-8 character boundary', () => {
+    // 'ab' then 4-byte characters: bytes 15.. fall inside the fourth one.
+    const text = `ab${'😀'.repeat(10)}`;
+    expect(fieldValue('comm', hex(text), false)).toBe(`ab${'😀'.repeat(3)}`);
+    expect(Buffer.byteLength(fieldValue('comm', hex(Buffer.from([0x61, ...Array(30).fill(0xff)])), false))).toBeLessThanOrEqual(15 * 3);
+  });
+
+  it('apply in the fast path alike: the record view reads a bounded field only as far as its bound', () => {
+    const body = Buffer.from(`arch=c000003e comm=${hex(`${'c'.repeat(14)}é${'x'.repeat(1 << 20)}`)} exe="/${'e'.repeat(1 << 20)}" key=(null)`);
+    const view = new RecordView();
+    expect(view.index(body, 0, body.length)).toBe(true);
+    expect(view.value('comm')).toBe('c'.repeat(14));
+    expect(view.value('exe')).toBe(`/${'e'.repeat(4105)}`);
+    expect(view.value('key')).toBe('(null)');
+    const generic = parseFields(body.toString('latin1'), true);
+    expect([generic.get('comm'), generic.get('exe')]).toEqual([view.value('comm'), view.value('exe')]);
+  });
+
+  it('apply to a whole record: a CWD record with a 1 MiB path', () => {
+    const result = parseKernelRecord(1307, Buffer.from(`audit(1795252400.809:711867): cwd=${hex(`/${'d'.repeat(1 << 20)}`)}`));
+    expect(result.ok && result.record.fields.get('cwd')).toBe(`/${'d'.repeat(4105)}`);
   });
 });

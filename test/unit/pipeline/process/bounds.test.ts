@@ -1,5 +1,5 @@
 // What a local user controls stays bounded in the process stage: command lines are read only up to
-// argv_max_bytes (and flows say so), the cache holds a bounded number of bytes, and the identity of a
+// argv_max_bytes and argv_max_args (and flows say so), the cache holds a bounded number of bytes, and the identity of a
 // process is checked at most once per pid per kernel batch, never for an event that is no flow.
 import { execFileSync } from 'node:child_process';
 import { closeSync, constants as fsConstants, copyFileSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
@@ -76,6 +76,49 @@ describe('command lines from /proc', () => {
     expect(cmdlineArgv(Buffer.alloc(0), 6)).toEqual({ argv: [], truncated: false });
   });
 
+  it('are cut at the argument count, also when the arguments are empty', () => {
+    expect(cmdlineArgv(Buffer.from('a\0b\0c\0'), 100, false, 2)).toEqual({ argv: ['a', 'b'], truncated: true });
+    expect(cmdlineArgv(Buffer.from('a\0b\0'), 100, false, 2)).toEqual({ argv: ['a', 'b'], truncated: false });
+    expect(cmdlineArgv(Buffer.from('\0\0\0x'), 100, false, 1)).toEqual({ argv: [''], truncated: true });
+    expect(cmdlineArgv(Buffer.from('\0\0\0x'), 100, false, 3)).toEqual({ argv: ['', '', ''], truncated: true });
+    // A byte bound that ends right after a NUL leaves an empty last argument: it counts too.
+    expect(cmdlineArgv(Buffer.from(`a\0${'b'.repeat(200)}`), 128, false, 2)).toEqual({ argv: ['a', 'b'.repeat(126)], truncated: true });
+    expect(cmdlineArgv(Buffer.from(`${'a'.repeat(127)}\0b`), 128, false, 1)).toEqual({ argv: ['a'.repeat(127)], truncated: true });
+    expect(cmdlineArgv(Buffer.from(`${'a'.repeat(127)}\0b`), 128, false, 2)).toEqual({ argv: ['a'.repeat(127), ''], truncated: true });
+    // A 2 MiB argument area of empty arguments gives the count, not a million strings.
+    expect(cmdlineArgv(Buffer.alloc(2 << 20), 4096, false, 64)).toEqual({ argv: [], truncated: false });
+    const empties = Buffer.concat([Buffer.alloc(4095), Buffer.from('x')]);
+    expect(cmdlineArgv(empties, 4096, true, 64)).toEqual({ argv: Array.from({ length: 64 }, () => ''), truncated: true });
+  });
+
+  it('bound argv and parent_argv of 10,000 arguments to argv_max_args, marked truncated', async () => {
+    const many = Array.from({ length: 10_000 }, (_, i) => String(i % 10));
+    proc.add(parent({ argv: ['/usr/bin/bash', ...many] }));
+    proc.add(child({ argv: [...CUT_TITLE, ...many] }));
+    const [flow] = await resolveAll(resolver({ argvMaxBytes: 1 << 20, argvMaxArgs: 5 }), [copy({ argv: CUT })]);
+    expect(flow!.argv).toEqual([...CUT_TITLE, '0', '1', '2']);
+    expect(flow!.argv_truncated).toBe(true);
+    expect(flow!.parent_argv).toEqual(['/usr/bin/bash', '0', '1', '2', '3']);
+    expect(flow!.parent_argv_truncated).toBe(true);
+  });
+
+  it("bound a PROCTITLE of 128 empty arguments to argv_max_args, also when the process is gone", async () => {
+    // 127 NULs and a last byte: what the kernel logs for a process with that argument area.
+    const title = [...Array.from({ length: 127 }, () => ''), 'x'];
+    const [gone, unknown] = await resolveAll(resolver({ argvMaxArgs: 64 }), [copy({ argv: title }), copy({ argv: title, pid: null })]);
+    for (const flow of [gone, unknown]) {
+      expect(flow!.argv).toEqual(title.slice(0, 64));
+      expect(flow!.argv_truncated).toBe(true);
+    }
+    expect(gone!.proc_gone).toBe(true);
+  });
+
+  it('leave a PROCTITLE within argv_max_args as it is, unmarked', async () => {
+    const [flow] = await resolveAll(resolver({ argvMaxArgs: 2 }), [copy({ argv: ['nc', '127.0.0.1'] })]);
+    expect(flow!.argv).toEqual(['nc', '127.0.0.1']);
+    expect(flow).not.toHaveProperty('argv_truncated');
+  });
+
   it('bound argv and parent_argv of a 1 MiB command line, marked truncated', async () => {
     const huge = ['/usr/bin/x', ...Array.from({ length: 1024 }, () => 'b'.repeat(1023))];
     proc.add(parent({ argv: ['/usr/bin/bash', 'p'.repeat(1 << 20)] }));
@@ -132,6 +175,7 @@ describe('command lines from /proc', () => {
 
   it('refuse a bound below the PROCTITLE length', () => {
     expect(() => createProcessResolver({ argvMaxBytes: 64 })).toThrow(/argvMaxBytes must be a whole number of at least 128/);
+    expect(() => createProcessResolver({ argvMaxArgs: 0 })).toThrow(/argvMaxArgs must be a whole number of at least 1/);
   });
 });
 
