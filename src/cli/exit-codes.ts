@@ -1,5 +1,5 @@
 // Exit codes of every auditflow command; documented in auditflow(8) (generated from exitCodeMeanings)
-// and the README's "Exit codes" table.
+// and docs/running.md's "Exit codes" table.
 export const ExitCode = {
   ok: 0,
   /** An unexpected failure; the message says what happened. */
