@@ -1,7 +1,8 @@
-# auditflow in a container. No Docker engine runs where this project is developed, so this file is
-# kept to the README's install steps: build with the toolchain, run on a slim Node image.
+# auditflow in a container: build with the toolchain, run on a slim Node 24 image.
 #
-#   docker build -t auditflow .
+#   docker build -t auditflow .                 on the public node:24-bookworm-slim
+#   scripts/docker-build.sh                     without any image registry: a local Debian + Node base
+#                                               (debootstrap and the npm registry), passed as BASE
 #   docker run -d --name auditflow --pid=host --network=host --cgroupns=host --cap-drop=ALL \
 #     --cap-add=AUDIT_CONTROL --cap-add=AUDIT_READ --cap-add=SYS_PTRACE --cap-add=DAC_READ_SEARCH \
 #     -v auditflow-state:/var/lib/auditflow -e AUDITFLOW_REDIS_URL=redis://127.0.0.1:6379 auditflow
@@ -21,21 +22,29 @@
 # --network=host and no user namespace: the kernel takes audit netlink requests only from the initial
 # network and user namespaces. --pid=host: the pids in audit records are the host's, read back in /proc;
 # --cgroupns=host: their cgroup paths name their containers.
-FROM node:20-bookworm AS build
+# The base of both stages: Debian bookworm with Node.js in /usr/local (bin/node, include/node).
+ARG BASE=node:24-bookworm-slim
+FROM ${BASE} AS build
 RUN apt-get update \
   && apt-get install -y --no-install-recommends build-essential python3 \
   && rm -rf /var/lib/apt/lists/*
+# node-gyp builds the addon against the headers of the Node.js that runs it, without downloading them.
+ENV npm_config_nodedir=/usr/local
 WORKDIR /src
-COPY package.json package-lock.json binding.gyp tsconfig.json tsconfig.build.json ./
+COPY package.json package-lock.json ./
+# The dependencies before the sources, so that a source change reuses this layer; without scripts,
+# as the package's own install script (node-gyp rebuild) needs the sources: `npm run build` builds it.
+RUN npm ci --no-audit --no-fund --ignore-scripts
+COPY binding.gyp tsconfig.json tsconfig.build.json ./
 COPY native ./native
 COPY scripts ./scripts
 COPY src ./src
 COPY bench ./bench
 COPY rules ./rules
 COPY config ./config
-RUN npm ci --no-audit --no-fund && npm run build && npm prune --omit=dev
+RUN npm run build && npm prune --omit=dev
 
-FROM node:20-bookworm-slim
+FROM ${BASE}
 WORKDIR /opt/auditflow
 COPY --from=build /src/package.json ./
 COPY --from=build /src/node_modules ./node_modules

@@ -5,7 +5,7 @@
 # Node from nodejs.org), installs its dependencies there and builds the addon for it (node-gyp, from
 # the shipped native/ sources). The service's sandbox hides /root and /home (ProtectHome=yes), so
 # code it runs must not live in a clone there. Run again after a rebuild: the new copy replaces the
-# old one (or the link an earlier `npm install --global .` left).
+# old one (or the link an earlier `npm install --global .` left). scripts/uninstall.sh removes it.
 #   npm_config_prefix=DIR scripts/install-package.sh    installs under DIR instead (the tests do)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,4 +19,10 @@ tarball=$(npm pack --silent --pack-destination "$pack_dir" | tail -n 1)
 # allow (measured: ioredis 6.1.0 instead of the locked 6.0.0, with which `auditflow status` exited 13,
 # an unsettled promise, when Redis was down). It needs no registry either.
 npm install --global --no-audit --no-fund --loglevel=error "$pack_dir/$tarball"
-echo "installed $(npm prefix --global)/lib/node_modules/auditflow (from $tarball)"
+prefix=$(npm prefix --global)
+# The man page and the bash completion under the same prefix: man(1) searches <prefix>/share/man
+# (manpath(5)), bash-completion <prefix>/share/bash-completion/completions for /usr and /usr/local
+# (XDG_DATA_DIRS). Generated from the command's definitions (scripts/generate-manual.ts).
+install -D -m 0644 man/auditflow.8 "$prefix/share/man/man8/auditflow.8"
+install -D -m 0644 completion/auditflow.bash "$prefix/share/bash-completion/completions/auditflow"
+echo "installed $prefix/lib/node_modules/auditflow (from $tarball), auditflow(8) and its bash completion"

@@ -3,12 +3,14 @@
 # Run as root from the repository: ./scripts/setup.sh
 #   - installs the build dependencies and redis-server, builds, installs the `auditflow` command as a
 #     packed copy (scripts/install-package.sh; running setup again replaces it with the new build);
-#   - installs /etc/auditflow/auditflow.conf (every setting at its default, mode 0600) if there is none;
+#     with its man page auditflow(8) and bash completion;
 #   - makes sure a Redis answers on 127.0.0.1:6379;
-#   - where systemd is the init system: installs and starts the auditflow service (which stops
-#     auditd: one audit daemon at a time) and prints `auditflow status`;
+#   - installs /etc/auditflow/auditflow.conf (every setting at its default, mode 0600) if there is none,
+#     and where systemd is the init system installs and starts the auditflow service (which stops
+#     auditd: one audit daemon at a time) and prints `auditflow status` (scripts/install-service.sh);
 #   - elsewhere (containers, minimal VMs): runs `auditflow run` in the foreground; Ctrl-C stops it
 #     and puts the kernel's audit state back.
+# scripts/uninstall.sh undoes it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -24,15 +26,6 @@ npm run build
 bash scripts/install-package.sh
 bin=$(npm prefix --global)/bin/auditflow
 
-# Root's alone (0600): it may hold the Redis password (redis_url), which no other user may read.
-if [[ ! -e /etc/auditflow/auditflow.conf ]]; then
-  install -D -o root -g root -m 0600 config/auditflow.conf /etc/auditflow/auditflow.conf
-  echo "installed /etc/auditflow/auditflow.conf (defaults; edit it to change them)"
-elif [[ -n $(find /etc/auditflow/auditflow.conf -perm /077) ]]; then
-  chmod go= /etc/auditflow/auditflow.conf
-  echo "made /etc/auditflow/auditflow.conf readable by root only (it may hold the Redis password)"
-fi
-
 systemd=false
 [[ -d /run/systemd/system ]] && systemd=true
 
@@ -45,11 +38,10 @@ if ! redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1; then
   for _ in $(seq 50); do redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1 && break; sleep 0.1; done
 fi
 
-if $systemd; then
-  sed "s#^ExecStart=.*#ExecStart=$bin run#" systemd/auditflow.service >/etc/systemd/system/auditflow.service
-  systemctl daemon-reload
-  systemctl enable --now auditflow
-  auditflow status
+# The config file, and with systemd the service, started.
+service=$(bash scripts/install-service.sh)
+if [[ $service == systemd ]]; then
+  "$bin" status
   echo "auditflow runs as a service: journalctl -u auditflow -f; flows: auditflow tail"
 else
   echo "systemd is not the init system here: running auditflow in the foreground (Ctrl-C stops it)"

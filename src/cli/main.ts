@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // auditflow's command line. Each command lives in its own module; this file only wires
 // them and turns a failure into a one-line message and a documented exit code.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, realpathSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command, CommanderError } from 'commander';
@@ -16,7 +16,7 @@ import { parseFormat } from './format-option.js';
 import { parseCount, parseFrom, tailCommand } from './tail.js';
 
 /** The package's version, from the nearest package.json above this file (src/ or dist/src/). */
-function packageVersion(): string {
+export function packageVersion(): string {
   for (let dir = dirname(fileURLToPath(import.meta.url)); dir !== dirname(dir); dir = dirname(dir)) {
     const candidate = join(dir, 'package.json');
     if (existsSync(candidate)) return (JSON.parse(readFileSync(candidate, 'utf8')) as { version: string }).version;
@@ -42,7 +42,7 @@ function action<A extends unknown[]>(run: (...args: A) => Promise<void>, output:
   };
 }
 
-const program = new Command()
+export const program = new Command()
   .name('auditflow')
   .description('Network-flow audit daemon: kernel audit records to flow tuples in Redis Streams')
   .version(packageVersion())
@@ -126,9 +126,13 @@ rules
   .option('--state-dir <dir>', 'where auditflow records the rules it added (default: $AUDITFLOW_STATE_DIR or /var/lib/auditflow)')
   .action(action(clearCommand));
 
-try {
-  await program.parseAsync(process.argv);
-} catch (error) {
-  if (error instanceof CommanderError) process.exitCode = error.exitCode === 0 ? ExitCode.ok : ExitCode.usage;
-  else throw error;
+// Parsed only when run as the command: scripts/generate-manual.ts imports the definitions above.
+const entry = process.argv[1];
+if (entry !== undefined && realpathSync(entry) === fileURLToPath(import.meta.url)) {
+  try {
+    await program.parseAsync(process.argv);
+  } catch (error) {
+    if (error instanceof CommanderError) process.exitCode = error.exitCode === 0 ? ExitCode.ok : ExitCode.usage;
+    else throw error;
+  }
 }

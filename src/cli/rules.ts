@@ -1,5 +1,6 @@
 // auditflow rules check|apply|list|clear: auditctl-syntax rules files, loaded without auditctl.
 import { AuditControl } from '../audit/control.js';
+import { SELF_RULE_KEY } from '../daemon/kernel-session.js';
 import {
   applyCommands,
   clearRules,
@@ -8,11 +9,13 @@ import {
   formatRule,
   machineFromNodeArch,
   readAppliedState,
+  RuleError,
   ruleKeys,
   stateDirectory,
   URING_SKIPPED,
   writeAppliedState,
   type Command,
+  type Rule,
 } from '../rules/index.js';
 import { compileFiles, errorSummary, packagedRulesFile, rulesDirectoryFiles, rulesetFiles, RulesFileError, type CompiledFile } from '../rules/ruleset.js';
 
@@ -112,6 +115,31 @@ export async function listCommand(options: { json?: boolean }): Promise<void> {
   }
 }
 
+/**
+ * The self-exclusion rules (key auditflow-self, one per daemon, naming its pid) of daemons that are
+ * no longer the kernel's audit daemon: one killed before it could delete its own leaves it, and it
+ * would exclude whatever process gets that pid next. The running daemon's stays.
+ */
+async function deleteStaleSelfRules(control: AuditControl): Promise<number> {
+  const daemonPid = (await control.status()).pid;
+  let deleted = 0;
+  for (const bytes of await control.listRules()) {
+    let rule: Rule;
+    try {
+      rule = decodeRule(bytes);
+    } catch (error) {
+      if (error instanceof RuleError) continue;
+      throw error;
+    }
+    if (!ruleKeys(rule).includes(SELF_RULE_KEY)) continue;
+    const pid = rule.fields.find((field) => field.kind === 'number' && field.field === 'pid')?.value;
+    if (daemonPid !== 0 && pid === daemonPid) continue;
+    await control.deleteRule(bytes);
+    deleted += 1;
+  }
+  return deleted;
+}
+
 export async function clearCommand(options: { all?: boolean; stateDir?: string }): Promise<void> {
   const directory = stateDirectory(options.stateDir);
   const control = AuditControl.open();
@@ -121,7 +149,8 @@ export async function clearCommand(options: { all?: boolean; stateDir?: string }
       state: readAppliedState(directory),
       saveState: (state) => writeAppliedState(directory, state),
     });
-    process.stdout.write(`deleted ${deleted} rule(s)\n`);
+    const stale = options.all ? 0 : await deleteStaleSelfRules(control);
+    process.stdout.write(`deleted ${deleted + stale} rule(s)\n`);
   } finally {
     await control.close();
   }
