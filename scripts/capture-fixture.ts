@@ -16,7 +16,7 @@ import { basename } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { AuditControl } from '../src/audit/control.js';
 import { acquireKernelLock } from '../src/audit/kernel-lock.js';
-import { AuditSocket, type AuditMessage } from '../src/audit/socket.js';
+import { AuditSocket, batchRecords } from '../src/audit/socket.js';
 import { restoreAuditState, snapshotAuditState } from '../src/audit/state-guard.js';
 import { parseKernelRecord } from '../src/pipeline/record.js';
 import { AUDIT_NETFILTER_PKT, AUDIT_SYSCALL, AUDIT_TYPE_NAMES, AUDIT_URINGOP } from '../src/linux/record-types.js';
@@ -97,8 +97,8 @@ const control = AuditControl.open();
 const snapshot = await snapshotAuditState(control);
 const records: Captured[] = [];
 const socket = new AuditSocket({
-  onRecords: (batch: AuditMessage[]) => {
-    for (const message of batch) records.push({ type: message.type, text: message.payload.toString('latin1').replace(/\0+$/, '') });
+  onBatch: (batch) => {
+    for (const message of batchRecords(batch)) records.push({ type: message.type, text: message.payload.toString('latin1').replace(/\0+$/, '') });
   },
 });
 const daemon = new AuditControl(socket);

@@ -104,6 +104,27 @@ static int run(const char *scenario, struct io_uring *ring) {
     if (accepted >= 0) close(accepted);
     close(client);
     close(listener);
+  } else if (!strcmp(scenario, "uring-accept-wait")) {
+    // The accept is submitted before any client is there (io_uring's attempt finds nothing: -EAGAIN,
+    // no address), then a client connects and io_uring's retry takes it, as a server's accept loop does.
+    int listener = server(AF_INET, SOCK_STREAM, &port);
+    struct sockaddr_in peer;
+    socklen_t peer_len = sizeof peer;
+    io_uring_prep_accept(io_uring_get_sqe(ring), listener, (struct sockaddr *)&peer, &peer_len, 0);
+    if (io_uring_submit(ring) < 0) return 1;
+    int client = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in to = {.sin_family = AF_INET, .sin_port = htons(port)};
+    to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (connect(client, (struct sockaddr *)&to, sizeof to) != 0) return 1;
+    printf("client %d\n", port_of(client));
+    struct io_uring_cqe *cqe;
+    if (io_uring_wait_cqe(ring, &cqe) != 0) return 1;
+    int accepted = cqe->res;
+    io_uring_cqe_seen(ring, cqe);
+    report("accept", accepted);
+    if (accepted >= 0) close(accepted);
+    close(client);
+    close(listener);
   } else {
     fprintf(stderr, "unknown scenario %s\n", scenario);
     return 2;

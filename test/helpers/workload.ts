@@ -53,7 +53,7 @@ export const INGRESS_SCENARIOS = ['recvfrom-udp4', 'recvmsg-udp6'] as const;
 export const URING_WORKLOAD_SOURCE = fileURLToPath(new URL('../../scripts/uring-workload.c', import.meta.url));
 
 /** Network operations through io_uring (scripts/uring-workload.c, built against Debian's liburing-dev). */
-export const URING_SCENARIOS = ['uring-connect-tcp4', 'uring-connect-tcp6', 'uring-connect-refused', 'uring-sendmsg-udp4', 'uring-accept'] as const;
+export const URING_SCENARIOS = ['uring-connect-tcp4', 'uring-connect-tcp6', 'uring-connect-refused', 'uring-sendmsg-udp4', 'uring-accept', 'uring-accept-wait'] as const;
 
 /** Compiles the io_uring workload once per process; returns the binary's path. */
 export function buildUringWorkload(): string {

@@ -83,6 +83,8 @@ describe('io_uring operations, live', () => {
       'uring-connect-refused': { op: 'connect', result: 'unknown', family: 'inet', addr: '127.0.0.1', port: 'server' },
       'uring-sendmsg-udp4': { op: 'sendmsg', result: 'unknown', family: 'inet', addr: '127.0.0.1', port: 'server' },
       'uring-accept': { op: 'accept', result: 'ok', family: 'inet', addr: '127.0.0.1', port: 'client' },
+      // Submitted before the client came: io_uring's retry took it, with the peer.
+      'uring-accept-wait': { op: 'accept', result: 'ok', family: 'inet', addr: '127.0.0.1', port: 'client' },
     };
     for (const one of runs) {
       const mine = all.filter((e) => e.kind === 'flow' && e.pid === String(one.pid) && e.via === 'io_uring');
