@@ -17,7 +17,9 @@
 //     out only after the accept succeeded (net/socket.c do_accept), so it is `ok`. An error the issue
 //     itself returned (not -EAGAIN) is the result, by its errno name.
 //   - URINGOP has pid, ppid, the uids and gids and the key; no auid, ses, tty, comm or exe (those come
-//     from the SYSCALL record when there is one, else from the process context) and no file
+//     from the SYSCALL record when there is one, else from the io_uring_enter SYSCALL record of the
+//     same process's latest submission seen here (within SUBMITTER_MS: a retry comes after its
+//     submission), else from the process context) and no file
 //     descriptor, so no socket lookup: io_uring flows have no local end, protocol or fd.
 // An attempt whose retry never comes (the rules' saddr_fam filter does not match the retry, which has
 // no address; the ring was torn down) leaves after `timeoutMs` with result `inprogress`.
@@ -71,9 +73,15 @@ export interface UringOpsOptions {
   onFlow: (flow: Flow) => void;
 }
 
+// How long a process's io_uring_enter record stands for the process of its later retries, ms.
+const SUBMITTER_MS = 10_000;
+const MAX_SUBMITTERS = 4096;
+
 export class UringOps {
   /** Held attempts by `node|pid|opcode`, oldest first; the map in order of holding. */
   private readonly held = new Map<string, Attempt[]>();
+  /** The SYSCALL record of each process's latest io_uring submission, by `node|pid`, oldest first. */
+  private readonly submitters = new Map<string, { syscall: RecordFields; time: number }>();
   private heldCount = 0;
   private now = 0;
   private readonly timeoutMs: number;
@@ -92,6 +100,7 @@ export class UringOps {
     const name = opcode === undefined ? undefined : uringOpName(opcode);
     const op = name === undefined ? undefined : FLOW_OPS.get(name);
     const pid = uring.number('pid');
+    if (pid !== undefined && event.syscall) this.submitted(`${event.node}|${pid}`, event.syscall, event.time);
     if (op === undefined || name === undefined || pid === undefined) return { kind: 'none' };
     let address: Sockaddr | undefined;
     if (event.saddr !== undefined) {
@@ -170,13 +179,20 @@ export class UringOps {
     this.options.onFlow(this.flow(attempt, 'inprogress'));
   }
 
+  private submitted(key: string, syscall: RecordFields, time: number): void {
+    this.submitters.delete(key);
+    this.submitters.set(key, { syscall, time });
+    if (this.submitters.size > MAX_SUBMITTERS) this.submitters.delete(this.submitters.keys().next().value as string);
+  }
+
   private flow(attempt: Attempt, result: string): Flow {
     const { event, op, name, address } = attempt;
     const uring = event.uringop as RecordFields;
-    const syscall = event.syscall;
+    const submitter = event.syscall ? undefined : this.submitters.get(`${event.node}|${uring.number('pid')}`);
+    const syscall = event.syscall ?? (submitter && event.time - submitter.time <= SUBMITTER_MS ? submitter.syscall : undefined);
     const ids = withFallback(uring, syscall);
     // The submitting syscall (io_uring_enter) when it is in the event; none from an io-wq worker or an SQPOLL thread.
-    const submitted = syscall && archByValue(syscall.number('arch', 16) ?? 0)?.table.byNumber.get(syscall.number('syscall') ?? -1);
+    const submitted = event.syscall && archByValue(event.syscall.number('arch', 16) ?? 0)?.table.byNumber.get(event.syscall.number('syscall') ?? -1);
     const family = address ? sockaddrFamily(address) : 'unknown';
     const addressEnd = address?.family === 'inet' || address?.family === 'inet6' ? { addr: address.addr, port: address.port, bytes: address.bytes } : undefined;
     const flow = toFlow(
