@@ -116,6 +116,9 @@ AuditSocket::AuditSocket(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Audi
   behind_bytes_ = std::min(max_queue_bytes_ / 4, kBehindBytes);
   std::vector<LookupCall> calls = ReadLookupCalls(env, options);
   lookups_enabled_ = !calls.empty();
+  // Only the lookup thread can fire a deferred wake (the reader sleeps in recv): without lookups,
+  // every batch is delivered at once.
+  if (lookups_enabled_) delivery_delay_ns_ = static_cast<uint64_t>(ReadInt(options, "deliveryDelayMs", 0)) * 1000 * 1000;
   lookups_ = std::make_unique<SocketLookups>(std::move(calls), static_cast<uint32_t>(ReadInt(options, "selfPid", 0)));
 
   fd_ = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_AUDIT);
@@ -390,7 +393,14 @@ void AuditSocket::LookupLoop() {
   std::unique_lock<std::mutex> lock(queue_mutex_);
   uint64_t last_sweep = MonotonicNs();
   for (;;) {
-    stage_cv_.wait_for(lock, std::chrono::seconds(1), [this] { return !stage_.empty() || reader_done_; });
+    std::chrono::nanoseconds wait = std::chrono::seconds(1);
+    if (deferred_since_ != 0) {
+      uint64_t now = MonotonicNs();
+      uint64_t due = deferred_since_ + delivery_delay_ns_;
+      if (now >= due) WakeLocked();
+      else wait = std::chrono::nanoseconds(due - now);
+    }
+    stage_cv_.wait_for(lock, wait, [this] { return !stage_.empty() || reader_done_ || (deferred_since_ != 0 && MonotonicNs() >= deferred_since_ + delivery_delay_ns_); });
     std::unique_ptr<Batch> batch;
     bool behind = false;
     if (!stage_.empty()) {
@@ -399,6 +409,7 @@ void AuditSocket::LookupLoop() {
       stage_bytes_ -= batch->Bytes();
       behind = stage_bytes_ > behind_bytes_;
     } else if (reader_done_) {
+      if (deferred_since_ != 0) WakeLocked();
       return;
     }
     lock.unlock();
@@ -447,10 +458,28 @@ void AuditSocket::EnqueueLocked(std::unique_ptr<Batch> batch) {
       queue_.push_back(std::move(batch));
     }
   }
-  if (!wake_pending_ && (!queue_.empty() || fatal_errno_ != 0)) {
-    wake_pending_ = true;
-    deliver_.NonBlockingCall([this](Napi::Env env, Napi::Function onBatch) { Deliver(env, onBatch); });
+  if (wake_pending_ || (queue_.empty() && fatal_errno_ == 0)) return;
+  // A deferred wake waits for more records (LookupLoop fires it when due), unless an error must be
+  // told, the queue holds a full batch, or the reader stopped on the bound (JavaScript must make room).
+  bool defer = delivery_delay_ns_ > 0 && fatal_errno_ == 0 && QueuedRecordsLocked() < max_batch_records_ && queued_bytes_ < max_queue_bytes_ / 2;
+  if (!defer) {
+    WakeLocked();
+  } else if (deferred_since_ == 0) {
+    deferred_since_ = MonotonicNs();
   }
+}
+
+void AuditSocket::WakeLocked() {
+  deferred_since_ = 0;
+  if (wake_pending_) return;
+  wake_pending_ = true;
+  deliver_.NonBlockingCall([this](Napi::Env env, Napi::Function onBatch) { Deliver(env, onBatch); });
+}
+
+size_t AuditSocket::QueuedRecordsLocked() const {
+  size_t records = 0;
+  for (const std::unique_ptr<Batch>& batch : queue_) records += batch->records;
+  return records;
 }
 
 void AuditSocket::ReportFatal(Batch& pending, int err, const char* syscall) {

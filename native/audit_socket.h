@@ -48,6 +48,8 @@ class AuditSocket : public Napi::ObjectWrap<AuditSocket> {
   void EnqueueLocked(std::unique_ptr<Batch> batch);
   void ReportFatal(Batch& pending, int err, const char* syscall);
   void Deliver(Napi::Env env, Napi::Function onBatch);
+  void WakeLocked();
+  size_t QueuedRecordsLocked() const;
   void Shutdown();
   static void OnEnvCleanup(void* self);
 
@@ -86,6 +88,10 @@ class AuditSocket : public Napi::ObjectWrap<AuditSocket> {
   // The reader stopped for kMaxStopNs and the queue is still full: it reads and drops.
   bool overflowing_ = false;
   bool wake_pending_ = false;
+  // Delivery to JavaScript is deferred up to delivery_delay_ns_ after the first record queued since the
+  // last wake (0: not deferred), so it takes batches of many events rather than one per wake-up.
+  uint64_t delivery_delay_ns_ = 0;
+  uint64_t deferred_since_ = 0;
   int fatal_errno_ = 0;
   const char* fatal_syscall_ = nullptr;
 

@@ -26,6 +26,8 @@ export interface AuditSocketOptions {
   lookupCalls?: Uint32Array;
   /** Records of this pid get no lookup. */
   selfPid?: number;
+  /** With lookupCalls: how long records may wait for more before JavaScript gets them, ms (NativeSocketOptions.deliveryDelayMs). */
+  deliveryDelayMs?: number;
   /** A read holding at least one kernel record (it may hold control replies too: skip type < AUDIT_FIRST_USER_MSG). */
   onBatch?: (batch: RecordBatch) => void;
   /** A fatal read error; the socket reads nothing more after it. */
@@ -64,6 +66,7 @@ export class AuditSocket {
         maxQueueBytes: options.maxQueueBytes ?? 32 * 1024 * 1024,
         ...(options.lookupCalls === undefined ? {} : { lookupCalls: options.lookupCalls }),
         ...(options.selfPid === undefined ? {} : { selfPid: options.selfPid }),
+        ...(options.deliveryDelayMs === undefined ? {} : { deliveryDelayMs: options.deliveryDelayMs }),
       },
       (data, meta, error, lookups) => this.dispatch(data, meta, error, lookups),
       () => this.resolveClosed(),

@@ -124,6 +124,7 @@ export class KernelSession {
       // The addon looks up the socket of each socket call as soon as it reads the record (src/native/socket-lookups.ts).
       lookupCalls: lookupCalls(),
       selfPid: this.pid,
+      deliveryDelayMs: options.settings.reader_delivery_ms,
       onError: options.onReadError,
     });
     logReceiveBuffer(this.log, this.reader.receiveBufferSize);

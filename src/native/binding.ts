@@ -24,6 +24,11 @@ export interface NativeSocketOptions {
   lookupCalls?: Uint32Array;
   /** Records of this pid get no lookup (the daemon itself). */
   selfPid?: number;
+  /**
+   * With lookups: how long a batch may wait for more records before it is handed to JavaScript, ms
+   * (0 or absent: at once). A full batch, a reader stopped on the bound, or an error goes at once.
+   */
+  deliveryDelayMs?: number;
 }
 
 /** The early socket lookups of one AuditSocket (native/socket_lookup.cc). */

@@ -107,10 +107,13 @@ export const BUILT_IN_LABELS: readonly LabelRule[] = [
   { key: 'auditflow-uring', label: 'uring' },
 ];
 
+const NONE: readonly string[] = Object.freeze([]);
+
 export class LabelRules {
   private readonly byKey = new Map<string, string[]>();
   private readonly byExe: Array<{ pattern: ExeGlob; label: string }> = [];
   private readonly exeLabels = new Map<string, string[]>();
+  private readonly keyLabels = new Map<string, string[]>();
 
   /** Checks every rule; a bad one throws a ProcessConfigError naming it (`labels[2]: ...`). */
   constructor(rules: readonly LabelRule[] = []) {
@@ -133,19 +136,26 @@ export class LabelRules {
     return this.byKey.size === 0 && this.byExe.length === 0;
   }
 
-  /** Labels of a flow's key: the rule keys joined with `,` (see toFlow). */
-  forKey(key: string | null): string[] {
-    if (key === null || this.byKey.size === 0) return [];
-    return key.split(',').flatMap((one) => this.byKey.get(one) ?? []);
+  /** Labels of a flow's key: the rule keys joined with `,` (see toFlow). Answers are kept per key; do not change them. */
+  forKey(key: string | null): readonly string[] {
+    if (key === null || this.byKey.size === 0) return NONE;
+    const known = this.keyLabels.get(key);
+    if (known) return known;
+    const labels = key.split(',').flatMap((one) => this.byKey.get(one) ?? []);
+    // Keys come from the kernel's records: a hostile rule set could make many; the cache stays bounded.
+    if (this.keyLabels.size >= EXE_CACHE_SIZE) this.keyLabels.clear();
+    this.keyLabels.set(key, labels);
+    return labels;
   }
 
-  forExe(exe: string | null): string[] {
-    if (exe === null || this.byExe.length === 0) return [];
+  /** Labels of an executable path. Answers are kept per path; do not change them. */
+  forExe(exe: string | null): readonly string[] {
+    if (exe === null || this.byExe.length === 0) return NONE;
     const known = this.exeLabels.get(exe);
-    if (known) return [...known];
+    if (known) return known;
     const labels = this.byExe.filter((rule) => rule.pattern.test(exe)).map((rule) => rule.label);
     if (this.exeLabels.size >= EXE_CACHE_SIZE) this.exeLabels.clear();
     this.exeLabels.set(exe, labels);
-    return [...labels];
+    return labels;
   }
 }

@@ -220,7 +220,7 @@ export class ProcessResolver {
    * order flows were pushed.
    */
   push(flow: Flow, emit: (flow: Flow) => void): void {
-    Object.assign(flow, this.names(flow));
+    this.name(flow);
     const own = capArgs(flow.argv, this.argvMaxArgs);
     if (own.truncated) Object.assign(flow, { argv: own.argv, argv_truncated: true });
     const { patch, later } = this.resolve(flow);
@@ -307,17 +307,18 @@ export class ProcessResolver {
     return { cached: this.cache.size, cachedBytes: this.cache.bytes, labelled: this.labels.size, pending: this.queue.length - this.head, ...this.counts, evictions: this.cache.evictions };
   }
 
-  private names(flow: Flow): Patch {
-    return {
-      user: this.users.user(flow.uid) ?? flow.user,
-      euser: this.users.user(flow.euid) ?? flow.euser,
-      group: this.users.group(flow.gid) ?? flow.group,
-      auser: this.users.user(flow.auid) ?? flow.auser,
-    };
+  /** The ids' names from the user database, where it has them (once per flow: no patch object). */
+  private name(flow: Flow): void {
+    flow.user = this.users.user(flow.uid) ?? flow.user;
+    flow.euser = this.users.user(flow.euid) ?? flow.euser;
+    flow.group = this.users.group(flow.gid) ?? flow.group;
+    flow.auser = this.users.user(flow.auid) ?? flow.auser;
   }
 
   private resolve(flow: Flow): Resolution {
-    const eventLabels = [...this.labelRules.forKey(flow.key), ...this.labelRules.forExe(flow.exe)];
+    const keyLabels = this.labelRules.forKey(flow.key);
+    const exeLabels = this.labelRules.forExe(flow.exe);
+    const eventLabels = exeLabels.length === 0 ? keyLabels : keyLabels.length === 0 ? exeLabels : [...keyLabels, ...exeLabels];
     if (flow.pid === null) return { patch: { labels: sorted(eventLabels) } };
     const entry = this.seenAlive(flow) ?? this.lookUp(flow);
     if (!entry) return this.resolveGone(flow, eventLabels);
@@ -366,7 +367,7 @@ export class ProcessResolver {
   }
 
   /** The process has exited: the record's fields stay; the parent's context comes if it still lives. */
-  private resolveGone(flow: Flow, eventLabels: string[]): Resolution {
+  private resolveGone(flow: Flow, eventLabels: readonly string[]): Resolution {
     this.counts.gone++;
     const patch: Patch = { proc_gone: true, labels: sorted(eventLabels) };
     const found = flow.ppid === null || flow.ppid <= 0 ? undefined : this.identify(flow.ppid, flow.ts);
@@ -500,11 +501,10 @@ export class ProcessResolver {
     return entry.detailsRead;
   }
 
-  private addLabels(id: string, labels: Iterable<string>): void {
-    const list = [...labels];
-    if (list.length === 0) return;
+  private addLabels(id: string, labels: readonly string[]): void {
+    if (labels.length === 0) return;
     const set = this.labels.lookup(id, 0)?.value ?? new Set<string>();
-    for (const label of list) set.add(label);
+    for (const label of labels) set.add(label);
     this.labels.set(id, set, 0);
   }
 
@@ -598,7 +598,16 @@ function entryBytes(entry: ProcessEntry): number {
   return ENTRY_OVERHEAD_BYTES + 2 * chars + ARG_OVERHEAD_BYTES * argv.length;
 }
 
-const sorted = (labels: Iterable<string>): string[] => [...new Set(labels)].sort();
+// A process's label set only grows: its sorted list is kept until the set's size changes.
+const sortedOf = new WeakMap<Set<string>, string[]>();
+const sorted = (labels: Iterable<string>): string[] => {
+  if (!(labels instanceof Set)) return [...new Set(labels)].sort();
+  const known = sortedOf.get(labels);
+  if (known && known.length === labels.size) return known;
+  const list = [...labels].sort();
+  sortedOf.set(labels, list);
+  return list;
+};
 
 function isCutOff(argv: string[]): boolean {
   return Buffer.byteLength(argv.join('\0')) >= PROCTITLE_MAX_BYTES - 1;
