@@ -19,6 +19,8 @@ export default defineConfig({
         test: {
           name: 'kernel',
           include: ['test/kernel/**/*.test.ts'],
+          // A live audit daemon that is not ours stops the run at once (test/setup/audit-slot.ts).
+          globalSetup: ['test/setup/audit-slot.ts'],
           fileParallelism: false,
           testTimeout: 60_000,
           hookTimeout: 360_000,

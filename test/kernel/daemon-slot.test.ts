@@ -5,6 +5,7 @@ import { AuditSlotTakenError } from '../../src/audit/errors.js';
 import { AuditSocket } from '../../src/audit/socket.js';
 import { finished, helperPath, waitForLine } from '../helpers/child.js';
 import { useKernel } from '../helpers/kernel.js';
+import { slotHolderLine } from '../setup/audit-slot.js';
 
 const kernel = useKernel();
 
@@ -52,6 +53,22 @@ describe('the audit daemon slot', () => {
       await firstControl.unregister();
       await Promise.all([first.close(), second.close()]);
     }
+  });
+
+  it('stops the kernel test run at once, with one line naming the holder, while a daemon that is not a test holds the slot', async () => {
+    expect(await slotHolderLine({ locked: true })).toBeUndefined();
+    const holder = spawn(process.execPath, ['--import', 'tsx', helperPath('hold-daemon-slot.ts')], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const done = finished(holder);
+    try {
+      await waitForLine(holder, /^registered \d+/);
+      const line = await slotHolderLine({ locked: true });
+      expect(line).toMatch(new RegExp(`^npm test: the kernel's audit daemon slot is held by pid ${holder.pid} \\(.*hold-daemon-slot\\.ts.*\\); the kernel tests need it\\. Stop that daemon \\(systemctl stop auditflow or auditd; Ctrl-C a foreground auditflow run\\) and run npm test again\\.$`));
+      expect(line).not.toContain('\n');
+    } finally {
+      holder.kill('SIGTERM');
+      expect((await done).code).toBe(0);
+    }
+    expect(await slotHolderLine({ locked: true })).toBeUndefined();
   });
 
   it('takes the slot over from a holder that was killed without unregistering', async () => {
