@@ -1,6 +1,5 @@
 // auditflow rules check|apply|list|clear: auditctl-syntax rules files, loaded without auditctl.
 import { AuditControl } from '../audit/control.js';
-import { SELF_RULE_KEY } from '../daemon/kernel-session.js';
 import {
   applyCommands,
   clearRules,
@@ -9,15 +8,14 @@ import {
   formatRule,
   machineFromNodeArch,
   readAppliedState,
-  RuleError,
   ruleKeys,
   stateDirectory,
   URING_SKIPPED,
   writeAppliedState,
   type Command,
-  type Rule,
 } from '../rules/index.js';
 import { compileFiles, errorSummary, packagedRulesFile, rulesDirectoryFiles, rulesetFiles, RulesFileError, type CompiledFile } from '../rules/ruleset.js';
+import { listedSelfRules } from '../rules/self-rule.js';
 
 /**
  * Files given (or `default`, `optional:<name>`, directories: as the daemon's `rules` setting reads
@@ -123,16 +121,7 @@ export async function listCommand(options: { json?: boolean }): Promise<void> {
 async function deleteStaleSelfRules(control: AuditControl): Promise<number> {
   const daemonPid = (await control.status()).pid;
   let deleted = 0;
-  for (const bytes of await control.listRules()) {
-    let rule: Rule;
-    try {
-      rule = decodeRule(bytes);
-    } catch (error) {
-      if (error instanceof RuleError) continue;
-      throw error;
-    }
-    if (!ruleKeys(rule).includes(SELF_RULE_KEY)) continue;
-    const pid = rule.fields.find((field) => field.kind === 'number' && field.field === 'pid')?.value;
+  for (const { bytes, pid } of await listedSelfRules(control)) {
     if (daemonPid !== 0 && pid === daemonPid) continue;
     await control.deleteRule(bytes);
     deleted += 1;

@@ -15,21 +15,16 @@ import { lookupCalls } from '../pipeline/socket-calls.js';
 import {
   applyCommands,
   clearRules,
-  decodeRule,
-  encodeRule,
   machineFromNodeArch,
-  parseRulesFile,
   readAppliedState,
   ruleIdentity,
-  RuleError,
-  ruleKeys,
   URING_SKIPPED,
   writeAppliedState,
   type ApplyResult,
   type Command,
-  type Rule,
 } from '../rules/index.js';
 import { compileFiles, errorSummary, RulesFileError, rulesetFiles } from '../rules/ruleset.js';
+import { listedSelfRules, selfRuleBytes } from '../rules/self-rule.js';
 import type { Logger } from './logger.js';
 import type { Settings } from './settings.js';
 
@@ -37,7 +32,7 @@ import type { Settings } from './settings.js';
 // How long a stop waits for the kernel to send what it queued before giving the daemon slot back.
 const QUEUE_DRAIN_MAX_MS = 500;
 
-export const SELF_RULE_KEY = 'auditflow-self';
+export { SELF_RULE_KEY } from '../rules/self-rule.js';
 
 export interface KernelSessionOptions {
   settings: Settings;
@@ -66,15 +61,6 @@ export function compileRuleset(path: string): { files: string[]; commands: Comma
     throw new RulesFileError(`${errors.map((e) => e.message).join('; ')} (${errorSummary(compiled)}; nothing was applied)`);
   }
   return { files, commands: compiled.flatMap((c) => c.commands) };
-}
-
-function selfRuleBytes(pid: number): Buffer {
-  // never,exit for every syscall of this pid, prepended (-A) so it matches before the network rules:
-  // the daemon's own Redis traffic must not feed the audit stream it publishes.
-  const result = parseRulesFile(`-A exit,never -S all -F pid=${pid} -k ${SELF_RULE_KEY}`, 'self-exclusion');
-  const command = result.ok ? result.commands[0] : undefined;
-  if (command?.kind !== 'add_rule') throw new Error('the self-exclusion rule did not compile');
-  return encodeRule(command.rule);
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
@@ -295,21 +281,11 @@ export class KernelSession {
 
   /** Self-exclusion rules of daemons that were killed before they could remove theirs. */
   private async removeStaleSelfRules(): Promise<void> {
-    for (const bytes of await this.control.listRules()) {
-      let rule: Rule;
-      try {
-        rule = decodeRule(bytes);
-      } catch (error) {
-        if (error instanceof RuleError) continue;
-        throw error;
-      }
-      if (ruleKeys(rule).includes(SELF_RULE_KEY)) {
-        await this.control.deleteRule(bytes);
-        this.log.info({ rule }, 'removed the self-exclusion rule of an earlier auditflow');
-      }
+    for (const { bytes, rule } of await listedSelfRules(this.control)) {
+      await this.control.deleteRule(bytes);
+      this.log.info({ rule }, 'removed the self-exclusion rule of an earlier auditflow');
     }
   }
-
 
   private async ensureSelfRule(): Promise<void> {
     const rule = selfRuleBytes(this.pid);
