@@ -16,7 +16,7 @@ export { DEFAULT_FAMILIES } from './socket-update.js';
 export { FLOW_SCHEMA_VERSION, type Flow } from '../schema/entries.js';
 
 // Protocols whose ports take part in the Community ID (the spec's port-based transports).
-const PORT_PROTOCOLS = new Set([6, 17, 132, 136]);
+export const PORT_PROTOCOLS: ReadonlySet<number> = new Set([6, 17, 132, 136]);
 
 const DIRECTION: Record<Op, Flow['direction']> = { connect: 'egress', sendto: 'egress', sendmsg: 'egress', accept: 'ingress', recvfrom: 'ingress', recvmsg: 'ingress', bind: 'listen' };
 

@@ -20,13 +20,11 @@
 // (4.12 to 6.x) their records look alike.
 import { communityId } from './community-id.js';
 import type { RecordFields } from './event-records.js';
-import { FLOW_SCHEMA_VERSION, unresolvedContext, type Flow } from './flow.js';
+import { FLOW_SCHEMA_VERSION, PORT_PROTOCOLS, unresolvedContext, type Flow } from './flow.js';
 import type { Endpoint } from './socket-kinds.js';
 import { ipTextBytes } from '../linux/ip-text.js';
 import { protocolName } from '../linux/socket.js';
 
-// Protocols whose ports take part in the Community ID (as in ./flow.ts).
-const PORT_PROTOCOLS = new Set([6, 17, 132, 136]);
 // How long the first record of a loopback pair waits for its second, ms.
 const PAIR_WINDOW_MS = 1000;
 const MAX_PAIRS = 4096;

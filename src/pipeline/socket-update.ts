@@ -128,7 +128,8 @@ function rememberResolved(sockets: SocketTable, pid: number, fd: number, known: 
   if (op === 'connect' || known.local === undefined) sockets.setLocal(pid, fd, proc.local);
 }
 
-function endpointOf(address: Sockaddr | undefined): Endpoint | undefined {
+/** An inet or inet6 address as an endpoint; undefined for other families. */
+export function endpointOf(address: Sockaddr | undefined): Endpoint | undefined {
   if (address?.family === 'inet' || address?.family === 'inet6') return { addr: address.addr, port: address.port, bytes: address.bytes };
   return undefined;
 }

@@ -26,6 +26,7 @@
 import type { EventRecords, RecordFields } from './event-records.js';
 import { resultName, toFlow, type Flow, type Op } from './flow.js';
 import { decodeSockaddrHex, sockaddrFamily, type Sockaddr, type SockaddrError } from './sockaddr.js';
+import { endpointOf } from './socket-update.js';
 import { archByValue } from '../linux/arch.js';
 import { uringOpName } from '../linux/io-uring.js';
 
@@ -194,7 +195,6 @@ export class UringOps {
     // The submitting syscall (io_uring_enter) when it is in the event; none from an io-wq worker or an SQPOLL thread.
     const submitted = event.syscall && archByValue(event.syscall.number('arch', 16) ?? 0)?.table.byNumber.get(event.syscall.number('syscall') ?? -1);
     const family = address ? sockaddrFamily(address) : 'unknown';
-    const addressEnd = address?.family === 'inet' || address?.family === 'inet6' ? { addr: address.addr, port: address.port, bytes: address.bytes } : undefined;
     const flow = toFlow(
       { ...event, syscall: ids, argv: () => event.argv() },
       {
@@ -207,7 +207,7 @@ export class UringOps {
         fd: -1,
         acceptedFd: undefined,
         address,
-        addressEnd,
+        addressEnd: endpointOf(address),
         family,
         known: undefined,
         proc: undefined,
