@@ -117,7 +117,8 @@ async function startConsumer(spec: SampleSpec, context: SampleContext, directory
         workloadExe: context.programs.workload,
         liveReader: spec.run === 'fixed',
         cpuProfDir: context.cpuProfDir,
-        settings: [`rules = ${rulesSetting(spec.mode)}`, ...context.daemonSettings],
+        // Only the recv mode names its ruleset: a --baseline checkout from before `rules` took items still runs the others.
+        settings: [...(spec.mode === 'recv' ? [`rules = ${rulesSetting(spec.mode)}`] : []), ...context.daemonSettings],
       });
     }
     case 'bare':
