@@ -71,6 +71,7 @@ interface FieldSpec {
 
 export class FlowEncoder {
   private readonly specs = new Map<string, FieldSpec>();
+  private readonly lists = new WeakMap<object, Buffer>();
   private readonly hostPair: Buffer;
 
   constructor(
@@ -108,12 +109,35 @@ export class FlowEncoder {
         out.raw(value ? TRUE : FALSE);
         continue;
       }
+      if (typeof value === 'object' && spec.cached) {
+        this.writeList(value, out);
+        continue;
+      }
       const text = typeof value === 'string' ? value : typeof value === 'object' ? JSON.stringify(value) : String(value);
       const ready = spec.cached ? this.cache.get(text) : undefined;
       if (ready === undefined) out.bulk(text);
       else out.raw(ready);
     }
     return pairs;
+  }
+
+  /**
+   * A list (argv, parent_argv, labels) as JSON. One process's flows share the array itself (the
+   * pipeline's PROCTITLE memo, the resolver's cache), so its bytes are found by identity, without
+   * writing the JSON again; they live as long as the array does.
+   */
+  private writeList(list: object, out: RespWriter): void {
+    let ready = this.lists.get(list);
+    if (ready === undefined) {
+      const text = JSON.stringify(list);
+      ready = this.cache.get(text);
+      if (ready === undefined) {
+        out.bulk(text);
+        return;
+      }
+      this.lists.set(list, ready);
+    }
+    out.raw(ready);
   }
 
   /** Field names are the flow schema's: a fixed, small set. */

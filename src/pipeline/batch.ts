@@ -39,6 +39,9 @@ export function edgeSerial(batch: RecordBatch, edge: 'first' | 'last'): number |
   return undefined;
 }
 
+// PROCTITLE values remembered (a few hundred processes make most flows; 128 bytes of hex each at most).
+const ARGV_MEMO_ENTRIES = 1024;
+
 /** The fast path's event: one batch's records of one syscall event, read on demand. Reused. */
 class BatchEvent implements EventRecords {
   readonly node = '';
@@ -57,6 +60,8 @@ class BatchEvent implements EventRecords {
   private lookups: Buffer | null = null;
   private lookupEntry = -1;
   private early: EarlyLookup | undefined;
+  /** Decoded PROCTITLE values by their text, oldest first out. */
+  private readonly argvs = new Map<string, string[]>();
 
   /** A new event, from its SYSCALL record's fields at data[start, end); false when the view declines them. */
   start(serial: number, time: number, data: Buffer, start: number, end: number): boolean {
@@ -109,7 +114,19 @@ class BatchEvent implements EventRecords {
   }
 
   argv(): string[] {
-    return this.hasProctitle ? proctitleValueArgv(this.proctitleView.value('proctitle')) : [];
+    if (!this.hasProctitle) return [];
+    const raw = this.proctitleView.value('proctitle');
+    if (raw === undefined) return [];
+    // A process's flows share one PROCTITLE: decoded once, the same array (never changed: later
+    // stages replace argv, they do not edit it) is every such flow's, and the sink's bytes for it
+    // are found by identity (flow-entry.ts).
+    let argv = this.argvs.get(raw);
+    if (argv === undefined) {
+      argv = proctitleValueArgv(raw);
+      if (this.argvs.size >= ARGV_MEMO_ENTRIES) this.argvs.delete(this.argvs.keys().next().value as string);
+      this.argvs.set(raw, argv);
+    }
+    return argv;
   }
 }
 

@@ -17,6 +17,8 @@ interface Slot<V> {
   value: V;
   storedAt: number;
   bytes: number;
+  /** `inserts` when the slot last became the most recent. */
+  movedAt: number;
 }
 
 export interface Lookup<V> {
@@ -31,6 +33,8 @@ export class LruTtlCache<V> {
   private readonly ttlMs: number;
   private readonly maxBytes: number;
   private held = 0;
+  /** Slots made most recent so far (new ones and moved ones): the clock of `movedAt`. */
+  private inserts = 0;
   evictions = 0;
 
   constructor(options: CacheOptions) {
@@ -48,18 +52,26 @@ export class LruTtlCache<V> {
     return this.slots.size;
   }
 
-  /** The entry (marked most recently used), or undefined. */
+  /**
+   * The entry (marked most recently used), or undefined. A slot is moved to the newest end only
+   * when half the cache has been made recent since it last was: a hit on a slot in the newer
+   * half changes nothing (moving is a Map delete and set, per flow the resolver's largest cost),
+   * and a slot used at least that often is still never the oldest.
+   */
   lookup(key: string, now: number): Lookup<V> | undefined {
     const slot = this.slots.get(key);
     if (!slot) return undefined;
-    this.slots.delete(key);
-    this.slots.set(key, slot);
+    if (this.inserts - slot.movedAt >= this.slots.size >> 1) {
+      this.slots.delete(key);
+      this.slots.set(key, slot);
+      slot.movedAt = ++this.inserts;
+    }
     return { value: slot.value, expired: now - slot.storedAt >= this.ttlMs };
   }
 
   set(key: string, value: V, now: number, bytes = 0): void {
     this.delete(key);
-    this.slots.set(key, { value, storedAt: now, bytes });
+    this.slots.set(key, { value, storedAt: now, bytes, movedAt: ++this.inserts });
     this.held += bytes;
     this.evict();
   }

@@ -113,13 +113,6 @@ interface ProcessEntry {
 
 type Patch = Partial<Flow>;
 
-interface Resolution {
-  /** What is known now. */
-  patch: Patch;
-  /** What the worker's answer adds. */
-  later?: Promise<Patch>;
-}
-
 /** A process (its cache key's start time) and when (wall clock, the events' clock) it was last seen alive. */
 interface Seen {
   startTicks: number;
@@ -141,6 +134,7 @@ interface Observed {
 interface Pending {
   flow: Flow;
   emit: (flow: Flow) => void;
+  /** What the worker's answer added, written into the flow when it leaves. */
   patch: Patch;
   done: boolean;
   deadline: number;
@@ -223,13 +217,14 @@ export class ProcessResolver {
     this.name(flow);
     const own = capArgs(flow.argv, this.argvMaxArgs);
     if (own.truncated) Object.assign(flow, { argv: own.argv, argv_truncated: true });
-    const { patch, later } = this.resolve(flow);
+    // What is known now goes into the flow at once (it has not left yet): a patch object per flow
+    // was a third of this stage's garbage. Only the worker's answer waits in a patch.
+    const later = this.resolve(flow);
     if (!later && this.head === this.queue.length) {
-      Object.assign(flow, patch);
       emit(flow);
       return;
     }
-    const item: Pending = { flow, emit, patch, done: !later, deadline: performance.now() + this.lookupTimeoutMs };
+    const item: Pending = { flow, emit, patch: {}, done: !later, deadline: performance.now() + this.lookupTimeoutMs };
     this.queue.push(item);
     later?.then(
       (more) => {
@@ -315,32 +310,47 @@ export class ProcessResolver {
     flow.auser = this.users.user(flow.auid) ?? flow.auser;
   }
 
-  private resolve(flow: Flow): Resolution {
+  /** Writes what is known of the flow's process into it; returns what the worker's answer will add, if one is awaited. */
+  private resolve(flow: Flow): Promise<Patch> | undefined {
     const keyLabels = this.labelRules.forKey(flow.key);
     const exeLabels = this.labelRules.forExe(flow.exe);
     const eventLabels = exeLabels.length === 0 ? keyLabels : keyLabels.length === 0 ? exeLabels : [...keyLabels, ...exeLabels];
-    if (flow.pid === null) return { patch: { labels: sorted(eventLabels) } };
+    if (flow.pid === null) {
+      flow.labels = sorted(eventLabels);
+      return undefined;
+    }
     const entry = this.seenAlive(flow) ?? this.lookUp(flow);
     if (!entry) return this.resolveGone(flow, eventLabels);
     const id = processKey(entry.pid, entry.startTicks);
     this.addLabels(id, eventLabels);
     const parent = entry.parent && entry.parent.pid === flow.ppid ? entry.parent : null;
-    const patch: Patch = {
-      proc_gone: false,
-      proc_start: entry.startMs,
-      cwd: entry.cwd,
-      labels: sorted(this.labelsOf(entry.pid, entry.startTicks)),
-      // What a record without them (URINGOP) did not say, from /proc.
-      ...(flow.exe === null ? { exe: entry.exe } : {}),
-      ...(flow.comm === null ? { comm: entry.comm } : {}),
-      // The parent /proc shows may not be the event's (the event's parent exited and the
-      // process was reparented): then the parent is not known.
-      ...(parent ? { parent_exe: parent.exe, parent_comm: parent.comm } : {}),
-    };
-    const slow = (): Patch => ({ ...detailsPatch(flow, entry.details), ...(parent ? parentArgvPatch(parent.details) : {}) });
-    const waits = [entry, parent].filter((one): one is ProcessEntry => one !== null && one.details === undefined);
-    if (waits.length === 0) return { patch: { ...patch, ...slow() } };
-    return { patch, later: Promise.all(waits.map((one) => this.details(one))).then(slow) };
+    flow.proc_gone = false;
+    flow.proc_start = entry.startMs;
+    flow.cwd = entry.cwd;
+    flow.labels = sorted(this.labelsOf(entry.pid, entry.startTicks));
+    // What a record without them (URINGOP) did not say, from /proc.
+    if (flow.exe === null) flow.exe = entry.exe;
+    if (flow.comm === null) flow.comm = entry.comm;
+    // The parent /proc shows may not be the event's (the event's parent exited and the
+    // process was reparented): then the parent is not known.
+    if (parent) {
+      flow.parent_exe = parent.exe;
+      flow.parent_comm = parent.comm;
+    }
+    const waitsSelf = entry.details === undefined;
+    const waitsParent = parent !== null && parent.details === undefined;
+    if (!waitsSelf && !waitsParent) {
+      addDetails(flow, flow.argv, entry.details);
+      if (parent) addParentArgv(flow, parent.details);
+      return undefined;
+    }
+    const argv = flow.argv;
+    return Promise.all([waitsSelf ? this.details(entry) : undefined, waitsParent && parent ? this.details(parent) : undefined]).then(() => {
+      const more: Patch = {};
+      addDetails(more, argv, entry.details);
+      if (parent) addParentArgv(more, parent.details);
+      return more;
+    });
   }
 
   /** The entry of a process seen alive after the flow's event (and started before it), if cached and current. */
@@ -367,17 +377,25 @@ export class ProcessResolver {
   }
 
   /** The process has exited: the record's fields stay; the parent's context comes if it still lives. */
-  private resolveGone(flow: Flow, eventLabels: readonly string[]): Resolution {
+  private resolveGone(flow: Flow, eventLabels: readonly string[]): Promise<Patch> | undefined {
     this.counts.gone++;
-    const patch: Patch = { proc_gone: true, labels: sorted(eventLabels) };
+    flow.proc_gone = true;
+    flow.labels = sorted(eventLabels);
     const found = flow.ppid === null || flow.ppid <= 0 ? undefined : this.identify(flow.ppid, flow.ts);
     const parent = found && this.entry(found.stat, undefined, false);
-    if (!found || !parent) return { patch };
-    patch.parent_exe = parent.exe;
-    patch.parent_comm = parent.comm;
-    patch.labels = sorted([...eventLabels, ...this.labelsOf(parent.pid, parent.startTicks)]);
-    if (parent.details) return { patch: { ...patch, ...parentArgvPatch(parent.details) } };
-    return { patch, later: this.details(parent).then(parentArgvPatch) };
+    if (!found || !parent) return undefined;
+    flow.parent_exe = parent.exe;
+    flow.parent_comm = parent.comm;
+    flow.labels = sorted([...eventLabels, ...this.labelsOf(parent.pid, parent.startTicks)]);
+    if (parent.details) {
+      addParentArgv(flow, parent.details);
+      return undefined;
+    }
+    return this.details(parent).then((details) => {
+      const more: Patch = {};
+      addParentArgv(more, details);
+      return more;
+    });
   }
 
   /** The process now at `pid`, if it can be the one that made an event at `time`, and when that was read. */
@@ -416,7 +434,7 @@ export class ProcessResolver {
       // Older processes' events stay for no one: the pid's process now is this one or a later one.
       this.observed.delete(String(pid));
     }
-    return this.labels.lookup(id, 0)?.value ?? new Set();
+    return this.labels.lookup(id, 0)?.value ?? NO_LABELS;
   }
 
   /**
@@ -566,27 +584,25 @@ export class ProcessResolver {
   }
 }
 
-/** The worker's part of a flow: container, unit, and the whole command line where PROCTITLE was cut. */
-function detailsPatch(flow: Flow, details: SlowDetails | undefined): Patch {
-  if (!details) return {};
-  const patch: Patch = {
-    container_id: details.cgroup.containerId,
-    container_runtime: details.cgroup.runtime,
-    pod_uid: details.cgroup.podUid,
-    unit: details.cgroup.unit,
-  };
+/** Writes the worker's part of a flow into `to`: container, unit, and the whole command line where the flow's own (PROCTITLE's) was cut. */
+function addDetails(to: Patch, own: string[], details: SlowDetails | undefined): void {
+  if (!details) return;
+  to.container_id = details.cgroup.containerId;
+  to.container_runtime = details.cgroup.runtime;
+  to.pod_uid = details.cgroup.podUid;
+  to.unit = details.cgroup.unit;
   const argv = details.argv;
-  if (argv && isCutOff(flow.argv) && argv.argv.join('\0').startsWith(flow.argv.join('\0'))) {
-    patch.argv = argv.argv;
-    if (argv.truncated) patch.argv_truncated = true;
+  if (argv && isCutOff(own) && argv.argv.join('\0').startsWith(own.join('\0'))) {
+    to.argv = argv.argv;
+    if (argv.truncated) to.argv_truncated = true;
   }
-  return patch;
 }
 
-/** The parent's command line, as far as it was read. */
-function parentArgvPatch(details: SlowDetails | undefined): Patch {
+/** Writes the parent's command line, as far as it was read, into `to`. */
+function addParentArgv(to: Patch, details: SlowDetails | undefined): void {
   const argv = details?.argv;
-  return { parent_argv: argv?.argv ?? null, ...(argv?.truncated ? { parent_argv_truncated: true } : {}) };
+  to.parent_argv = argv?.argv ?? null;
+  if (argv?.truncated) to.parent_argv_truncated = true;
 }
 
 /** A cache entry's estimated size (see ENTRY_OVERHEAD_BYTES); the parent is an entry of its own. */
@@ -597,6 +613,9 @@ function entryBytes(entry: ProcessEntry): number {
   for (const one of [...strings, ...argv]) chars += one?.length ?? 0;
   return ENTRY_OVERHEAD_BYTES + 2 * chars + ARG_OVERHEAD_BYTES * argv.length;
 }
+
+// The labels of a process that has none; never changed (addLabels makes a set of its own).
+const NO_LABELS: Set<string> = new Set();
 
 // A process's label set only grows: its sorted list is kept until the set's size changes.
 const sortedOf = new WeakMap<Set<string>, string[]>();
@@ -610,5 +629,9 @@ const sorted = (labels: Iterable<string>): string[] => {
 };
 
 function isCutOff(argv: string[]): boolean {
+  // A UTF-16 unit is at most 3 bytes of UTF-8: most command lines are decided without joining them.
+  let units = argv.length - 1;
+  for (const arg of argv) units += arg.length;
+  if (units * 3 < PROCTITLE_MAX_BYTES - 1) return false;
   return Buffer.byteLength(argv.join('\0')) >= PROCTITLE_MAX_BYTES - 1;
 }
