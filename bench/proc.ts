@@ -2,7 +2,7 @@
 // utime + stime, so a consumer's helper threads (auditflow's reader thread, auditd's flush thread)
 // are counted with it.
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 
 let ticksPerSecond: number | undefined;
 
@@ -28,6 +28,31 @@ export function parseStatTicks(text: string): number {
 /** CPU milliseconds the process has used so far. */
 export function cpuMs(pid: number): number {
   return (parseStatTicks(readFileSync(`/proc/${pid}/stat`, 'utf8')) * 1000) / clockTicks();
+}
+
+/**
+ * CPU milliseconds used so far by each thread of the process, summed by name: `main` for the thread
+ * whose id is the pid, the others by their comm (task/<tid>/comm: the addon names its threads
+ * af-audit-read and af-lookup; V8's and libuv's have their own names). A thread that ended is not counted.
+ */
+export function threadCpuMs(pid: number): Record<string, number> {
+  const byName: Record<string, number> = {};
+  let tids: string[];
+  try {
+    tids = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return byName;
+  }
+  for (const tid of tids) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      const name = Number(tid) === pid ? 'main' : stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      byName[name] = (byName[name] ?? 0) + (parseStatTicks(stat) * 1000) / clockTicks();
+    } catch {
+      // The thread ended between the listing and the read.
+    }
+  }
+  return byName;
 }
 
 /** VmHWM (peak resident set) in bytes, from the text of /proc/<pid>/status. */

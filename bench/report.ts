@@ -153,6 +153,28 @@ export function fixedTable(summaries: readonly Summary[]): string {
   return table(['consumer', 'syscalls/s', 'CPU ms/1k ev', '+redis', 'CPU of a core', 'peak RSS', 'lost', 'gaps', 'workload flows published', 'ID latency p50/p99 ms', 'read latency p50/p99 ms'], rows);
 }
 
+/**
+ * Where each auditflow consumer's CPU went in the fixed-rate runs: ms per 1,000 events by thread
+ * (median over the runs), largest first, threads under 0.5 ms left out.
+ */
+export function threadLines(samples: readonly Sample[]): string {
+  const byConsumer = new Map<string, Array<Record<string, number>>>();
+  for (const s of samples) {
+    if (s.run !== 'fixed' || s.threadMsPer1000Events === undefined || (s.consumer !== 'auditflow' && s.consumer !== 'baseline')) continue;
+    byConsumer.set(s.consumer, [...(byConsumer.get(s.consumer) ?? []), s.threadMsPer1000Events]);
+  }
+  return [...byConsumer]
+    .map(([consumer, runs]) => {
+      const names = [...new Set(runs.flatMap((run) => Object.keys(run)))];
+      const medians = names
+        .map((name) => [name, spread(runs.map((run) => run[name] ?? 0))?.median ?? 0] as const)
+        .filter(([, median]) => median >= 0.5)
+        .sort((a, b) => b[1] - a[1]);
+      return `${consumer}: ${medians.map(([name, median]) => `${name} ${median.toFixed(1)}`).join(', ')}`;
+    })
+    .join('\n');
+}
+
 export interface Target {
   name: string;
   goal: string;

@@ -17,7 +17,7 @@ import { BenchUsageError, parseBenchOptions, USAGE, type BenchOptions, type Cons
 import { liveChildren } from './processes.js';
 import { buildPrograms } from './programs.js';
 import { REDIS_HINT, startRedis, type BenchRedis } from './redis.js';
-import { fixedTable, saturatedTable, summarize, targetLines, targets } from './report.js';
+import { fixedTable, saturatedTable, summarize, targetLines, targets, threadLines } from './report.js';
 import { measure, type Sample, type SampleContext, type SampleSpec } from './sample.js';
 
 function projectRoot(): string {
@@ -184,7 +184,14 @@ async function main(): Promise<number> {
     `Saturated: as fast as the workload can, ${options.seconds} s per run, ${options.repeats} runs each, interleaved; median (min–max)`,
     saturatedTable(summaries),
     ...(options.fixedRate > 0
-      ? ['', `Fixed rate: mixed at ${options.fixedRate} syscalls/s, ${options.fixedSeconds} s per run, ${options.repeats} runs each`, fixedTable(summaries)]
+      ? [
+          '',
+          `Fixed rate: mixed at ${options.fixedRate} syscalls/s, ${options.fixedSeconds} s per run, ${options.repeats} runs each`,
+          fixedTable(summaries),
+          '',
+          'CPU ms per 1,000 events by thread at the fixed rate (median)',
+          threadLines(samples),
+        ]
       : []),
     '',
     'Targets (reported, never failing the build)',

@@ -7,7 +7,7 @@ import { startDrain } from './consumers/drain.js';
 import type { ConsumerFigures, Owed, RunningConsumer } from './consumers/types.js';
 import { benchRules, rulesSetting, type BenchKernel } from './kernel.js';
 import type { Consumer, Mode } from './options.js';
-import { cpuMs, peakRss } from './proc.js';
+import { cpuMs, peakRss, threadCpuMs } from './proc.js';
 import type { BenchRedis } from './redis.js';
 import { runWorkload, type WorkloadResult } from './workload.js';
 
@@ -28,6 +28,8 @@ export interface Sample {
   helperCpuMs?: number;
   cpuMsPer1000Events?: number | null;
   cpuMsPer1000EventsWithHelper?: number | null;
+  /** The consumer's CPU per 1,000 events by thread name (proc.ts threadCpuMs): where the CPU went. */
+  threadMsPer1000Events?: Record<string, number>;
   peakRssBytes?: number;
   /** The kernel's `lost` counter's increase over the run (AUDIT_GET). */
   kernelLost?: number;
@@ -66,10 +68,27 @@ interface CpuReading {
   at: number;
   consumer: number;
   helper: number;
+  threads: Record<string, number>;
 }
 
 function readCpu(consumer: RunningConsumer): CpuReading {
-  return { at: performance.now(), consumer: cpuMs(consumer.pid), helper: consumer.helperPid === undefined ? 0 : cpuMs(consumer.helperPid) };
+  return {
+    at: performance.now(),
+    consumer: cpuMs(consumer.pid),
+    helper: consumer.helperPid === undefined ? 0 : cpuMs(consumer.helperPid),
+    threads: threadCpuMs(consumer.pid),
+  };
+}
+
+/** Each thread name's CPU between two readings, per 1,000 events. */
+function threadShares(start: CpuReading, end: CpuReading, events: number): Record<string, number> {
+  const shares: Record<string, number> = {};
+  if (events <= 0) return shares;
+  for (const [name, ms] of Object.entries(end.threads)) {
+    const used = ms - (start.threads[name] ?? 0);
+    if (used > 0) shares[name] = Number(((used * 1000) / events).toFixed(2));
+  }
+  return shares;
 }
 
 /**
@@ -166,6 +185,7 @@ export async function measure(spec: SampleSpec, context: SampleContext): Promise
       consumerCpuMs,
       ...(running.helperPid !== undefined ? { helperCpuMs, cpuMsPer1000EventsWithHelper: per1000(consumerCpuMs + helperCpuMs, figures.events, workload.audited) } : {}),
       cpuMsPer1000Events: per1000(consumerCpuMs, figures.events, workload.audited),
+      threadMsPer1000Events: threadShares(start, end, figures.events ?? workload.audited),
       peakRssBytes,
       kernelLost: after.lost - before.lost,
       backlogWaitJiffies: after.backlogWaitTimeActual - before.backlogWaitTimeActual,
