@@ -6,7 +6,7 @@ _auditflow() {
     word=${COMP_WORDS[i]}
     [[ $word == -* ]] && continue
     case "$path $word" in
-      " run"|" status"|" replay"|" tail"|" rules"|" rules check"|" rules apply"|" rules list"|" rules clear") path="$path $word" ;;
+      " run"|" status"|" replay"|" tail"|" top"|" rules"|" rules check"|" rules apply"|" rules list"|" rules clear") path="$path $word" ;;
     esac
   done
   path=${path# }
@@ -35,17 +35,33 @@ _auditflow() {
     "tail/--format") COMPREPLY=($(compgen -W "native ecs ocsf" -- "$cur")); return ;;
     "tail/--group") COMPREPLY=(); return ;;
     "tail/--consumer") COMPREPLY=(); return ;;
+    "top/--redis") COMPREPLY=(); return ;;
+    "top/--redis-password-file") COMPREPLY=($(compgen -f -- "$cur")); return ;;
+    "top/--cluster") COMPREPLY=(); return ;;
+    "top/--tls-ca") COMPREPLY=($(compgen -f -- "$cur")); return ;;
+    "top/--tls-cert") COMPREPLY=($(compgen -f -- "$cur")); return ;;
+    "top/--tls-key") COMPREPLY=($(compgen -f -- "$cur")); return ;;
+    "top/--stream") COMPREPLY=(); return ;;
+    "top/--host") COMPREPLY=(); return ;;
+    "top/--since") COMPREPLY=(); return ;;
+    "top/--window") COMPREPLY=(); return ;;
+    "top/--by") COMPREPLY=(); return ;;
+    "top/--sort") COMPREPLY=(); return ;;
+    "top/--filter") COMPREPLY=(); return ;;
+    "top/--limit") COMPREPLY=(); return ;;
+    "top/--max-entries") COMPREPLY=(); return ;;
     "rules apply/--rules-dir") COMPREPLY=($(compgen -f -- "$cur")); return ;;
     "rules apply/--state-dir") COMPREPLY=($(compgen -f -- "$cur")); return ;;
     "rules clear/--state-dir") COMPREPLY=($(compgen -f -- "$cur")); return ;;
   esac
   case "$path" in
-    "") COMPREPLY=($(compgen -W "run status replay tail rules --version --help" -- "$cur")) ;;
+    "") COMPREPLY=($(compgen -W "run status replay tail top rules --version --help" -- "$cur")) ;;
     "rules") COMPREPLY=($(compgen -W "check apply list clear --help" -- "$cur")) ;;
     "run") if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W "--config -c --redis --stream --stdout --format --rules --no-rules --mode --force --metrics --set --help" -- "$cur")); fi ;;
     "status") if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W "--json --config -c --help" -- "$cur")); fi ;;
     "replay") if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W "--all-families --window --format --help" -- "$cur")); else COMPREPLY=($(compgen -f -- "$cur")); fi ;;
     "tail") if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W "--redis --redis-password-file --cluster --tls-ca --tls-cert --tls-key --stream --host --from --count --json --format --group --consumer --help" -- "$cur")); fi ;;
+    "top") if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W "--redis --redis-password-file --cluster --tls-ca --tls-cert --tls-key --stream --host --since --window --by --sort --filter --once --json --limit --max-entries --help" -- "$cur")); fi ;;
     "rules check") if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W "--json --help" -- "$cur")); else COMPREPLY=($(compgen -f -- "$cur")); fi ;;
     "rules apply") if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W "--rules-dir --state-dir --allow-immutable --help" -- "$cur")); else COMPREPLY=($(compgen -f -- "$cur")); fi ;;
     "rules list") if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W "--json --help" -- "$cur")); fi ;;

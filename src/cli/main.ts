@@ -14,6 +14,7 @@ import { runCommand, type RunOptions } from './run.js';
 import { statusCommand } from './status.js';
 import { parseFormat } from './format-option.js';
 import { parseCount, parseFrom, tailCommand } from './tail.js';
+import { parseDuration, parseGroupBy, parsePositive, parseSort } from './top-options.js';
 
 /** The package's version, from the nearest package.json above this file (src/ or dist/src/). */
 export function packageVersion(): string {
@@ -98,6 +99,34 @@ program
   .option('--group <name>', 'read as this consumer group (created if missing) with XREADGROUP, acknowledging what is printed')
   .option('--consumer <name>', 'the consumer name within --group')
   .action(action(tailCommand));
+
+program
+  .command('top')
+  .description('a live view of who talks to whom: the stream\'s flows of the last window grouped by process (or user, container, remote, port), redrawn every second; --once prints one snapshot')
+  .option('--redis <url>', 'redis://[user@]host[:port][/db] or rediss:// (default: $AUDITFLOW_REDIS_URL or redis://127.0.0.1:6379); a password here is visible to every local user: use --redis-password-file')
+  .option('--redis-password-file <file>', 'a file whose first line is the Redis password (default: $AUDITFLOW_REDIS_PASSWORD_FILE)')
+  .option('--cluster <urls>', 'comma-separated seed node URLs of a Redis Cluster (then --redis is not used)')
+  .option('--tls-ca <file>', 'PEM CA file for rediss://')
+  .option('--tls-cert <file>', 'PEM client certificate for rediss://')
+  .option('--tls-key <file>', 'PEM key of --tls-cert')
+  .option('--stream <key>', 'stream key; <host> is replaced by --host (default: $AUDITFLOW_STREAM or auditflow:flows)')
+  .option('--host <name>', "the host in the stream key's <host> (default: this host's name)")
+  .option('--since <duration>', 'start with the entries of this long ago (30s, 10m, 1h); also the window unless --window is given', parseDuration)
+  .option('--window <duration>', 'the rates are over this last stretch of time (default: --since, else 10s)', parseDuration)
+  .option('--by <group>', 'group by process, user, container, remote or port', parseGroupBy, 'process')
+  .option('--sort <column>', 'sort by conns, out, in, remotes, fail or name', parseSort, 'conns')
+  .option('--filter <text>', 'only entries whose process, user, container, remote or port holds this text (case-insensitive)', '')
+  .option('--once', 'print one snapshot of the entries from --since until now and exit (no terminal needed)')
+  .option('--json', 'with --once: the snapshot as one JSON object')
+  .option('--limit <n>', 'with --once: rows at most', parsePositive, 20)
+  .option('--max-entries <n>', 'entries the view keeps at most; beyond it the oldest go early and the header says how many', parsePositive, 200_000)
+  .action(
+    action(async (options: import('./top.js').TopCliOptions) => {
+      // ink and React load here, not with every command.
+      const { topCommand } = await import('./top.js');
+      await topCommand(options);
+    }),
+  );
 
 const rules = program.command('rules').description('auditctl-syntax audit rules: check, apply, list, clear (auditctl is not needed)');
 rules

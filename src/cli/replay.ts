@@ -2,7 +2,7 @@
 // writes one JSON flow per line on stdout: the typed flow of docs/flow.schema.json (or ECS, OCSF). Files are read in the
 // order given, through one pipeline, so pass rotated logs oldest first (audit.log.2 audit.log.1
 // audit.log). Malformed lines are counted and summed up on stderr at the end.
-import { createReadStream } from 'node:fs';
+import { createReadStream, statSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import type { Readable, Writable } from 'node:stream';
 import type { Flow } from '../pipeline/flow.js';
@@ -11,6 +11,18 @@ import type { LossReport } from '../pipeline/loss.js';
 import { formatEntry, type OutputFormat } from '../schema/format.js';
 import { typedFlow } from '../schema/typed.js';
 import { ExitCode } from './exit-codes.js';
+import { ReplayProgress } from './replay-progress.js';
+
+/** A regular file's size; undefined for stdin, a pipe, or what cannot be read (its error comes when it is opened). */
+function sizeOf(file: string): number | undefined {
+  if (file === '-') return undefined;
+  try {
+    const stat = statSync(file);
+    return stat.isFile() ? stat.size : undefined;
+  } catch {
+    return undefined;
+  }
+}
 
 export interface ReplayOptions {
   allFamilies?: boolean;
@@ -18,6 +30,8 @@ export interface ReplayOptions {
   window?: number;
   /** native (the default), ecs or ocsf. */
   format?: OutputFormat;
+  /** Where progress goes while the inputs are read (a terminal's stderr), if anywhere. */
+  progress?: Writable;
 }
 
 export interface ReplaySummary {
@@ -41,6 +55,8 @@ export interface ReplayInput {
   name: string;
   /** Opened only when its turn comes, so a missing file fails after the ones before it. */
   open: () => Readable;
+  /** Its size in bytes, where known (a file); for progress. */
+  size?: number;
 }
 
 /** Runs the pipeline over the inputs; flows go to `out` as JSON lines. */
@@ -77,27 +93,35 @@ export async function replay(inputs: ReplayInput[], out: Writable, options: Repl
       if (counts.examples.length < MAX_EXAMPLES) counts.examples.push(`${where}: ${loss.detail}: ${(loss.text ?? '').slice(0, 160)}`);
     },
   });
-  for (const input of inputs) {
-    let lineNumber = 0;
-    const stream = input.open();
-    const lines = createInterface({ input: stream, crlfDelay: Infinity });
-    try {
-      for await (const line of lines) {
-        if (outputClosed) break;
-        lineNumber++;
-        counts.lines++;
-        // Comment lines: the header of auditflow's own fixtures; auditd never writes them.
-        if (line.startsWith('#')) continue;
-        where = `${input.name}:${lineNumber}`;
-        pipeline.pushLogLine(line);
-        if (pending.length >= 256) await write();
+  const total = inputs.every((input) => input.size !== undefined) ? inputs.reduce((sum, input) => sum + (input.size ?? 0), 0) : undefined;
+  const progress = options.progress && new ReplayProgress(options.progress, total);
+  try {
+    for (const input of inputs) {
+      let lineNumber = 0;
+      const stream = input.open();
+      if (progress) stream.on('data', (chunk: Buffer | string) => progress.addBytes(chunk.length));
+      const lines = createInterface({ input: stream, crlfDelay: Infinity });
+      try {
+        for await (const line of lines) {
+          if (outputClosed) break;
+          lineNumber++;
+          counts.lines++;
+          // Comment lines: the header of auditflow's own fixtures; auditd never writes them.
+          if (line.startsWith('#')) continue;
+          where = `${input.name}:${lineNumber}`;
+          pipeline.pushLogLine(line);
+          if (pending.length >= 256) await write();
+          if (progress && (counts.lines & 1023) === 0) progress.setRecords(counts.lines);
+        }
+      } catch (error) {
+        throw new ReplayInputError(`cannot read ${input.name}: ${error instanceof Error ? error.message : String(error)}`);
+      } finally {
+        lines.close();
       }
-    } catch (error) {
-      throw new ReplayInputError(`cannot read ${input.name}: ${error instanceof Error ? error.message : String(error)}`);
-    } finally {
-      lines.close();
+      if (outputClosed) break;
     }
-    if (outputClosed) break;
+  } finally {
+    progress?.finish();
   }
   pipeline.flush();
   await write();
@@ -127,9 +151,14 @@ export async function replayCommand(files: string[], options: { allFamilies?: bo
     process.exitCode = ExitCode.usage;
     return;
   }
-  const inputs = files.map((file) => ({ name: file === '-' ? '<stdin>' : file, open: (): Readable => (file === '-' ? process.stdin : createReadStream(file)) }));
+  const inputs = files.map((file) => ({ name: file === '-' ? '<stdin>' : file, open: (): Readable => (file === '-' ? process.stdin : createReadStream(file)), size: sizeOf(file) }));
   try {
-    const summary = await replay(inputs, process.stdout, { allFamilies: options.allFamilies, window, format: options.format });
+    const summary = await replay(inputs, process.stdout, {
+      allFamilies: options.allFamilies,
+      window,
+      format: options.format,
+      progress: process.stderr.isTTY ? process.stderr : undefined,
+    });
     if (!summary.outputClosed) process.stderr.write(formatSummary(summary));
   } catch (error) {
     if (!(error instanceof ReplayInputError)) throw error;

@@ -63,8 +63,11 @@ export function parseFrom(text: string): string {
   throw new InvalidArgumentError('must be $, 0, or a stream ID (<ms> or <ms>-<n>)');
 }
 
-export async function tailCommand(options: TailCliOptions): Promise<void> {
-  if ((options.group === undefined) !== (options.consumer === undefined)) throw new InvalidArgumentError('--group and --consumer go together');
+/** The Redis connection options every stream reader (tail, top) takes. */
+export type StreamClientOptions = Pick<TailCliOptions, 'redis' | 'redisPasswordFile' | 'cluster' | 'tlsCa' | 'tlsCert' | 'tlsKey'>;
+
+/** A client for reading the stream, connected; throws what connectRedis throws (refusals classified there). */
+export async function openStreamClient(options: StreamClientOptions): Promise<RedisClient> {
   const cluster = options.cluster
     ?.split(',')
     .map((url) => url.trim())
@@ -81,18 +84,29 @@ export async function tailCommand(options: TailCliOptions): Promise<void> {
     commandTimeoutMs: BLOCK_MS + 5000,
   });
   client.on('error', () => undefined);
+  try {
+    await connectRedis(client);
+  } catch (error) {
+    client.disconnect();
+    throw error;
+  }
+  return client;
+}
+
+/** The stream key as --stream and --host (or their environment variables) make it. */
+export function streamKeyOf(options: Pick<TailCliOptions, 'stream' | 'host'>): string {
+  return streamKey(options.stream ?? process.env.AUDITFLOW_STREAM ?? DEFAULT_STREAM_KEY, options.host ?? hostname());
+}
+
+export async function tailCommand(options: TailCliOptions): Promise<void> {
+  if ((options.group === undefined) !== (options.consumer === undefined)) throw new InvalidArgumentError('--group and --consumer go together');
+  const client = await openStreamClient(options);
   const controller = new AbortController();
   const stop = (): void => controller.abort();
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
   try {
-    try {
-      await connectRedis(client);
-    } catch (error) {
-      client.disconnect();
-      throw error;
-    }
-    const key = streamKey(options.stream ?? process.env.AUDITFLOW_STREAM ?? DEFAULT_STREAM_KEY, options.host ?? hostname());
+    const key = streamKeyOf(options);
     await follow(client, {
       key,
       from: options.from ?? '$',
@@ -114,7 +128,24 @@ export async function tailCommand(options: TailCliOptions): Promise<void> {
 /** Reads and prints until `count` entries, an abort, or the output closing. Returns how many were printed. */
 export async function follow(client: RedisClient, options: FollowOptions): Promise<number> {
   const printer = new Printer(options.out, options.json, options.format ?? 'native');
-  const stopped = (): boolean => options.signal.aborted || printer.closed || (options.count !== undefined && printer.printed >= options.count);
+  const full = (): boolean => printer.closed || (options.count !== undefined && printer.printed >= options.count);
+  await consume(client, options, full, async (entries) => {
+    const take = options.count === undefined ? entries : entries.slice(0, options.count - printer.printed);
+    const printed = await printer.print(take);
+    if (options.group !== undefined && printed.length > 0) await client.xack(options.key, options.group.name, ...printed.map((e) => e.id));
+  });
+  return printer.printed;
+}
+
+/** Where and how a reader reads: FollowOptions without what only printing needs. */
+export type ConsumeOptions = Pick<FollowOptions, 'key' | 'from' | 'group' | 'notice' | 'signal'>;
+
+/**
+ * Reads the stream and hands each read's entries to `take` until an abort or `done()`; rides out a
+ * lost connection (one notice when lost, one when back); throws a refusal or a reply error.
+ */
+export async function consume(client: RedisClient, options: ConsumeOptions, done: () => boolean, take: (entries: RawEntry[]) => Promise<void>): Promise<void> {
+  const stopped = (): boolean => options.signal.aborted || done();
   // A blocked XREAD ends only when entries come or BLOCK_MS passes; a stop drops the connection instead.
   options.signal.addEventListener('abort', () => client.disconnect(), { once: true });
   const read = options.group === undefined ? plainReader(client, options) : await groupReader(client, options, options.group);
@@ -133,11 +164,8 @@ export async function follow(client: RedisClient, options: FollowOptions): Promi
       if (!stopped()) options.notice('Redis connection back; following on');
       continue;
     }
-    const take = options.count === undefined ? entries : entries.slice(0, options.count - printer.printed);
-    const printed = await printer.print(take);
-    if (options.group !== undefined && printed.length > 0) await client.xack(options.key, options.group.name, ...printed.map((e) => e.id));
+    await take(entries);
   }
-  return printer.printed;
 }
 
 type Read = () => Promise<RawEntry[]>;
@@ -156,7 +184,7 @@ function ready(client: RedisClient, signal: AbortSignal): Promise<void> {
   });
 }
 
-function plainReader(client: RedisClient, options: FollowOptions): Read {
+function plainReader(client: RedisClient, options: ConsumeOptions): Read {
   // `$` is resolved once to the newest ID: XREAD with `$` on every call would skip what arrives between calls.
   let last: string | undefined = options.from === '$' ? undefined : options.from;
   return async () => {
@@ -168,7 +196,7 @@ function plainReader(client: RedisClient, options: FollowOptions): Read {
   };
 }
 
-async function groupReader(client: RedisClient, options: FollowOptions, group: { name: string; consumer: string }): Promise<Read> {
+async function groupReader(client: RedisClient, options: ConsumeOptions, group: { name: string; consumer: string }): Promise<Read> {
   try {
     await client.xgroup('CREATE', options.key, group.name, options.from, 'MKSTREAM');
   } catch (error) {

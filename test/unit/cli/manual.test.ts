@@ -43,7 +43,7 @@ describe('auditflow(8)', () => {
 
   it('is valid roff that names every command and every option of the built command, every setting and every exit code', () => {
     const page = rendered();
-    for (const command of ['run', 'status', 'replay', 'tail', 'rules check', 'rules apply', 'rules list', 'rules clear']) {
+    for (const command of ['run', 'status', 'replay', 'tail', 'top', 'rules check', 'rules apply', 'rules list', 'rules clear']) {
       expect(page).toContain(`auditflow ${command} [options]`);
       // The help commander prints for `auditflow <command> --help`, in this process.
       const words = command.split(' ');
@@ -67,7 +67,7 @@ describe('bash completion', () => {
   it('completes commands, subcommands, options and paths', () => {
     writeFileSync(join(scratch, 'ca.pem'), '');
     writeFileSync(join(scratch, 'network.rules'), '');
-    expect(complete(['auditflow', ''])).toEqual(['--help', '--version', 'replay', 'rules', 'run', 'status', 'tail']);
+    expect(complete(['auditflow', ''])).toEqual(['--help', '--version', 'replay', 'rules', 'run', 'status', 'tail', 'top']);
     expect(complete(['auditflow', 'rules', 'c'])).toEqual(['check', 'clear']);
     expect(complete(['auditflow', 'run', '--m'])).toEqual(['--metrics', '--mode']);
     expect(complete(['auditflow', 'rules', 'apply', '--rules-dir', 'scratch', '--a'])).toEqual(['--allow-immutable']);
