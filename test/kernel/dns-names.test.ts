@@ -6,8 +6,8 @@
 import { spawn } from 'node:child_process';
 import { createServer, type Server } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { finished, helperPath, waitForLine } from '../helpers/child.js';
-import { readStream, startDaemon, useDaemonRedis, type DaemonChild } from '../helpers/daemon.js';
+import { finished, helperPath, run, waitForLine } from '../helpers/child.js';
+import { cli, readStream, startDaemon, useDaemonRedis, type DaemonChild } from '../helpers/daemon.js';
 import { startDnsResponder, type DnsResponder } from '../helpers/dns-responder.js';
 import { useKernel } from '../helpers/kernel.js';
 import { untilAsync } from '../helpers/until.js';
@@ -145,6 +145,8 @@ describe('DNS names on flows, live', () => {
       const stats = await daemon.waitForLog('stats');
       expect(stats.dns).toMatchObject({ capture: 'unavailable', answers: 0, named: 0 });
       expect(daemon.logs.filter((line) => /cannot capture DNS answers/.test(line.msg))).toHaveLength(1);
+      const status = await run(process.execPath, [cli, 'status'], { env: { ...process.env, AUDITFLOW_RUNTIME_DIR: daemon.dirs.runtime, AUDITFLOW_REDIS_URL: servers.redis.url } });
+      expect(status.stdout).toMatch(/^ {2}dns names +unavailable \(EPERM: Operation not permitted, socket\)$/m);
     } finally {
       expect((await daemon.stop()).code).toBe(0);
     }
