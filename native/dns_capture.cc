@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 
 #include "errno_error.h"
@@ -169,9 +170,15 @@ void DnsCapture::ReaderLoop() {
   PacketBatch pending;
   pollfd fds[2] = {{fd_, POLLIN, 0}, {wake_fd_, POLLIN, 0}};
 
+  auto last_drops_read = std::chrono::steady_clock::now();
   while (!stopping_.load()) {
     int ready = poll(fds, 2, 1000);
-    ReadKernelDrops();
+    // Once a second, not on every wake-up: a busy resolver wakes the reader thousands of times a second.
+    auto now = std::chrono::steady_clock::now();
+    if (now - last_drops_read >= std::chrono::seconds(1)) {
+      ReadKernelDrops();
+      last_drops_read = now;
+    }
     if (ready < 0) {
       if (errno == EINTR) continue;
       std::lock_guard<std::mutex> lock(queue_mutex_);
@@ -227,6 +234,7 @@ void DnsCapture::ReaderLoop() {
     }
   }
   Submit(pending);
+  ReadKernelDrops();
   std::lock_guard<std::mutex> lock(queue_mutex_);
   if (fatal_errno_ != 0 && !wake_pending_) {
     wake_pending_ = true;
