@@ -116,7 +116,7 @@ export interface NativeDnsCaptureOptions {
 }
 
 export interface NativeDnsCaptureStats {
-  /** Packets handed on (loopback duplicates and truncated packets not included). */
+  /** Packets read and kept (loopback duplicates and truncated packets not included; queueDrops are among them). */
   packets: number;
   bytes: number;
   batches: number;

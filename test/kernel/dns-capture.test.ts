@@ -87,6 +87,27 @@ describe('the DNS answer capture on lo', () => {
     }
   });
 
+  it('counts what its full queue to JavaScript cannot take, and hands none of it on', async () => {
+    let delivered = 0;
+    // A queue of one byte: every batch is larger.
+    const opened = DnsCapture.open({ maxQueueBytes: 1, onPackets: (_data, meta) => (delivered += meta.length / PACKET_META_WORDS), onError: () => {} });
+    if (!opened.ok) throw opened.error;
+    const server = await udp('udp4', '127.0.0.98', 53);
+    const client = await udp('udp4', '127.0.0.1', 0);
+    try {
+      const port = client.address().port;
+      for (let i = 0; i < 3; i++) server.send(answer(`drop${i}.capture.test`, '127.0.0.81'), port, '127.0.0.1');
+      await until(() => between('127.0.0.98', port).length >= 3, 5000, 'the main capture to see the three answers');
+      await until(() => opened.capture.stats().queueDrops >= 3, 5000, 'three queue drops');
+      expect(opened.capture.stats().packets).toBeGreaterThanOrEqual(3);
+      expect(delivered).toBe(0);
+    } finally {
+      server.close();
+      client.close();
+      await opened.capture.close();
+    }
+  });
+
   it('passes a TCP answer from port 53, read when one segment holds it whole; the handshake segments are counted', async () => {
     const message = answer('tcp.capture.test', '127.0.0.71');
     const prefix = Buffer.alloc(2);
