@@ -5,6 +5,7 @@
       "sources": [
         "native/addon.cc",
         "native/audit_socket.cc",
+        "native/dns_capture.cc",
         "native/errno_error.cc",
         "native/framing.cc",
         "native/sd_notify.cc",

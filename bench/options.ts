@@ -3,7 +3,8 @@
 import { parseArgs } from 'node:util';
 
 // recv: UDP receives with the optional ruleset (rules/optional/udp-ingress.rules) loaded beside the default.
-export const MODES = ['connect', 'refused', 'sendto', 'unix', 'mixed', 'recv'] as const;
+// dns: DNS lookups answered on loopback, then connects to the answers (auditflow names the flows).
+export const MODES = ['connect', 'refused', 'sendto', 'unix', 'mixed', 'recv', 'dns'] as const;
 export type Mode = (typeof MODES)[number];
 
 /** What reads the kernel's records during a run; `bare` is no audit at all (no rules, auditing off). */

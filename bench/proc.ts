@@ -33,7 +33,7 @@ export function cpuMs(pid: number): number {
 /**
  * CPU milliseconds used so far by each thread of the process, summed by name: `main` for the thread
  * whose id is the pid, the others by their comm (task/<tid>/comm: the addon names its threads
- * af-audit-read and af-lookup; V8's and libuv's have their own names). A thread that ended is not counted.
+ * af-audit-read, af-lookup and af-dns-read; V8's and libuv's have their own names). A thread that ended is not counted.
  */
 export function threadCpuMs(pid: number): Record<string, number> {
   const byName: Record<string, number> = {};

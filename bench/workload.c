@@ -16,6 +16,12 @@
 //             sendto on an AF_UNIX datagram socket; 4 syscalls, none audited (saddr_fam and the
 //             socket() domain filter keep them out in the kernel), no flow
 //   mixed     one op of each of the above in turn: 10 syscalls, 6 audited, 4 flows
+//   dns       a DNS lookup, then a connect to the answer's address, as a program with a resolver
+//             library: the client's UDP socket is connected to the worker's own DNS server once (that
+//             connect is its audited query flow to port 53), then per op: send the query, the server's
+//             recvfrom and its sendto of the answer (an A record for the listener) from port 53, the
+//             client's recv, and the connect op; 7 syscalls, 4 audited (the server's sendto, socket,
+//             connect, accept4), 3 flows, 1 DNS answer for auditflow's capture (not part of mixed)
 // The setup (listeners, receivers) is counted too: socket() and bind() of AF_INET sockets are
 // audited, and a bind is a flow.
 //
@@ -61,7 +67,22 @@ struct worker {
   int unix_sender;
   struct sockaddr_un unix_receive_address;
   socklen_t unix_receive_length;
+  int dns_server;
+  int dns_client;
+  unsigned char dns_query[64];
+  size_t dns_query_length;
+  unsigned char dns_answer[64];
+  size_t dns_answer_length;
 };
+
+// RFC 1035 4.1: header (id, flags, 1 question, `answers` answers), the question bench.dnstest.example A IN.
+static size_t dns_message(unsigned char *out, unsigned flags, int answers) {
+  static const unsigned char question[] = {5, 'b', 'e', 'n', 'c', 'h', 7, 'd', 'n', 's', 't', 'e', 's', 't', 7, 'e', 'x', 'a', 'm', 'p', 'l', 'e', 0, 0, 1, 0, 1};
+  unsigned char header[12] = {0x4a, 0x46, flags >> 8, flags & 0xff, 0, 1, 0, answers, 0, 0, 0, 0};
+  memcpy(out, header, sizeof header);
+  memcpy(out + sizeof header, question, sizeof question);
+  return sizeof header + sizeof question;
+}
 
 static double now(void) {
   struct timespec ts;
@@ -120,6 +141,30 @@ static void setup(struct worker *w, const char *mode) {
     if (w->udp_sender < 0) fail("socket(udp)");
     w->counts.syscalls += 1;
     w->counts.audited += 1;
+  }
+  if (strcmp(mode, "dns") == 0) {
+    w->listener = inet_socket(w, SOCK_STREAM, &w->listen_address);
+    if (listen(w->listener, 1024) < 0) fail("listen");
+    // The worker's own DNS server on port 53 of a loopback address made from its pid (unique among
+    // live processes below 2^22), so workers never share one.
+    struct sockaddr_in server = {.sin_family = AF_INET, .sin_port = htons(53)};
+    unsigned pid = (unsigned)getpid();
+    server.sin_addr.s_addr = htonl(0x7f000000u | ((0x40u | ((pid >> 16) & 0x3f)) << 16) | (((pid >> 8) & 0xff) << 8) | (pid & 0xff));
+    w->dns_server = socket(AF_INET, SOCK_DGRAM, 0);
+    if (w->dns_server < 0 || bind(w->dns_server, (struct sockaddr *)&server, sizeof server) < 0) fail("bind(dns server, port 53: needs root)");
+    w->dns_client = socket(AF_INET, SOCK_DGRAM, 0);
+    if (w->dns_client < 0 || connect(w->dns_client, (struct sockaddr *)&server, sizeof server) < 0) fail("connect(dns client)");
+    // 2 socket() (audited), the bind (audited, a flow), the connect (audited, the query's flow).
+    w->counts.syscalls += 4;
+    w->counts.audited += 4;
+    w->counts.flows += 2;
+    w->dns_query_length = dns_message(w->dns_query, 0x0100, 0);
+    w->dns_answer_length = dns_message(w->dns_answer, 0x8180, 1);
+    // The answer: a pointer to the question's name (0xc00c), A, IN, TTL 300, 4 bytes: the listener.
+    unsigned char record[12] = {0xc0, 0x0c, 0, 1, 0, 1, 0, 0, 1, 44, 0, 4};
+    memcpy(w->dns_answer + w->dns_answer_length, record, sizeof record);
+    memcpy(w->dns_answer + w->dns_answer_length + sizeof record, &w->listen_address.sin_addr, 4);
+    w->dns_answer_length += sizeof record + 4;
   }
   if (all || strcmp(mode, "unix") == 0) {
     w->unix_listener = unix_socket(w, SOCK_STREAM, "stream", &w->unix_listen_address, &w->unix_listen_length);
@@ -199,6 +244,20 @@ static long op_recv(struct worker *w) {
   return 2;
 }
 
+static long op_dns(struct worker *w) {
+  unsigned char buffer[512];
+  struct sockaddr_in from;
+  socklen_t length = sizeof from;
+  if (send(w->dns_client, w->dns_query, w->dns_query_length, 0) < 0) w->counts.failures++;
+  if (recvfrom(w->dns_server, buffer, sizeof buffer, 0, (struct sockaddr *)&from, &length) < 0) w->counts.failures++;
+  if (sendto(w->dns_server, w->dns_answer, w->dns_answer_length, 0, (struct sockaddr *)&from, length) < 0) w->counts.failures++;
+  if (recv(w->dns_client, buffer, sizeof buffer, 0) < 0) w->counts.failures++;
+  w->counts.syscalls += 4;
+  w->counts.audited += 1;
+  w->counts.flows += 1;
+  return 4 + op_connect(w);
+}
+
 static long op_unix(struct worker *w, long n) {
   int fd = socket(AF_UNIX, SOCK_STREAM, 0);
   if (fd < 0) fail("socket(AF_UNIX)");
@@ -232,6 +291,8 @@ static long op(struct worker *w, const char *mode, long n) {
       return op_sendto(w, n);
     case 'u':
       return op_unix(w, n);
+    case 'd':
+      return op_dns(w);
     default:
       return op_connect(w) + op_refused(w) + op_sendto(w, n) + op_unix(w, n);
   }
@@ -264,11 +325,11 @@ static void run(struct worker *w, const char *mode, double start, double seconds
   }
 }
 
-static const char *const MODES[] = {"connect", "refused", "sendto", "unix", "mixed", "recv"};
+static const char *const MODES[] = {"connect", "refused", "sendto", "unix", "mixed", "recv", "dns"};
 
 int main(int argc, char **argv) {
   if (argc != 4 && argc != 5) {
-    fprintf(stderr, "usage: workload connect|refused|sendto|unix|mixed <workers> <seconds> [<syscalls per second>]\n");
+    fprintf(stderr, "usage: workload connect|refused|sendto|unix|mixed|recv|dns <workers> <seconds> [<syscalls per second>]\n");
     return 2;
   }
   const char *mode = argv[1];

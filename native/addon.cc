@@ -1,9 +1,10 @@
-// The addon's surface: AuditSocket, sdNotify, flock, socketEnds, scanSyscall. System calls and
+// The addon's surface: AuditSocket, DnsCapture, sdNotify, flock, socketEnds, scanSyscall. System calls and
 // framing only; record text is never parsed here (src/pipeline does that), beyond the few SYSCALL
 // fields the early socket lookups need (syscall_scan.h).
 #include <napi.h>
 
 #include "audit_socket.h"
+#include "dns_capture.h"
 #include "file_lock.h"
 #include "sd_notify.h"
 #include "socket_ends.h"
@@ -13,6 +14,7 @@ namespace auditflow {
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("AuditSocket", AuditSocket::Init(env));
+  exports.Set("DnsCapture", DnsCapture::Init(env));
   exports.Set("sdNotify", Napi::Function::New(env, SdNotify, "sdNotify"));
   exports.Set("flock", Napi::Function::New(env, Flock, "flock"));
   exports.Set("socketEnds", Napi::Function::New(env, SocketEnds, "socketEnds"));

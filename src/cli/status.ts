@@ -8,6 +8,7 @@ import { loadConfig } from '../daemon/config.js';
 import { compileRuleset } from '../daemon/kernel-session.js';
 import { redisClient } from '../daemon/open-sink.js';
 import type { Settings } from '../daemon/settings.js';
+import type { DnsSnapshot } from '../daemon/dns-session.js';
 import { readSnapshot, type DaemonSnapshot } from '../daemon/snapshot.js';
 import { encodeRule, ruleIdentity } from '../rules/index.js';
 import { redactRedisUrl, streamKey } from '../sink/index.js';
@@ -151,7 +152,14 @@ function auditflowRows(report: StatusReport): Array<[string, string]> {
     ['  losses', lost.length === 0 ? 'none' : lost.join(', ')],
     ['  sink', `${s.sink} ${s.sinkHealth.state}: ${s.sinkHealth.counters.written} written, ${s.sinkHealth.queued} queued, ${s.sinkHealth.spoolBytes} bytes spooled${s.sinkHealth.lastError ? ` (last error: ${s.sinkHealth.lastError})` : ''}`],
     ['  memory', `${Math.round(s.memory.rss / 1024 / 1024)} MiB resident, ${s.cpuSeconds.toFixed(1)} s CPU`],
+    ...(s.dns === undefined ? [] : [['  dns names', dnsLine(s.dns)] as [string, string]]),
   ];
+}
+
+function dnsLine(dns: DnsSnapshot): string {
+  if (dns.capture !== 'on') return `${dns.capture} (${dns.reason ?? 'no reason given'})`;
+  const drops = (dns.reader?.kernelDrops ?? 0) + (dns.reader?.queueDrops ?? 0);
+  return `on: ${dns.answers} answers, ${dns.cacheAddresses} addresses cached, ${dns.flowsNamed} flows named, ${drops} packets dropped`;
 }
 
 function redisRows(redis: RedisReport | null): Array<[string, string]> {

@@ -99,6 +99,24 @@ function endpoint(address: string | undefined, port: string | undefined): string
 
 const or = (value: string | undefined, fallback: string): string => (value === undefined || value === '' || value === 'null' ? fallback : value);
 
+/** ` (name)` beside a flow's remote address, or ` (name → cname)` for a CNAME chain; nothing when unnamed. */
+function remoteName(f: Map<string, string>): string {
+  const name = f.get('remote_name');
+  if (name === undefined || name === '') return '';
+  const cname = f.get('remote_cname');
+  return cname === undefined || cname === '' ? ` (${name})` : ` (${name} → ${cname})`;
+}
+
+/** A dns entry's `addresses` (a JSON array in the stream) as `a, b`. */
+function addressList(text: string | undefined): string {
+  try {
+    const parsed: unknown = JSON.parse(text ?? '[]');
+    return Array.isArray(parsed) ? parsed.map((item) => escapeForTerminal(String(item))).join(', ') : '?';
+  } catch {
+    return '?';
+  }
+}
+
 /**
  * One readable line per entry. Flows: time, direction, protocol, local → remote, program[pid], user,
  * container, result (and ×count for aggregates). Loss and lifecycle entries say what they report;
@@ -118,12 +136,17 @@ export function formatReadableLine(entry: RawEntry): string {
       const program = or(f.get('exe'), or(f.get('comm'), '?'));
       return (
         `${time} ${or(f.get('direction'), '?')} ${or(f.get('proto'), '?')} ${endpoint(f.get('local_addr'), f.get('local_port'))} → ` +
-        `${endpoint(f.get('remote_addr'), f.get('remote_port'))} ${program}[${or(f.get('pid'), '?')}] ${or(user, '?')} ${container} ${or(f.get('result'), '?')}${count}`
+        `${endpoint(f.get('remote_addr'), f.get('remote_port'))}${remoteName(f)} ${program}[${or(f.get('pid'), '?')}] ${or(user, '?')} ${container} ${or(f.get('result'), '?')}${count}`
       );
     }
     case 'loss': {
       const detail = f.has('detail') ? ` ${f.get('detail') ?? ''}` : '';
       return `${time} LOSS ${or(f.get('reason'), '?')} count=${or(f.get('count'), '?')} until ${isoTime(f.get('last_ts'))}${detail} host=${or(f.get('host'), '?')}`;
+    }
+    case 'dns': {
+      const asker = f.has('pid') ? ` ${or(f.get('exe'), or(f.get('comm'), '?'))}[${f.get('pid') ?? ''}]` : '';
+      const cname = f.has('cname') ? ` (${f.get('cname') ?? ''})` : '';
+      return `${time} DNS ${or(f.get('name'), '?')}${cname} → ${addressList(f.get('addresses'))} ttl=${or(f.get('ttl'), '?')} from ${endpoint(f.get('server'), f.get('server_port'))} to ${endpoint(f.get('client'), f.get('client_port'))}${asker}`;
     }
     case 'lifecycle': {
       const reason = f.has('reason') ? ` (${f.get('reason') ?? ''})` : '';

@@ -13,6 +13,7 @@ import type { Flow } from '../pipeline/flow.js';
 import { Pipeline } from '../pipeline/pipeline.js';
 import { createProcessResolver, ProcessConfigError, type ProcessResolver } from '../pipeline/process/index.js';
 import { checkConsumerLag, lifecycleEntry, streamKey, type FlowSink, type LagReport, type RedisClient } from '../sink/index.js';
+import { DnsSession } from './dns-session.js';
 import { ConfigError, loadConfig, restartOnlyChanges, type ConfigInput, type LoadedConfig } from './config.js';
 import { FlowEncoder } from './flow-entry.js';
 import { KernelSession } from './kernel-session.js';
@@ -63,6 +64,7 @@ export class Daemon {
   private pipeline!: Pipeline;
   private processContext: ProcessResolver | undefined;
   private kernel!: KernelSession;
+  private dns: DnsSession | undefined;
   private sink!: FlowSink;
   private redis: RedisClient | undefined;
   private lag: LagReport | undefined;
@@ -155,6 +157,8 @@ export class Daemon {
       }),
     });
 
+    this.dns = new DnsSession({ settings: s, log: this.stageLogger('dns'), binding: this.options.binding, onEntry: (entry) => this.held.offer(entry) });
+
     // First in the stream, before any flow the kernel session lets in.
     const start = lifecycleEntry({ event: 'start', host: s.host, ts: Date.now(), version: this.options.version, pid: process.pid });
     start.fields.mode = s.mode;
@@ -218,6 +222,7 @@ export class Daemon {
     };
     every('tick', TICK_MS, () => {
       this.pipeline.advance(Date.now());
+      this.dns?.advance(Date.now());
       this.ledger.readerLosses(this.kernel.reader.stats());
       this.losses.drain((entry) => this.sink.publish(entry));
       this.checkpoint();
@@ -278,6 +283,7 @@ export class Daemon {
       this.selfFlows++;
       return;
     }
+    this.dns?.flow(flow);
     this.latency.observe(flow.last_ts, Date.now());
     this.held.offer(this.flows.entry(flow));
   }
@@ -324,6 +330,7 @@ export class Daemon {
       safeSerial: this.ledger.safe,
       lastRecordTs: this.ledger.lastRecordTs,
       pipeline: this.pipeline.stats(),
+      ...(this.dns === undefined ? {} : { dns: this.dns.snapshot() }),
       reader: this.kernel.reader.stats(),
       kernel: this.kernelView,
       losses: this.losses.counts(),
@@ -366,6 +373,10 @@ export class Daemon {
         if ((await this.kernel.stop(reason === START_FAILED)).length > 0) throw new Error('the kernel could not be fully restored (see above)');
       });
       await step('close audit sockets', () => this.kernel.close());
+    }
+    if (this.dns !== undefined) {
+      const dns = this.dns;
+      await step('close DNS capture', () => dns.close());
     }
     if (started) {
       await step('drain held records', () => this.held.drain());

@@ -51,6 +51,25 @@ function lossesByReason(s: DaemonSnapshot): Sample[] {
   return LOSS_REASONS.map((reason) => [{ reason }, counts[reason] ?? 0]);
 }
 
+/** The DNS answer capture (docs/dns.md); none before the daemon set it up. */
+function dnsFamilies(s: DaemonSnapshot): string[] {
+  const dns = s.dns;
+  if (dns === undefined) return [];
+  return [
+    family('auditflow_dns_capture_up', 'gauge', '1 while DNS answers are captured (dns_names or dns_entries on, and CAP_NET_RAW).', [[{}, dns.capture === 'on' ? 1 : 0]]),
+    family('auditflow_dns_answers_total', 'counter', 'DNS responses read that gave at least one address.', [[{}, dns.answers]]),
+    family('auditflow_dns_skipped_packets_total', 'counter', 'Captured packets that gave no address, by reason (malformed, tcp-partial, truncated, ...; not-response and no-question are not errors).', Object.entries(dns.skipped).map(([reason, count]) => [{ reason }, count])),
+    family('auditflow_dns_dropped_packets_total', 'counter', "Captured packets dropped: by the kernel for a full socket buffer, or by the reader's full queue.", [
+      [{ where: 'kernel' }, dns.reader?.kernelDrops ?? 0],
+      [{ where: 'queue' }, dns.reader?.queueDrops ?? 0],
+      [{ where: 'truncated' }, dns.reader?.truncated ?? 0],
+    ]),
+    family('auditflow_dns_cache_addresses', 'gauge', 'Addresses whose DNS names are remembered.', [[{}, dns.cacheAddresses]]),
+    family('auditflow_dns_cache_evicted_total', 'counter', 'Addresses dropped from the DNS name cache before their answers expired, to stay within dns_cache_size.', [[{}, dns.evicted]]),
+    family('auditflow_dns_flows_named_total', 'counter', 'Flows given a remote_name.', [[{}, dns.flowsNamed]]),
+  ];
+}
+
 export function renderMetrics(s: DaemonSnapshot, scrape: ScrapeSample): string {
   const dropped: Sample[] = Object.entries(s.pipeline.losses)
     .filter(([key]) => key.startsWith('family:'))
@@ -84,6 +103,7 @@ export function renderMetrics(s: DaemonSnapshot, scrape: ScrapeSample): string {
       family('auditflow_sink_state', 'gauge', 'The sink state (1 for the current one).', states.map((state) => [{ state }, s.sinkHealth.state === state ? 1 : 0])),
       family('auditflow_backpressure_blocked', 'gauge', '1 while the sink refuses entries and reading is held back.', [[{}, s.backpressure.blocked ? 1 : 0]]),
       family('auditflow_backpressure_held_bytes', 'gauge', 'Record bytes held back while the sink refuses entries.', [[{}, s.backpressure.heldBytes]]),
+      ...dnsFamilies(s),
       histogram('auditflow_flow_latency_seconds', "Time from a kernel event (its audit record's timestamp, ms resolution) to the sink accepting its flow entry.", scrape.latency),
       family('process_cpu_seconds_total', 'counter', 'Total user and system CPU time spent in seconds.', [[{}, p.cpuSeconds]]),
       family('process_resident_memory_bytes', 'gauge', 'Resident memory size in bytes.', [[{}, p.residentBytes]]),

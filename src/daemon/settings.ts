@@ -58,6 +58,11 @@ export interface Settings {
   process_ttl_ms: number;
   process_lookup_timeout_ms: number;
   labels: LabelSetting[];
+  dns_names: boolean;
+  dns_entries: boolean;
+  dns_cache_size: number;
+  dns_min_ttl_s: number;
+  dns_max_ttl_s: number;
   state_dir: string;
   runtime_dir: string;
   metrics_listen: string;
@@ -238,6 +243,11 @@ export const SETTINGS: readonly SettingSpec[] = [
   spec('process_ttl_ms', '60000', integer(0), "a cached process's /proc context is read again after this long"),
   spec('process_lookup_timeout_ms', '250', integer(1, 60_000), "a flow waits at most this long for its process's cgroup and command line (read off the main thread)"),
   spec('labels', '', labels, 'process labels, comma-separated: key:<rule key>=<label> or exe:<path pattern>=<label> (* within a path segment, ** across); children inherit them'),
+  spec('dns_names', 'on', boolean, 'capture the DNS answers this host receives (AF_PACKET, needs CAP_NET_RAW) and give flows remote_name/remote_cname (docs/dns.md); without the capability: off, with one warning'),
+  spec('dns_entries', 'off', boolean, 'also write one kind=dns entry per DNS answer, with the querying process when its query was seen (docs/dns.md)'),
+  spec('dns_cache_size', '16384', integer(1), 'addresses whose DNS names are remembered; the least recently used go first'),
+  spec('dns_min_ttl_s', '60', integer(0), 'a DNS answer names its addresses at least this long, whatever its TTL (programs keep using an address past a short TTL)'),
+  spec('dns_max_ttl_s', '3600', integer(1), 'and at most this long'),
   spec('state_dir', '/var/lib/auditflow', nonEmpty, 'the rules auditflow added (applied-rules.json) and the default spool'),
   spec('runtime_dir', '/run/auditflow', nonEmpty, "the running daemon's status file, read by auditflow status"),
   spec('metrics_listen', '127.0.0.1:9848', listenAddress, 'Prometheus metrics at http://<this>/metrics; off = no listener'),

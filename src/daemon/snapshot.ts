@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import type { NativeSocketStats } from '../native/binding.js';
 import type { PipelineStats } from '../pipeline/pipeline.js';
 import type { SinkHealth } from '../sink/index.js';
+import type { DnsSnapshot } from './dns-session.js';
 
 export interface DaemonSnapshot {
   pid: number;
@@ -31,6 +32,8 @@ export interface DaemonSnapshot {
   safeSerial: number | null;
   lastRecordTs: number | null;
   pipeline: PipelineStats;
+  /** The DNS answer capture and the names it gave flows; absent before the daemon set it up (and in a status file of an older version). */
+  dns?: DnsSnapshot;
   reader: NativeSocketStats;
   kernel: { enabled: number | null; lost: number | null; backlog: number | null; backlogLimit: number | null; immutable: boolean };
   /** Losses since start, by reason (the same counts the loss entries carry). */

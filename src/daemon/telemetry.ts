@@ -46,6 +46,17 @@ export class Telemetry {
           backlog: s.kernel.backlog,
           sink: { state: s.sinkHealth.state, queued: s.sinkHealth.queued, spoolBytes: s.sinkHealth.spoolBytes, written: s.sinkHealth.counters.written },
           rss: s.memory.rss,
+          ...(s.dns === undefined
+            ? {}
+            : {
+                dns: {
+                  capture: s.dns.capture,
+                  answers: s.dns.answers,
+                  cache: s.dns.cacheAddresses,
+                  named: s.dns.flowsNamed,
+                  drops: (s.dns.reader?.kernelDrops ?? 0) + (s.dns.reader?.queueDrops ?? 0) + (s.dns.reader?.truncated ?? 0),
+                },
+              }),
         },
         'stats',
       );

@@ -1,5 +1,5 @@
 // Which names the host's DNS answers gave to each address, for the flows to those addresses.
-// Bounded by count (least recently used address first) and by time (each answer kept for its TTL,
+// Bounded by count (least recently used addresses first) and by time (each answer kept for its TTL,
 // clamped to [minTtlMs, maxTtlMs]). One address often answers several names (a CDN): the name a
 // flow gets is the one its own process asked for when the answer can be tied to that process's
 // query (the answer went to the local port of an audited DNS query of that process), otherwise the
@@ -32,9 +32,13 @@ interface Entry extends RemoteName {
 
 /** The local end of a DNS query a process made (an audited sendto/connect to port 53). */
 export interface QueryEnd {
-  addr: string;
+  /** null or unspecified (0.0.0.0, ::) when the socket was not bound to one address: the port alone then matches. */
+  addr: string | null;
   port: number;
 }
+
+const matchesQuery = (query: QueryEnd, entry: Entry): boolean =>
+  query.port === entry.clientPort && (query.addr === null || query.addr === entry.client || query.addr === '0.0.0.0' || query.addr === '::');
 
 export interface NameCacheStats {
   addresses: number;
@@ -64,17 +68,31 @@ export class NameCache {
     this.answers++;
     const ttl = Math.min(this.maxTtlMs, Math.max(this.minTtlMs, resolution.ttl * 1000));
     const entry: Entry = { name: resolution.name, cname: resolution.cname, expires: now + ttl, seen: now, client, clientPort };
-    const kept = (this.byAddress.get(resolution.address) ?? []).filter((e) => e.expires > now && !(e.name === entry.name && e.client === client && e.clientPort === clientPort));
+    const known = this.byAddress.get(resolution.address);
+    if (known === undefined) {
+      this.byAddress.set(resolution.address, [entry]);
+      if (this.byAddress.size > this.maxAddresses) this.evictOldest();
+      return;
+    }
+    // Expired answers go, and an earlier answer of the same name to the same socket (a retry).
+    const kept = known.filter((e) => e.expires > now && !(e.name === entry.name && e.client === client && e.clientPort === clientPort));
     kept.push(entry);
     if (kept.length > this.maxNames) kept.splice(0, kept.length - this.maxNames);
     this.byAddress.delete(resolution.address);
     this.byAddress.set(resolution.address, kept);
-    if (this.byAddress.size > this.maxAddresses) {
-      const oldest = this.byAddress.keys().next();
-      if (!oldest.done) {
-        this.byAddress.delete(oldest.value);
-        this.evicted++;
-      }
+  }
+
+  /**
+   * Drops the least recently used addresses, a sixteenth of the bound at once: a Map's first key is
+   * found by walking over the slots its deletions left, so one walk per batch, not per answer (one
+   * per answer made a full cache 4 times slower).
+   */
+  private evictOldest(): void {
+    let count = this.byAddress.size - this.maxAddresses + Math.max(1, this.maxAddresses >> 4) - 1;
+    for (const address of this.byAddress.keys()) {
+      if (count-- <= 0) break;
+      this.byAddress.delete(address);
+      this.evicted++;
     }
   }
 
@@ -90,7 +108,7 @@ export class NameCache {
     for (const entry of entries) {
       if (entry.expires <= now) continue;
       if (newest === undefined || entry.seen >= newest.seen) newest = entry;
-      if (queries.some((q) => q.port === entry.clientPort && q.addr === entry.client) && (mine === undefined || entry.seen >= mine.seen)) mine = entry;
+      if (queries.some((q) => matchesQuery(q, entry)) && (mine === undefined || entry.seen >= mine.seen)) mine = entry;
     }
     const chosen = mine ?? newest;
     if (chosen === undefined) {

@@ -105,8 +105,48 @@ export interface NativeSocketEnds {
   remote: Buffer | null;
 }
 
+/** The DNS answer capture (native/dns_capture.cc): an AF_PACKET socket filtered to source port 53. */
+export interface NativeDnsCaptureOptions {
+  /** Requested receive buffer in bytes; 0 keeps the kernel default. */
+  rcvbuf?: number;
+  /** Largest number of packets handed to JavaScript in one call (default 1024). */
+  maxBatchPackets?: number;
+  /** Bytes that may wait for JavaScript (default 8 MiB); packets past it are dropped, counted in queueDrops. */
+  maxQueueBytes?: number;
+}
+
+export interface NativeDnsCaptureStats {
+  /** Packets read and kept (loopback duplicates and truncated packets not included; queueDrops are among them). */
+  packets: number;
+  bytes: number;
+  batches: number;
+  /** Packets the kernel dropped for a full socket buffer (PACKET_STATISTICS tp_drops). */
+  kernelDrops: number;
+  /** Packets read but dropped because JavaScript had not taken the queued ones. */
+  queueDrops: number;
+  /** Packets larger than the read buffer (MSG_TRUNC), dropped. */
+  truncated: number;
+  /** Loopback packets seen leaving (each is seen again arriving), skipped. */
+  loopbackOutgoing: number;
+}
+
+/**
+ * Called on the JavaScript thread once per batch: `meta` holds three words per packet (offset and
+ * length in `data`, interface index). A fatal read error arrives as (null, null, error) and ends the reader.
+ */
+export type NativePacketCallback = (data: Buffer | null, meta: Uint32Array | null, error: NodeJS.ErrnoException | null) => void;
+
+export interface NativeDnsCapture {
+  close(): void;
+  ref(): void;
+  unref(): void;
+  stats(): NativeDnsCaptureStats;
+}
+
 export interface AuditBinding {
   AuditSocket: new (options: NativeSocketOptions, onBatch: NativeBatchCallback, onClosed: () => void) => NativeAuditSocket;
+  /** Throws with `code` EPERM without CAP_NET_RAW. */
+  DnsCapture: new (options: NativeDnsCaptureOptions, onBatch: NativePacketCallback, onClosed: () => void) => NativeDnsCapture;
   /** sd_notify(3): false when $NOTIFY_SOCKET is unset. */
   sdNotify(state: string): boolean;
   /** flock(2) with LOCK_NB: true when taken, false when another holder has it. */

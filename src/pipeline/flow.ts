@@ -86,6 +86,8 @@ export function toFlow(event: EventRecords, facts: SocketFacts): Flow {
     local_port: local?.port ?? null,
     remote_addr: remote?.addr ?? (address?.family === 'unix' ? address.path : null),
     remote_port: remote?.port ?? null,
+    remote_name: null,
+    remote_cname: null,
     ipv4_mapped: address?.family === 'inet6' ? address.ipv4Mapped : false,
     scope_id: address?.family === 'inet6' && address.scopeId ? address.scopeId : null,
     community_id: community,

@@ -85,6 +85,8 @@ export class PacketFlows {
         local_port: local && ported ? local.port : null,
         remote_addr: remote?.addr ?? null,
         remote_port: remote && ported ? remote.port : null,
+        remote_name: null,
+        remote_cname: null,
         ipv4_mapped: false,
         scope_id: null,
         // The logged packet is a new connection's first: its source is the initiator.

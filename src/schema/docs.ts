@@ -1,7 +1,7 @@
 // The parts of docs/flows.md and docs/formats.md that are made from the schema and the mappings:
 // each sits between `<!-- generated: NAME -->` and `<!-- end: NAME -->`. `npm run schema` rewrites
 // them (and docs/flow.schema.json); test/unit/schema/docs.test.ts fails when a committed one differs.
-import { ENVELOPE_FIELDS, FLOW_FIELDS, LIFECYCLE_FIELDS, LOSS_FIELDS } from './entries.js';
+import { DNS_FIELDS, ENVELOPE_FIELDS, FLOW_FIELDS, LIFECYCLE_FIELDS, LOSS_FIELDS } from './entries.js';
 import { typeText, type FieldTable } from './field.js';
 import { ECS_FLOW_ROWS, ECS_LIFECYCLE_ROWS, ECS_LOSS_ROWS } from './formats/ecs.js';
 import { rowsTable } from './formats/mapping.js';
@@ -27,6 +27,7 @@ export function generatedBlocks(): GeneratedBlock[] {
     { file: 'docs/flows.md', name: 'envelope-fields', text: fieldsTable(ENVELOPE_FIELDS) },
     { file: 'docs/flows.md', name: 'loss-fields', text: fieldsTable(LOSS_FIELDS) },
     { file: 'docs/flows.md', name: 'lifecycle-fields', text: fieldsTable(LIFECYCLE_FIELDS) },
+    { file: 'docs/dns.md', name: 'dns-fields', text: fieldsTable(DNS_FIELDS) },
     { file: 'docs/formats.md', name: 'ecs-flow', text: rowsTable(ECS_FLOW_ROWS, 'ECS field') },
     { file: 'docs/formats.md', name: 'ecs-loss', text: rowsTable(ECS_LOSS_ROWS, 'ECS field') },
     { file: 'docs/formats.md', name: 'ecs-lifecycle', text: rowsTable(ECS_LIFECYCLE_ROWS, 'ECS field') },

@@ -51,6 +51,10 @@ export const FLOW_FIELDS = {
     "the other end: the SOCKADDR record (for accept: the peer), or the peer of the socket's earlier connect (a `send()` on a connected UDP socket), or `/proc`. For AF_UNIX (`--all-families`) the socket path (`@name` for an abstract one)",
   ),
   remote_port: integerOrNull("the other end's port, from where `remote_addr` comes from"),
+  remote_name: textOrNull(
+    'the name a DNS answer this host received gave `remote_addr` (the name the program asked for, the head of the CNAME chain), while the answer lives (its TTL, clamped); the answer to the same process\'s own query wins over other answers; `null` when no answer named it or `dns_names = off` (see docs/dns.md)',
+  ),
+  remote_cname: textOrNull('the end of the CNAME chain of that answer (the name the address record belongs to), when it differs from `remote_name`'),
   ipv4_mapped: boolean('the process used an IPv4-mapped IPv6 address (`::ffff:a.b.c.d`); the addresses are then written as IPv4, `family` stays `inet6`'),
   scope_id: integerOrNull('IPv6 `sin6_scope_id` (interface index of a link-local address), when non-zero'),
   community_id: textOrNull(
@@ -132,6 +136,28 @@ export const LIFECYCLE_FIELDS = {
   down_since: integerOrNull('for `start` after a run that did not stop cleanly: when that run was last known alive (ms since the epoch); its `daemon_down` loss entry follows'),
 } as const satisfies FieldTable;
 
+/** A `kind=dns` entry: one DNS answer the host received (`dns_entries = on`, docs/dns.md). */
+export const DNS_FIELDS = {
+  v: integer('schema version of dns entries, `1`'),
+  ts: integer('when the answer was read, ms since the epoch'),
+  name: text('the name asked for (the question), lower-cased, without the trailing dot'),
+  cname: textOrNull('the end of its CNAME chain, when the addresses belong to another name'),
+  addresses: strings('the A and AAAA addresses the answer gave the name'),
+  ttl: integer('the smallest TTL of those records, seconds'),
+  transport: oneOf({ udp: 'UDP', tcp: 'TCP (an answer whole in one segment)' }, '`udp` or `tcp`'),
+  server: text('the address the answer came from (the resolver)'),
+  server_port: integer('its port, `53`'),
+  client: text('the address the answer went to (the asking socket)'),
+  client_port: integer("the asking socket's port"),
+  pid: integerOrNull("the process that asked: its query (a connect or send to port 53 from `client_port`) was audited as a flow; `null` when it was not seen"),
+  comm: textOrNull("that process's name"),
+  exe: textOrNull("that process's executable"),
+  uid: integerOrNull("that process's real user id"),
+} as const satisfies FieldTable;
+
+/** One `kind=dns` entry. */
+export type DnsEntry = Typed<typeof DNS_FIELDS>;
+
 /**
  * What the sink and the daemon add to every entry, in front of its own fields. Absent, not null,
  * where an entry did not pass through them: `replay` prints flows with none of these, `run --stdout`
@@ -139,15 +165,15 @@ export const LIFECYCLE_FIELDS = {
  */
 export const ENVELOPE_FIELDS = {
   id: text('the stream entry ID (`tail --json` only)'),
-  kind: oneOf({ flow: 'a flow', loss: 'a loss report', lifecycle: 'the daemon started or stopped' }, 'what the entry is'),
+  kind: oneOf({ flow: 'a flow', loss: 'a loss report', lifecycle: 'the daemon started or stopped', dns: 'a DNS answer (dns_entries)' }, 'what the entry is'),
   boot_id: text("the kernel's boot id: entries of one boot share it"),
   seq: integer('1, 2, 3, ... per `boot_id`'),
   host: text('the `host` setting of the daemon that wrote the entry'),
 } as const satisfies FieldTable;
 
-export type EntryKind = 'flow' | 'loss' | 'lifecycle';
+export type EntryKind = 'flow' | 'loss' | 'lifecycle' | 'dns';
 
 /** Each kind's own fields, after the envelope. */
-export const ENTRY_FIELDS: Readonly<Record<EntryKind, FieldTable>> = { flow: FLOW_FIELDS, loss: LOSS_FIELDS, lifecycle: LIFECYCLE_FIELDS };
+export const ENTRY_FIELDS: Readonly<Record<EntryKind, FieldTable>> = { flow: FLOW_FIELDS, loss: LOSS_FIELDS, lifecycle: LIFECYCLE_FIELDS, dns: DNS_FIELDS };
 
-export const isEntryKind = (kind: unknown): kind is EntryKind => kind === 'flow' || kind === 'loss' || kind === 'lifecycle';
+export const isEntryKind = (kind: unknown): kind is EntryKind => kind === 'flow' || kind === 'loss' || kind === 'lifecycle' || kind === 'dns';

@@ -26,6 +26,7 @@ const KIND_DOC: Record<EntryKind, string> = {
   flow: 'A flow: one network syscall with both ends, the protocol and the process (docs/flows.md, "Fields").',
   loss: 'A loss report: events, records or entries auditflow could not deliver (docs/flows.md, "Loss").',
   lifecycle: 'The daemon started or stopped.',
+  dns: 'A DNS answer the host received, with the process that asked when its query was seen (dns_entries, docs/dns.md).',
 };
 
 function kindSchema(kind: EntryKind, table: FieldTable): JsonSchema {

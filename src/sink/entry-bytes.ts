@@ -14,7 +14,7 @@ const BRACE = 0x7b;
 const KIND = bulkBytes('kind');
 const BOOT_ID = bulkBytes('boot_id');
 const SEQ = bulkBytes('seq');
-const KIND_VALUES: Record<EntryKind, Buffer> = { flow: bulkBytes('flow'), loss: bulkBytes('loss'), lifecycle: bulkBytes('lifecycle') };
+const KIND_VALUES: Record<EntryKind, Buffer> = { flow: bulkBytes('flow'), loss: bulkBytes('loss'), lifecycle: bulkBytes('lifecycle'), dns: bulkBytes('dns') };
 
 export function isEncodable(entry: SinkEntry | EncodableEntry): entry is EncodableEntry {
   return typeof (entry as EncodableEntry).encode === 'function';

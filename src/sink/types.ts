@@ -3,7 +3,7 @@
 import type { RespWriter } from './resp-writer.js';
 
 /** What an entry is: a flow, a report of lost data, or a daemon start/stop marker. */
-export type EntryKind = 'flow' | 'loss' | 'lifecycle';
+export type EntryKind = 'flow' | 'loss' | 'lifecycle' | 'dns';
 
 /** An entry as the producer hands it over: its kind and its flat string fields (with `v`). */
 export interface SinkEntry {

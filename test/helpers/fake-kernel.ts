@@ -84,6 +84,12 @@ export class FakeKernel {
           this.onBatch(reply.payload, meta, null, null);
         }
       },
+      // A fake kernel carries no packets: the capture is refused as it is without CAP_NET_RAW.
+      DnsCapture: class {
+        constructor() {
+          throw Object.assign(new Error('EPERM: Operation not permitted, socket'), { code: 'EPERM', errno: -1, syscall: 'socket' });
+        }
+      } as unknown as AuditBinding['DnsCapture'],
       sdNotify: () => false,
       flock: () => true,
       socketEnds: () => null,

@@ -30,7 +30,7 @@ afterAll(async () => {
 const url = (): string => `redis://:${PASSWORD}@127.0.0.1:${redis.port}`;
 
 // include/uapi/linux/capability.h
-const CAPABILITY_BITS: Record<string, number> = { CAP_DAC_READ_SEARCH: 2, CAP_SYS_PTRACE: 19, CAP_AUDIT_CONTROL: 30, CAP_AUDIT_READ: 37 };
+const CAPABILITY_BITS: Record<string, number> = { CAP_DAC_READ_SEARCH: 2, CAP_NET_RAW: 13, CAP_SYS_PTRACE: 19, CAP_AUDIT_CONTROL: 30, CAP_AUDIT_READ: 37 };
 
 /** The unit's CapabilityBoundingSet, as the names it lists. */
 function unitCapabilities(): string[] {
@@ -64,6 +64,8 @@ describe('security', () => {
       const flows = (await readStream(url(), 'faults:caps')).filter((e) => e.fields.kind === 'flow' && e.fields.pid === String(work.pid));
       expect(flows).toHaveLength(20);
       expect(flows[0]?.fields.exe).toMatch(/fault-workload$/);
+      // CAP_NET_RAW is the DNS answer capture's.
+      expect(readSnapshot(daemon.dirs.runtime)?.dns?.capture).toBe('on');
     } finally {
       expect((await daemon.stop()).code).toBe(0);
     }

@@ -63,6 +63,8 @@ export const ECS_FLOW_ROWS = withRest<FlowEntry>(
     { to: 'source.port', uses: ['direction', 'local_port', 'remote_port'], how: 'as `source.ip`', value: (f) => flowEnds(f).source?.port },
     { to: 'destination.ip', uses: ['direction', 'local_addr', 'remote_addr'], how: 'egress: remote end; ingress and listen: local end', value: (f) => flowEnds(f).destination?.addr },
     { to: 'destination.port', uses: ['direction', 'local_port', 'remote_port'], how: 'as `destination.ip`', value: (f) => flowEnds(f).destination?.port },
+    { to: 'source.domain', uses: ['direction', 'remote_name'], how: "ingress: the remote end's DNS name", value: (f) => (f.direction === 'ingress' ? (f.remote_name ?? undefined) : undefined) },
+    { to: 'destination.domain', uses: ['direction', 'remote_name'], how: "egress, forward: the remote end's DNS name", value: (f) => (f.direction === 'egress' || f.direction === 'forward' ? (f.remote_name ?? undefined) : undefined) },
     { to: 'network.type', uses: ['family', 'ipv4_mapped'], how: '`ipv4` or `ipv6`, as the addresses are written', value: (f) => (ipVersion(f) === undefined ? undefined : `ipv${ipVersion(f)}`) },
     copy('network.transport', 'proto'),
     { to: 'network.iana_number', uses: ['proto_num'], how: 'as text', value: (f) => asText(f.proto_num) },

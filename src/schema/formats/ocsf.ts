@@ -77,6 +77,8 @@ export const OCSF_FLOW_ROWS = withRest<FlowEntry>(
     { to: 'src_endpoint.port', uses: ['direction', 'local_port', 'remote_port'], how: 'as `src_endpoint.ip`', value: (f) => flowEnds(f).source?.port },
     { to: 'dst_endpoint.ip', uses: ['direction', 'local_addr', 'remote_addr'], how: 'egress: remote end; ingress and listen: local end', value: (f) => flowEnds(f).destination?.addr },
     { to: 'dst_endpoint.port', uses: ['direction', 'local_port', 'remote_port'], how: 'as `dst_endpoint.ip`', value: (f) => flowEnds(f).destination?.port },
+    { to: 'src_endpoint.hostname', uses: ['direction', 'remote_name'], how: "ingress: the remote end's DNS name", value: (f) => (f.direction === 'ingress' ? (f.remote_name ?? undefined) : undefined) },
+    { to: 'dst_endpoint.hostname', uses: ['direction', 'remote_name'], how: "egress, forward: the remote end's DNS name", value: (f) => (f.direction === 'egress' || f.direction === 'forward' ? (f.remote_name ?? undefined) : undefined) },
     copy('connection_info.protocol_name', 'proto'),
     copy('connection_info.protocol_num', 'proto_num'),
     { to: 'connection_info.protocol_ver_id', uses: ['family', 'ipv4_mapped'], how: '4 or 6, as the addresses are written', value: ipVersion },

@@ -23,7 +23,7 @@ describe('bench options', () => {
   it('defaults to every mode and consumer, 3 runs of 2 s, and a 10,000/s fixed-rate run of 4 s', () => {
     const options = parseBenchOptions([], 'out.json');
     expect(options).toMatchObject({ seconds: 2, repeats: 3, workers: 2, fixedRate: 10_000, fixedSeconds: 4, output: 'out.json', baseline: '' });
-    expect(options.modes).toEqual(['connect', 'refused', 'sendto', 'unix', 'mixed', 'recv']);
+    expect(options.modes).toEqual(['connect', 'refused', 'sendto', 'unix', 'mixed', 'recv', 'dns']);
     expect(options.consumers).toEqual(['bare', 'drain', 'auditd', 'auditflow']);
   });
 
@@ -70,6 +70,16 @@ describe('bench C programs', () => {
     expect(recv.audited).toBe(recv.syscalls);
     expect(recv.flows).toBe(1 + (recv.syscalls - 3));
     for (const result of [connect, refused, sendto, recv]) expect(result.failures).toBe(0);
+  });
+
+  it('makes DNS lookups answered from port 53, each followed by a connect to the answer (as root: the server binds port 53)', () => {
+    if (process.getuid?.() !== 0) return;
+    const dns = run('dns', '2', '0.2');
+    // Per worker: the listener's socket + bind, the DNS server's and client's sockets, its bind and
+    // the client's connect (6 audited, 3 flows); per op 7 syscalls, 4 audited, 3 flows.
+    const ops = (dns.syscalls - 2 * 6) / 7;
+    expect(Number.isInteger(ops) && ops > 0).toBe(true);
+    expect(dns).toMatchObject({ audited: 2 * 6 + ops * 4, flows: 2 * 3 + ops * 3, failures: 0 });
   });
 
   it('holds a fixed rate', () => {

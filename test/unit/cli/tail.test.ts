@@ -95,6 +95,15 @@ describe('tail output', () => {
     expect(formatReadableLine(entry({}))).toBe('2026-11-21T09:16:39.301Z (entry 1795252599301-0 is no longer in the stream)');
   });
 
+  it('shows the name a DNS answer gave beside the remote address (and its CNAME end), and a dns entry as one DNS line', () => {
+    const named = { ...FLOW, exe: '/usr/bin/curl', remote_addr: '151.101.0.223', remote_name: 'files.pythonhosted.org' };
+    expect(formatReadableLine(entry(named))).toBe('2026-11-21T09:16:39.301Z egress tcp 127.0.0.1:57670 → 151.101.0.223:443 (files.pythonhosted.org) /usr/bin/curl[22899] root - ok');
+    expect(formatReadableLine(entry({ ...named, remote_cname: 'dualstack.python.map.fastly.net' }))).toContain('→ 151.101.0.223:443 (files.pythonhosted.org → dualstack.python.map.fastly.net) /usr/bin/curl');
+    expect(formatReadableLine(entry({ ...named, remote_name: 'evil\u001b[2J.test' }))).toContain('(evil\\e[2J.test)');
+    const dns = { kind: 'dns', v: '1', ts: '1795252599301', name: 'www.example.test', cname: 'edge.cdn.example.test', addresses: '["127.0.0.8","::8"]', ttl: '300', transport: 'udp', server: '127.0.0.53', server_port: '53', client: '127.0.0.1', client_port: '41234', pid: '4242', exe: '/usr/bin/dig' };
+    expect(formatReadableLine(entry(dns))).toBe('2026-11-21T09:16:39.301Z DNS www.example.test (edge.cdn.example.test) → 127.0.0.8, ::8 ttl=300 from 127.0.0.53:53 to 127.0.0.1:41234 /usr/bin/dig[4242]');
+  });
+
   it('--json: one valid JSON object whose text holds no raw control, C1 or bidi character', () => {
     const line = formatJsonLine(entry(FLOW));
     expect(line).not.toMatch(RAW_CONTROL);

@@ -59,6 +59,34 @@ function samples(text: string): Map<string, number> {
 }
 
 describe('renderMetrics', () => {
+  it('exports the DNS capture: up, answers, flows named, skipped and dropped packets by reason, the cache', () => {
+    const dns: NonNullable<DaemonSnapshot['dns']> = {
+      capture: 'on',
+      reason: null,
+      reader: { packets: 12, bytes: 1200, batches: 3, kernelDrops: 2, queueDrops: 1, truncated: 0, loopbackOutgoing: 12 },
+      packets: 12,
+      answers: 9,
+      resolutions: 11,
+      skipped: { 'tcp-partial': 2, malformed: 1 },
+      cacheAddresses: 7,
+      evicted: 0,
+      flowsNamed: 5,
+      queries: 4,
+    };
+    const m = samples(renderMetrics({ ...snapshotWith({}), dns }, scrapeSample()));
+    expect(m.get('auditflow_dns_capture_up')).toBe(1);
+    expect(m.get('auditflow_dns_answers_total')).toBe(9);
+    expect(m.get('auditflow_dns_flows_named_total')).toBe(5);
+    expect(m.get('auditflow_dns_cache_addresses')).toBe(7);
+    expect(m.get('auditflow_dns_skipped_packets_total{reason="tcp-partial"}')).toBe(2);
+    expect(m.get('auditflow_dns_skipped_packets_total{reason="malformed"}')).toBe(1);
+    expect(m.get('auditflow_dns_dropped_packets_total{where="kernel"}')).toBe(2);
+    expect(m.get('auditflow_dns_dropped_packets_total{where="queue"}')).toBe(1);
+    const off = samples(renderMetrics({ ...snapshotWith({}), dns: { ...dns, capture: 'unavailable', reason: 'EPERM', reader: null } }, scrapeSample()));
+    expect(off.get('auditflow_dns_capture_up')).toBe(0);
+    expect(off.get('auditflow_dns_dropped_packets_total{where="kernel"}')).toBe(0);
+  });
+
   it('writes the Prometheus text format with losses by reason and the sink state', () => {
     const text = renderMetrics(snapshotWith({ serial_gap: 3 }), scrapeSample());
     expect(text).toContain('# TYPE auditflow_flows_total counter\nauditflow_flows_total 7\n');

@@ -100,8 +100,8 @@ describe('systemd/auditflow.service', () => {
     expect(setting('ExecReload')).toBe('/bin/kill -HUP $MAINPID');
   });
 
-  it('grants the audit capabilities and /proc reading, nothing else, and no new namespaces', () => {
-    expect(setting('CapabilityBoundingSet').split(' ').sort()).toEqual(['CAP_AUDIT_CONTROL', 'CAP_AUDIT_READ', 'CAP_DAC_READ_SEARCH', 'CAP_SYS_PTRACE']);
+  it('grants the audit capabilities, /proc reading and the DNS answer capture, nothing else, and no new namespaces', () => {
+    expect(setting('CapabilityBoundingSet').split(' ').sort()).toEqual(['CAP_AUDIT_CONTROL', 'CAP_AUDIT_READ', 'CAP_DAC_READ_SEARCH', 'CAP_NET_RAW', 'CAP_SYS_PTRACE']);
     expect(setting('NoNewPrivileges')).toBe('yes');
     expect(setting('ProtectSystem')).toBe('strict');
     for (const forbidden of ['MemoryDenyWriteExecute', 'PrivateUsers', 'PrivateNetwork', 'PrivatePIDs']) expect(setting(forbidden)).toBe('');

@@ -1,14 +1,11 @@
-import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { answersOf } from '../../../src/dns/answers.js';
 import { NameCache } from '../../../src/dns/name-cache.js';
 import { dnsSegment, type DnsSegment } from '../../../src/dns/packet.js';
+import { capturedAnswers } from '../../helpers/dns-fixture.js';
 
-const captured = readFileSync(new URL('../../fixtures/dns/answers-lo.hex', import.meta.url), 'utf8')
-  .split('\n')
-  .filter((line) => line !== '' && !line.startsWith('#'))
-  .map((line) => Buffer.from(line, 'hex'));
+const captured = capturedAnswers;
 
 function segment(packet: Buffer): DnsSegment {
   const result = dnsSegment(packet);

@@ -69,6 +69,16 @@ describe('--format ecs (ECS 8.17)', () => {
     expect(ecs(live)).toMatchObject({ source: { ip: live.remote_addr, port: live.remote_port }, destination: { ip: '127.0.0.1', port: 8080 }, network: { community_id: '1:abc=' } });
   });
 
+  it("gives the remote end's DNS name to the destination of an egress flow and to the source of an ingress one, in ECS and OCSF", () => {
+    const connect = { ...flowOf('connect-tcp4-ok', (flow) => flow.op === 'connect'), remote_name: 'files.example.test', remote_cname: 'edge.cdn.example.test' };
+    const accept = { ...flowOf('accept-peer', (flow) => flow.op === 'accept'), remote_name: 'client.example.test' };
+    expect(ecs(connect)).toMatchObject({ destination: { domain: 'files.example.test' }, auditflow: { remote_cname: 'edge.cdn.example.test' } });
+    expect(ecs(connect)).not.toHaveProperty('source.domain');
+    expect(ecs(accept)).toMatchObject({ source: { domain: 'client.example.test' } });
+    expect(ocsf(connect)).toMatchObject({ dst_endpoint: { hostname: 'files.example.test' } });
+    expect(ocsf(accept)).toMatchObject({ src_endpoint: { hostname: 'client.example.test' } });
+  });
+
   it('maps UDP sends, a bind (destination, direction unknown) and a refused and an in-progress connect', () => {
     expect(ecs(flowOf('sendto-udp6', (flow) => flow.op === 'sendto'))).toMatchObject({ network: { transport: 'udp', iana_number: '17', type: 'ipv6', direction: 'egress' }, event: { type: ['connection'] } });
     expect(ecs(flowOf('sendmsg-name', (flow) => flow.op === 'sendmsg'))).toMatchObject({ network: { transport: 'udp' }, event: { action: 'sendmsg' } });
