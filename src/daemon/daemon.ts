@@ -77,6 +77,7 @@ export class Daemon {
   private stopped = false;
 
   private selfFlows = 0;
+  private socketsReused = 0;
   private kernelView: DaemonSnapshot['kernel'] = { enabled: null, lost: null, backlog: null, backlogLimit: null, immutable: false };
   private readonly stageLoggers: Logger[] = [];
 
@@ -152,6 +153,7 @@ export class Daemon {
       localAddresses: hostAddresses(),
       resolver: liveSocketResolver(this.binding, {
         onError: (error) => this.log.warn({ stage: 'pipeline', err: error.message, code: error.code }, 'cannot ask a socket itself (pidfd_getfd); reading /proc instead'),
+        onReused: () => this.socketsReused++,
       }),
     });
 
@@ -328,6 +330,7 @@ export class Daemon {
       kernel: this.kernelView,
       losses: this.losses.counts(),
       selfFlows: this.selfFlows,
+      socketsReused: this.socketsReused,
       sinkHealth: this.sink.health(),
       backpressure: this.held.stats(),
       memory: { rss: memory.rss, heapUsed: memory.heapUsed },

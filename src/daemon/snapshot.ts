@@ -37,6 +37,11 @@ export interface DaemonSnapshot {
   losses: Record<string, number>;
   /** Flows of the daemon's own pid, dropped (multicast beside another daemon's rules, or a rule race). */
   selfFlows: number;
+  /**
+   * Socket lookups of JavaScript's resolver not answered because the process at the event's pid had
+   * started after the event (pid reuse); the addon's own lookups count theirs in reader.lookups.failed.reused.
+   */
+  socketsReused?: number;
   sinkHealth: SinkHealth;
   backpressure: { blocked: boolean; heldBatches: number; heldBytes: number };
   memory: { rss: number; heapUsed: number };
