@@ -8,7 +8,7 @@ import { loadConfig } from '../daemon/config.js';
 import { compileRuleset } from '../daemon/kernel-session.js';
 import { redisClient } from '../daemon/open-sink.js';
 import type { Settings } from '../daemon/settings.js';
-import { readSnapshot, type DaemonSnapshot } from '../daemon/snapshot.js';
+import { readSnapshot, snapshotOwner, type DaemonSnapshot } from '../daemon/snapshot.js';
 import { encodeRule, ruleIdentity } from '../rules/index.js';
 import { redactRedisUrl, streamKey } from '../sink/index.js';
 
@@ -96,7 +96,7 @@ async function redisReport(settings: Settings): Promise<RedisReport> {
 export async function readStatusReport(control: AuditControl, settings: Settings): Promise<StatusReport> {
   const status = await control.status();
   const loaded = await control.listRules();
-  const snapshot = readSnapshot(settings.runtime_dir);
+  const snapshot = readSnapshot(settings.runtime_dir, snapshotOwner(settings.runtime_dir));
   return {
     status,
     features: featureNames(status.featureBitmap),

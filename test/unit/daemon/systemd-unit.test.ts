@@ -11,6 +11,8 @@ const unitPath = fileURLToPath(new URL('../../../systemd/auditflow.service', imp
 const unit = readFileSync(unitPath, 'utf8');
 const cli = fileURLToPath(new URL('../../../dist/src/cli/main.js', import.meta.url));
 const setting = (name: string): string => new RegExp(`^${name}=(.*)$`, 'm').exec(unit)?.[1] ?? '';
+/** A list setting given on several lines, which systemd joins (CapabilityBoundingSet=, AmbientCapabilities=). */
+const joined = (name: string): string[] => [...unit.matchAll(new RegExp(`^${name}=(.*)$`, 'gm'))].flatMap((match) => (match[1] ?? '').split(' ')).filter((one) => one !== '');
 
 describe('systemd/auditflow.service', () => {
   it('passes systemd-analyze verify (with ExecStart pointing at this build)', () => {
@@ -59,16 +61,26 @@ describe('systemd/auditflow.service', () => {
     expect(unit).not.toMatch(/^(After|Wants|Requires)=.*(network|redis)/m);
   });
 
-  it('needs CAP_DAC_READ_SEARCH to see another user\'s /proc/<pid>/fd, and sees other users\' processes under ProtectProc=ptraceable', async () => {
+  it('needs CAP_DAC_READ_SEARCH to see another user\'s /proc/<pid>/fd, and sees other users\' processes under ProtectProc=ptraceable, as its own non-root user', async () => {
     if (process.getuid?.() !== 0 || spawnSync('setpriv', ['--version']).error || spawnSync('unshare', ['--version']).error) return;
     const sleeper = spawn('setpriv', ['--reuid', 'nobody', '--regid', 'nogroup', '--clear-groups', 'sleep', '30'], { stdio: 'ignore' });
     try {
       await new Promise((resolve) => setTimeout(resolve, 300));
       const pid = sleeper.pid;
       const caps = (list: string[]): string => ['-all', ...list.map((cap) => `+${cap.replace(/^CAP_/, '').toLowerCase()}`)].join(',');
-      const granted = setting('CapabilityBoundingSet').split(' ');
+      const granted = joined('CapabilityBoundingSet');
+      // As the unit runs it: a user of its own (here a uid no one has) holding the capabilities as ambient ones.
       const asUnit = (bounding: string[], command: string): { status: number | null; stdout: string; stderr: string } =>
-        spawnSync('unshare', ['-m', 'sh', '-c', `mount --make-rprivate / && mount -t proc -o hidepid=${setting('ProtectProc')} proc /proc && setpriv --inh-caps -all --bounding-set ${caps(bounding)} -- sh -c '${command}'`], { encoding: 'utf8' });
+        spawnSync(
+          'unshare',
+          [
+            '-m',
+            'sh',
+            '-c',
+            `mount --make-rprivate / && mount -t proc -o hidepid=${setting('ProtectProc')} proc /proc && setpriv --reuid 61999 --regid 61999 --clear-groups --inh-caps ${caps(bounding)} --ambient-caps ${caps(bounding)} --bounding-set ${caps(bounding)} -- sh -c '${command}'`,
+          ],
+          { encoding: 'utf8' },
+        );
       // Another user's process and this one are in view (hidepid=ptraceable), the fd directory readable.
       const listed = asUnit(granted, `ls /proc/${pid}/fd /proc/${process.pid}/fd >/dev/null && ls /proc`);
       expect(listed.status).toBe(0);
@@ -100,8 +112,12 @@ describe('systemd/auditflow.service', () => {
     expect(setting('ExecReload')).toBe('/bin/kill -HUP $MAINPID');
   });
 
-  it('grants the audit capabilities and /proc reading, nothing else, and no new namespaces', () => {
-    expect(setting('CapabilityBoundingSet').split(' ').sort()).toEqual(['CAP_AUDIT_CONTROL', 'CAP_AUDIT_READ', 'CAP_DAC_READ_SEARCH', 'CAP_SYS_PTRACE']);
+  it('grants the audit capabilities, /proc reading and the receive buffer to a user of its own, nothing else, and no new namespaces', () => {
+    expect(setting('User')).toBe('auditflow');
+    expect(joined('CapabilityBoundingSet').sort()).toEqual(['CAP_AUDIT_CONTROL', 'CAP_AUDIT_READ', 'CAP_DAC_READ_SEARCH', 'CAP_NET_ADMIN', 'CAP_SYS_PTRACE']);
+    expect(joined('AmbientCapabilities').sort()).toEqual(joined('CapabilityBoundingSet').sort());
+    // Each capability says why, on the line before its own.
+    for (const cap of joined('CapabilityBoundingSet')) expect(unit, cap).toMatch(new RegExp(`^# ${cap}: .+\\n(?:#.*\\n)*CapabilityBoundingSet=${cap}$`, 'm'));
     expect(setting('NoNewPrivileges')).toBe('yes');
     expect(setting('ProtectSystem')).toBe('strict');
     for (const forbidden of ['MemoryDenyWriteExecute', 'PrivateUsers', 'PrivateNetwork', 'PrivatePIDs']) expect(setting(forbidden)).toBe('');
