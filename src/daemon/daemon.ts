@@ -185,8 +185,8 @@ export class Daemon {
         stage: 'kernel',
         immutable: report.immutable,
         rules: report.rules === undefined ? null : { added: report.rules.added, alreadyLoaded: report.rules.alreadyLoaded, removedStale: report.rules.removedStale },
-        backlogLimit: report.status.backlogLimit,
-        backlogWaitTime: report.status.backlogWaitTime,
+        backlogLimit: report.status?.backlogLimit ?? null,
+        backlogWaitTime: report.status?.backlogWaitTime ?? null,
       },
       s.mode === 'unicast' ? 'registered as the audit daemon' : 'reading the audit multicast group beside the audit daemon',
     );
