@@ -1,4 +1,4 @@
-// socketEnds(pid, fd): the synchronous lookup the JavaScript fallback resolver makes (the lookup
+// socketEnds(pid, fd, eventMs): the synchronous lookup the JavaScript fallback resolver makes (the lookup
 // thread, socket_lookup.cc, makes the same one early). The alternative, finding the socket's inode in
 // /proc/<pid>/net/{tcp,udp,...}, costs time proportional to every socket of the network namespace
 // (TIME_WAIT included) on each lookup; the caller falls back to it when pidfd_getfd is refused.
@@ -9,6 +9,7 @@
 #include <cerrno>
 
 #include "errno_error.h"
+#include "process_start.h"
 #include "socket_query.h"
 
 namespace auditflow {
@@ -35,8 +36,10 @@ class Fd {
 Napi::Value SocketEnds(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 2 || !info[0].IsNumber() || !info[1].IsNumber()) {
-    throw Napi::TypeError::New(env, "socketEnds(pid, fd) needs two numbers");
+    throw Napi::TypeError::New(env, "socketEnds(pid, fd, eventMs?) needs two numbers");
   }
+  bool with_event = info.Length() >= 3 && info[2].IsNumber();
+  int64_t event_ms = with_event ? info[2].As<Napi::Number>().Int64Value() : 0;
   int pid = info[0].As<Napi::Number>().Int32Value();
   int target = info[1].As<Napi::Number>().Int32Value();
   if (pid <= 0 || target < 0) return env.Null();
@@ -45,6 +48,15 @@ Napi::Value SocketEnds(const Napi::CallbackInfo& info) {
   if (pidfd.get() < 0) {
     if (Gone(errno)) return env.Null();
     throw ErrnoError(env, errno, "pidfd_open");
+  }
+  if (with_event) {
+    int64_t start = 0;
+    int err = PidfdStartBootNs(pidfd.get(), pid, &start);
+    if (err != 0) {
+      if (Gone(err)) return env.Null();
+      throw ErrnoError(env, err, "read /proc/<pid>/stat");
+    }
+    if (StartedAfterEvent(start, BootRealtimeNs(), event_ms)) return Napi::Boolean::New(env, false);
   }
   int duplicate = DuplicateSocket(pidfd.get(), pid, target);
   if (duplicate < 0) {

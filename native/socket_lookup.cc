@@ -12,6 +12,7 @@
 #include <climits>
 #include <cstring>
 
+#include "process_start.h"
 #include "socket_query.h"
 
 namespace auditflow {
@@ -69,12 +70,14 @@ const LookupCall* SocketLookups::CallOf(const SyscallFields& fields) const {
 void SocketLookups::Run(Batch& batch, bool behind) {
   const uint32_t* meta = batch.meta.data();
   uint64_t now = MonotonicNs();
+  boot_realtime_ns_ = BootRealtimeNs();
   for (uint32_t record = 0; record < batch.records; ++record) {
     const uint32_t* words = meta + record * kMetaWords;
     if (words[0] != AUDIT_SYSCALL) continue;
     const uint8_t* payload = batch.data.data() + words[4];
     SyscallFields fields = ScanSyscall(payload, words[5]);
-    if ((fields.seen & (kArch | kSyscall | kPid)) != (kArch | kSyscall | kPid)) continue;
+    constexpr unsigned kNeeded = kArch | kSyscall | kPid | kTime;
+    if ((fields.seen & kNeeded) != kNeeded) continue;
     const LookupCall* call = CallOf(fields);
     if (call == nullptr) continue;
     if (fields.pid == self_pid_) {
@@ -117,6 +120,11 @@ void SocketLookups::OnSocketCall(const SyscallFields& fields, uint64_t now) {
   int err = 0;
   Entry entry = Acquire(fields.pid, now, &err);
   if (entry == lru_.end()) return;
+  if (StartedAfter(*entry, fields)) {
+    // The fd belongs to a process gone by now; this one's fd of that number is another socket.
+    skipped_reused_.fetch_add(1, std::memory_order_relaxed);
+    return;
+  }
   Remember(*entry, static_cast<int32_t>(fields.exit),
            {static_cast<uint16_t>(fields.args[0]), static_cast<uint16_t>(fields.args[1] & 0xf), static_cast<uint16_t>(fields.args[2])});
 }
@@ -129,12 +137,20 @@ void SocketLookups::LookUp(const SyscallFields& fields, uint32_t kind, int32_t f
   Put(entry, 4, fields.pid);
   Put(entry, 8, fd);
   int status = 0;
+  bool reused = false;
   // A kept pidfd whose process exited is reopened once: the event may be a newer process's with the
   // same pid.
   for (int attempt = 0; attempt < 2; ++attempt) {
     bool kept = by_pid_.count(fields.pid) != 0;
     Entry process = Acquire(fields.pid, now, &status);
     if (process == lru_.end()) break;
+    if (StartedAfter(*process, fields)) {
+      // Its fds are another program's: never answered. The entry says ESRCH, the event's process is
+      // gone; the pidfd stays for the newcomer's own events.
+      reused = true;
+      status = ESRCH;
+      break;
+    }
     Kind known{};
     bool have = false;
     if (kind == kFdInExit) {
@@ -188,6 +204,8 @@ void SocketLookups::LookUp(const SyscallFields& fields, uint32_t kind, int32_t f
   made_.fetch_add(1, std::memory_order_relaxed);
   if (status == 0) {
     found_.fetch_add(1, std::memory_order_relaxed);
+  } else if (reused) {
+    failed_reused_.fetch_add(1, std::memory_order_relaxed);
   } else {
     failed_[status > 0 && status < kErrnoSlots ? status : 0].fetch_add(1, std::memory_order_relaxed);
   }
@@ -213,10 +231,21 @@ SocketLookups::Entry SocketLookups::Acquire(uint32_t pid, uint64_t now, int* err
     *err = errno;
     return lru_.end();
   }
+  int64_t start = 0;
+  int start_err = PidfdStartBootNs(pidfd, static_cast<int>(pid), &start);
+  if (start_err != 0) {
+    close(pidfd);
+    *err = start_err;
+    return lru_.end();
+  }
   pidfds_opened_.fetch_add(1, std::memory_order_relaxed);
-  lru_.push_front(Process{pid, pidfd, now, {}});
+  lru_.push_front(Process{pid, pidfd, start, now, {}});
   by_pid_[pid] = lru_.begin();
   return lru_.begin();
+}
+
+bool SocketLookups::StartedAfter(const Process& process, const SyscallFields& fields) const {
+  return StartedAfterEvent(process.start_boot_ns, boot_realtime_ns_, fields.time_ms);
 }
 
 void SocketLookups::Drop(Entry entry) {
@@ -270,12 +299,14 @@ Napi::Object SocketLookups::Stats(Napi::Env env) const {
   skipped.Set("sockaddr", number(skipped_sockaddr_));
   skipped.Set("behind", number(skipped_behind_));
   skipped.Set("noFd", number(skipped_no_fd_));
+  skipped.Set("reused", number(skipped_reused_));
   stats.Set("skipped", skipped);
   Napi::Object failed = Napi::Object::New(env);
   for (int err = 0; err < kErrnoSlots; ++err) {
     uint64_t count = failed_[err].load(std::memory_order_relaxed);
     if (count != 0) failed.Set(err == 0 ? "other" : uv_err_name(-err), Napi::Number::New(env, static_cast<double>(count)));
   }
+  if (failed_reused_.load(std::memory_order_relaxed) != 0) failed.Set("reused", number(failed_reused_));
   stats.Set("failed", failed);
   Napi::Object pidfds = Napi::Object::New(env);
   pidfds.Set("opened", number(pidfds_opened_));

@@ -56,6 +56,7 @@ class SocketLookups {
   struct Process {
     uint32_t pid;
     int pidfd;
+    int64_t start_boot_ns;  // its start (process_start.h), read when the pidfd was opened
     uint64_t last_used_ns;
     std::unordered_map<int32_t, Kind> sockets;
   };
@@ -64,9 +65,11 @@ class SocketLookups {
   const LookupCall* CallOf(const SyscallFields& fields) const;
   void OnSocketCall(const SyscallFields& fields, uint64_t now);
   void LookUp(const SyscallFields& fields, uint32_t kind, int32_t fd, uint32_t record, uint64_t now, std::vector<uint8_t>* out);
-  // The process's entry, made (pidfd_open) when absent and remade when its pidfd reports it exited;
-  // end() with *err set when the process cannot be opened.
+  // The process's entry, made (pidfd_open, and its start time read) when absent; end() with *err set
+  // when the process cannot be opened.
   Entry Acquire(uint32_t pid, uint64_t now, int* err);
+  // The process started after the event: its pid was reused, the event's process is gone.
+  bool StartedAfter(const Process& process, const SyscallFields& fields) const;
   void Drop(Entry entry);
   void Remember(Process& process, int32_t fd, Kind kind);
 
@@ -75,6 +78,7 @@ class SocketLookups {
   std::list<Process> lru_;  // most recently used first
   std::unordered_map<uint32_t, Entry> by_pid_;
   size_t socket_entries_ = 0;
+  int64_t boot_realtime_ns_ = 0;  // BootRealtimeNs(), read once per batch
 
   // Counters; failed_ is indexed by errno (slot 0: an errno beyond the table).
   static constexpr int kErrnoSlots = 160;
@@ -86,6 +90,8 @@ class SocketLookups {
   std::atomic<uint64_t> skipped_sockaddr_{0};
   std::atomic<uint64_t> skipped_behind_{0};
   std::atomic<uint64_t> skipped_no_fd_{0};
+  std::atomic<uint64_t> skipped_reused_{0};
+  std::atomic<uint64_t> failed_reused_{0};
   std::atomic<uint64_t> failed_[kErrnoSlots] = {};
   std::atomic<uint64_t> pidfds_opened_{0};
   std::atomic<uint64_t> pidfds_reopened_{0};

@@ -50,11 +50,29 @@ const uint8_t* Body(const uint8_t* payload, const uint8_t* end) {
   return close + 1 < end && close[1] == ':' ? close + 2 : close + 1;
 }
 
+// The header's "audit(<seconds>.<ms>:" as ms (kernel/audit.c audit_log_start prints the seconds and
+// the milliseconds, three digits); false when it is not there.
+bool HeaderTime(const uint8_t* payload, const uint8_t* end, int64_t* out) {
+  static const char kOpen[] = "audit(";
+  size_t open_length = sizeof kOpen - 1;
+  if (static_cast<size_t>(end - payload) < open_length || std::memcmp(payload, kOpen, open_length) != 0) return false;
+  const uint8_t* seconds = payload + open_length;
+  const uint8_t* dot = seconds;
+  while (dot < end && *dot >= '0' && *dot <= '9') ++dot;
+  if (dot + 4 >= end || *dot != '.' || dot[4] != ':') return false;
+  int64_t whole = 0;
+  int64_t ms = 0;
+  if (!Decimal(seconds, dot, &whole) || whole < 0 || !Decimal(dot + 1, dot + 4, &ms) || ms < 0) return false;
+  *out = whole * 1000 + ms;
+  return true;
+}
+
 }  // namespace
 
 SyscallFields ScanSyscall(const uint8_t* payload, size_t length) {
   SyscallFields fields;
   const uint8_t* end = payload + length;
+  if (HeaderTime(payload, end, &fields.time_ms)) fields.seen |= kTime;
   const uint8_t* p = Body(payload, end);
   while (p < end) {
     while (p < end && (*p == ' ' || *p == ':')) ++p;
@@ -124,6 +142,7 @@ Napi::Value ScanSyscallJs(const Napi::CallbackInfo& info) {
     result.Set(names[i], (fields.seen & (kA0 << i)) ? Napi::Value(Napi::BigInt::New(env, fields.args[i])) : env.Null());
   }
   result.Set("pid", Napi::Number::New(env, fields.pid));
+  result.Set("timeMs", (fields.seen & kTime) ? Napi::Value(Napi::Number::New(env, static_cast<double>(fields.time_ms))) : env.Null());
   return result;
 }
 

@@ -15,6 +15,7 @@ struct SyscallFields {
   int64_t exit = 0;        // exit=, signed decimal
   uint64_t args[3] = {};   // a0= a1= a2=, hex
   uint32_t pid = 0;        // pid=, decimal
+  int64_t time_ms = 0;     // the header's audit(<seconds>.<ms>:...), ms since the epoch
   unsigned seen = 0;       // bits of Field below
 };
 
@@ -27,9 +28,10 @@ enum Field : unsigned {
   kA1 = 1u << 5,
   kA2 = 1u << 6,
   kPid = 1u << 7,
+  kTime = 1u << 8,
 };
 
-// Scans "audit(...): arch=... syscall=... success=... exit=... a0=... a1=... a2=... ... pid=..." up to
+// Scans "audit(<seconds>.<ms>:<serial>): arch=... syscall=... success=... exit=... a0=... a1=... a2=... ... pid=..." up to
 // pid= (the kernel prints these before comm=, whose quoted value is process-controlled).
 SyscallFields ScanSyscall(const uint8_t* payload, size_t length);
 

@@ -6,7 +6,8 @@
 #     with its man page auditflow(8) and bash completion;
 #   - makes sure a Redis answers on 127.0.0.1:6379;
 #   - installs /etc/auditflow/auditflow.conf (every setting at its default, mode 0600) if there is none,
-#     and where systemd is the init system installs and starts the auditflow service (which stops
+#     and where systemd is the init system makes the service's user auditflow (the config then 0640
+#     root:auditflow), installs and starts the auditflow service (which stops
 #     auditd: one audit daemon at a time) and prints `auditflow status` (scripts/install-service.sh);
 #   - elsewhere (containers, minimal VMs): runs `auditflow run` in the foreground; Ctrl-C stops it
 #     and puts the kernel's audit state back.

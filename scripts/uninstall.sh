@@ -8,8 +8,8 @@
 #     rule of a daemon that is gone);
 #   - removes the installed package (npm's global prefix), its man page and its bash completion;
 #   - removes /run/auditflow (the status file a killed daemon left);
-#   - with --purge also /etc/auditflow (the config), /etc/default/auditflow and /var/lib/auditflow (the
-#     spool: flows not yet sent to Redis are lost); without it they stay.
+#   - with --purge also /etc/auditflow (the config), /etc/default/auditflow, /var/lib/auditflow (the
+#     spool: flows not yet sent to Redis are lost) and the service's user auditflow; without it they stay.
 # Left alone: the Debian packages setup.sh installed (other software may use them; Redis keeps
 # running). auditd, which the service stopped (Conflicts=auditd.service), is not started again here:
 # the script says how when it is installed and not running.
@@ -56,7 +56,7 @@ fi
 
 if [[ -e $unit ]]; then
   systemctl disable --now auditflow.service
-  rm -f "$unit"
+  rm -f "$unit" "$root/usr/lib/sysusers.d/auditflow.conf"
   systemctl daemon-reload
   echo "stopped and removed the auditflow service"
 fi
@@ -85,6 +85,14 @@ fi
 if $purge; then
   rm -rf "$root/etc/auditflow" "$root/etc/default/auditflow" "$state"
   echo "removed the configuration (/etc/auditflow, /etc/default/auditflow) and the state (/var/lib/auditflow)"
+  # The service's user (install-service.sh made it); its files went with the state above.
+  if [[ -e $root/etc/passwd ]] && grep -q '^auditflow:' "$root/etc/passwd"; then
+    userdel --prefix "${root:-/}" auditflow
+    echo "removed the user auditflow"
+  fi
+  if [[ -e $root/etc/group ]] && grep -q '^auditflow:' "$root/etc/group"; then
+    groupdel --prefix "${root:-/}" auditflow
+  fi
 else
   kept=()
   for path in /etc/auditflow /etc/default/auditflow /var/lib/auditflow; do

@@ -9,7 +9,7 @@ import { compileRuleset } from '../daemon/kernel-session.js';
 import { redisClient } from '../daemon/open-sink.js';
 import type { Settings } from '../daemon/settings.js';
 import type { DnsSnapshot } from '../daemon/dns-session.js';
-import { readSnapshot, type DaemonSnapshot } from '../daemon/snapshot.js';
+import { readSnapshot, snapshotOwner, type DaemonSnapshot } from '../daemon/snapshot.js';
 import { encodeRule, ruleIdentity } from '../rules/index.js';
 import { redactRedisUrl, streamKey } from '../sink/index.js';
 
@@ -97,7 +97,7 @@ async function redisReport(settings: Settings): Promise<RedisReport> {
 export async function readStatusReport(control: AuditControl, settings: Settings): Promise<StatusReport> {
   const status = await control.status();
   const loaded = await control.listRules();
-  const snapshot = readSnapshot(settings.runtime_dir);
+  const snapshot = readSnapshot(settings.runtime_dir, snapshotOwner(settings.runtime_dir));
   return {
     status,
     features: featureNames(status.featureBitmap),

@@ -79,6 +79,7 @@ export class Daemon {
   private stopped = false;
 
   private selfFlows = 0;
+  private socketsReused = 0;
   private kernelView: DaemonSnapshot['kernel'] = { enabled: null, lost: null, backlog: null, backlogLimit: null, immutable: false };
   private readonly stageLoggers: Logger[] = [];
 
@@ -154,6 +155,7 @@ export class Daemon {
       localAddresses: hostAddresses(),
       resolver: liveSocketResolver(this.binding, {
         onError: (error) => this.log.warn({ stage: 'pipeline', err: error.message, code: error.code }, 'cannot ask a socket itself (pidfd_getfd); reading /proc instead'),
+        onReused: () => this.socketsReused++,
       }),
     });
 
@@ -187,8 +189,8 @@ export class Daemon {
         stage: 'kernel',
         immutable: report.immutable,
         rules: report.rules === undefined ? null : { added: report.rules.added, alreadyLoaded: report.rules.alreadyLoaded, removedStale: report.rules.removedStale },
-        backlogLimit: report.status.backlogLimit,
-        backlogWaitTime: report.status.backlogWaitTime,
+        backlogLimit: report.status?.backlogLimit ?? null,
+        backlogWaitTime: report.status?.backlogWaitTime ?? null,
       },
       s.mode === 'unicast' ? 'registered as the audit daemon' : 'reading the audit multicast group beside the audit daemon',
     );
@@ -335,6 +337,7 @@ export class Daemon {
       kernel: this.kernelView,
       losses: this.losses.counts(),
       selfFlows: this.selfFlows,
+      socketsReused: this.socketsReused,
       sinkHealth: this.sink.health(),
       backpressure: this.held.stats(),
       memory: { rss: memory.rss, heapUsed: memory.heapUsed },

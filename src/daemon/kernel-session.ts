@@ -49,7 +49,8 @@ export interface KernelSessionOptions {
 export interface StartReport {
   immutable: boolean;
   rules: ApplyResult | undefined;
-  status: AuditStatus;
+  /** undefined for a multicast reader the kernel does not answer (below). */
+  status: AuditStatus | undefined;
 }
 
 /** Compiles the configured ruleset; a bad line anywhere throws before the kernel is touched. */
@@ -120,16 +121,13 @@ export class KernelSession {
 
   /**
    * Unicast: takes the slot, sets the backlog, applies the ruleset, excludes the daemon's pid and turns
-   * auditing on. Multicast: only checks that the kernel answers. An immutable kernel keeps its rules
-   * and settings; the daemon registers and reads what they produce.
+   * auditing on. Multicast: only asks the kernel's status, and goes on without it where the kernel
+   * refuses. An immutable kernel keeps its rules and settings; the daemon registers and reads what they produce.
    */
   async start(): Promise<StartReport> {
+    if (this.settings.mode === 'multicast') return this.startMulticast();
     const status = await this.control.status();
     this.immutable = status.enabled === 2;
-    if (this.settings.mode === 'multicast') {
-      if (status.enabled === 0) this.log.warn({ enabled: 0 }, 'auditing is off (enabled=0): no record arrives until the audit daemon turns it on');
-      return { immutable: this.immutable, rules: undefined, status };
-    }
     // Compile before anything changes, so a bad ruleset refuses the start with the kernel untouched.
     const ruleset = this.settings.apply_rules && !this.immutable ? compileRuleset(this.settings.rules) : undefined;
 
@@ -151,6 +149,23 @@ export class KernelSession {
     // is audited yet. Until then the ruleset cannot match the daemon: it opens no socket meanwhile.
     await this.ensureSelfRule();
     return { immutable: false, rules, status: await this.control.status() };
+  }
+
+  private async startMulticast(): Promise<StartReport> {
+    let status: AuditStatus;
+    try {
+      status = await this.control.status();
+    } catch (error) {
+      // The kernel answers audit requests only from the initial pid namespace and with
+      // CAP_AUDIT_CONTROL (kernel/audit.c audit_netlink_ok: EPERM); joining the multicast group needs
+      // neither, only CAP_AUDIT_READ. So a reader in a container reads on, without the status.
+      if ((error as { code?: string }).code !== 'EPERM') throw error;
+      this.log.warn({}, "the kernel refuses this process its audit status (another pid namespace, or no CAP_AUDIT_CONTROL): reading the multicast group without it; the kernel's lost counter is not reported");
+      return { immutable: false, rules: undefined, status: undefined };
+    }
+    this.immutable = status.enabled === 2;
+    if (status.enabled === 0) this.log.warn({ enabled: 0 }, 'auditing is off (enabled=0): no record arrives until the audit daemon turns it on');
+    return { immutable: this.immutable, rules: undefined, status };
   }
 
   /** SIGHUP: applies a changed ruleset while the reader keeps reading, so no event is missed. */

@@ -78,18 +78,24 @@ export function urlsWithPassword(urls: { url: string; cluster: string[] }, passw
   return { url: put(urls.url), cluster: urls.cluster.map(put) };
 }
 
-/** Files holding a Redis password that others than their owner may read (mode & 0o044): one warning each. */
-export function exposedSecrets(files: Array<{ path: string | undefined; holdsPassword: boolean }>): string[] {
+/**
+ * Files holding a Redis password that others than their owner may read: one warning each. Readable by
+ * all (o+r), or by a group (g+r) other than the daemon's own: the service's group `auditflow` reads the
+ * config (0640 root:auditflow, scripts/install-service.sh). Root's group is never the daemon's own.
+ */
+export function exposedSecrets(files: Array<{ path: string | undefined; holdsPassword: boolean }>, daemonGid: number | undefined = process.getgid?.()): string[] {
   const exposed: string[] = [];
   for (const { path, holdsPassword } of files) {
     if (path === undefined || path === '' || !holdsPassword) continue;
     let mode: number;
+    let gid: number;
     try {
-      mode = statSync(path).mode;
+      ({ mode, gid } = statSync(path));
     } catch {
       continue;
     }
-    if ((mode & 0o044) !== 0) exposed.push(`${path} holds the Redis password and is readable by others (mode ${(mode & 0o777).toString(8)}); chmod 600 it`);
+    const ownGroup = daemonGid !== undefined && daemonGid !== 0 && gid === daemonGid;
+    if ((mode & 0o004) !== 0 || ((mode & 0o040) !== 0 && !ownGroup)) exposed.push(`${path} holds the Redis password and is readable by others (mode ${(mode & 0o777).toString(8)}); chmod 600 it`);
   }
   return exposed;
 }

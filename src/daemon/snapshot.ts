@@ -1,7 +1,7 @@
 // What the running daemon knows about itself, in one object: the stats log line, the Prometheus
 // metrics and the status file (read by `auditflow status`) are all views of it.
 import { randomBytes } from 'node:crypto';
-import { closeSync, constants, fstatSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, constants, fstatSync, lstatSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import type { NativeSocketStats } from '../native/binding.js';
 import type { PipelineStats } from '../pipeline/pipeline.js';
@@ -40,6 +40,11 @@ export interface DaemonSnapshot {
   losses: Record<string, number>;
   /** Flows of the daemon's own pid, dropped (multicast beside another daemon's rules, or a rule race). */
   selfFlows: number;
+  /**
+   * Socket lookups of JavaScript's resolver not answered because the process at the event's pid had
+   * started after the event (pid reuse); the addon's own lookups count theirs in reader.lookups.failed.reused.
+   */
+  socketsReused?: number;
   sinkHealth: SinkHealth;
   backpressure: { blocked: boolean; heldBatches: number; heldBytes: number };
   memory: { rss: number; heapUsed: number };
@@ -117,10 +122,25 @@ export function inspectSnapshot(directory: string, owner: number | undefined = p
   return problem === undefined ? { kind: 'ok', snapshot: value as DaemonSnapshot } : { kind: 'refused', reason: `${path}: ${problem}` };
 }
 
-/** The snapshot there if it passes inspectSnapshot(), else undefined. */
-export function readSnapshot(directory: string): DaemonSnapshot | undefined {
-  const read = inspectSnapshot(directory);
+/** The snapshot there if it passes inspectSnapshot() (of `owner`, by default this process's uid), else undefined. */
+export function readSnapshot(directory: string, owner?: number): DaemonSnapshot | undefined {
+  const read = inspectSnapshot(directory, owner ?? process.getuid?.());
   return read.kind === 'ok' ? read.snapshot : undefined;
+}
+
+/**
+ * Whose status file a reader (`auditflow status`, often root) trusts in `directory`: the directory's
+ * owner, the daemon's user (the service runs as `auditflow`, systemd makes its RuntimeDirectory=
+ * that user's), when the directory is a real one writable by no one else; else the reader's own uid.
+ */
+export function snapshotOwner(directory: string): number | undefined {
+  try {
+    const stat = lstatSync(directory);
+    if (stat.isDirectory() && (stat.mode & 0o022) === 0) return stat.uid;
+  } catch {
+    // No directory: no status file either.
+  }
+  return process.getuid?.();
 }
 
 // Serials are the kernel's audit serials (unsigned int, kernel/audit.c audit_serial); times ms since the epoch.

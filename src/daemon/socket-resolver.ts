@@ -13,16 +13,23 @@ export interface LiveSocketResolverOptions {
   fallback?: SocketResolver;
   /** Told once per error code the addon met (the daemon logs it). */
   onError?: (error: NodeJS.ErrnoException) => void;
+  /** Told of each lookup whose pid is another process's now than the event's (counted, not answered). */
+  onReused?: () => void;
 }
 
 export function liveSocketResolver(binding: AuditBinding, options: LiveSocketResolverOptions = {}): SocketResolver {
   const fallback = options.fallback ?? procSocketResolver();
   const reported = new Set<string>();
   let native = true;
-  return (pid, fd, hint) => {
+  return (pid, fd, hint, eventMs) => {
     if (native) {
       try {
-        const ends = binding.socketEnds(pid, fd);
+        const ends = binding.socketEnds(pid, fd, eventMs);
+        if (ends === false) {
+          // The process at pid started after the event: /proc would answer for the same newcomer.
+          options.onReused?.();
+          return undefined;
+        }
         return ends === null ? undefined : socketInfoFromEnds(ends);
       } catch (caught) {
         // A lookup never stops the pipeline: whatever the addon met, /proc answers this one.
@@ -36,6 +43,6 @@ export function liveSocketResolver(binding: AuditBinding, options: LiveSocketRes
       }
     }
     // The hint (the socket's family and type, when its socket() was seen) narrows /proc to one table.
-    return fallback(pid, fd, hint);
+    return fallback(pid, fd, hint, eventMs);
   };
 }

@@ -50,8 +50,14 @@ export interface NativeLookupStats {
     behind: number;
     /** No descriptor to look up (a failed accept, a negative or oversized fd). */
     noFd: number;
+    /** socket() records not remembered: the process now at the pid started after the record (pid reuse). */
+    reused: number;
   };
-  /** Lookups that found nothing, by errno name (ESRCH: process gone, EBADF: fd gone, ENOTSOCK, EPERM, ...). */
+  /**
+   * Lookups that found nothing, by errno name (ESRCH: process gone, EBADF: fd gone, ENOTSOCK, EPERM,
+   * ...), and `reused`: the process now at the event's pid started after the event (its pid was
+   * reused), so its answer was not given (the entry says ESRCH).
+   */
   failed: Record<string, number>;
   /** The pidfds kept per process: opened, reopened after their process exited, closed. */
   pidfds: { opened: number; reopened: number; closed: number };
@@ -153,9 +159,11 @@ export interface AuditBinding {
   flock(fd: number, exclusive: boolean): boolean;
   /**
    * The socket behind another process's fd (pidfd_open + pidfd_getfd): null when the process,
-   * the fd or the socket is gone; throws with `code` when the kernel refuses (EPERM, ENOSYS).
+   * the fd or the socket is gone; false when `eventMs` (ms since the epoch) is given and the process
+   * at `pid` started more than 100 ms after it, so is not the event's (pid reuse); throws with
+   * `code` when the kernel refuses (EPERM, ENOSYS).
    */
-  socketEnds(pid: number, fd: number): NativeSocketEnds | null;
+  socketEnds(pid: number, fd: number, eventMs?: number): NativeSocketEnds | null | false;
   /**
    * The fields of a SYSCALL record's payload the lookup thread reads (native/syscall_scan.cc), for
    * tests: null without arch, syscall and pid.
@@ -172,6 +180,8 @@ export interface ScannedSyscall {
   a1: bigint | null;
   a2: bigint | null;
   pid: number;
+  /** The header's time, ms since the epoch; null without one. */
+  timeMs: number | null;
 }
 
 const require = createRequire(import.meta.url);

@@ -13,6 +13,7 @@
 import { readFileSync, readlinkSync } from 'node:fs';
 import { endianness } from 'node:os';
 import { ipv4Text, ipv6Text, isIpv4Mapped } from '../linux/ip-text.js';
+import { readBootTimeMs, readProcStat, START_TOLERANCE_MS, startTimeMs } from './process/proc-stat.js';
 import { type Endpoint, type SocketHint, type SocketInfo, type SocketResolver } from './socket-kinds.js';
 import { AF_INET, AF_INET6, SOCK_DGRAM, SOCK_RAW, SOCK_STREAM } from '../linux/socket.js';
 
@@ -50,6 +51,8 @@ export interface ProcSocketResolverOptions {
   maxRows?: number;
   /** The clock for ttlMs, in ms (default performance.now). */
   now?: () => number;
+  /** The wall clock, ms since the epoch, for process start times (default Date.now). */
+  wallNow?: () => number;
 }
 
 interface KeptTable {
@@ -62,10 +65,29 @@ interface KeptTable {
 export function procSocketResolver(options: ProcSocketResolverOptions = {}): SocketResolver {
   const procRoot = options.procRoot ?? '/proc';
   const tables = new ProcNetTables(procRoot, options);
-  return (pid, fd, hint) => {
+  const wallNow = options.wallNow ?? Date.now;
+  return (pid, fd, hint, eventMs) => {
     const inode = /^socket:\[(\d+)\]$/.exec(readLink(`${procRoot}/${pid}/fd/${fd}`) ?? '')?.[1];
-    return inode === undefined ? undefined : tables.find(pid, inode, tablesFor(hint));
+    if (inode === undefined) return undefined;
+    // Read after the link: a process at pid then that had started by the event was there all along,
+    // so the link was its own; one that started after it is another process (pid reuse).
+    if (eventMs !== undefined && !startedBy(procRoot, pid, eventMs, wallNow)) return undefined;
+    return tables.find(pid, inode, tablesFor(hint));
   };
+}
+
+/**
+ * Whether the process at `pid` now had started by the event at `eventMs`; false when it is gone, or
+ * when /proc/uptime cannot be read (no answer rather than perhaps another process's).
+ */
+function startedBy(procRoot: string, pid: number, eventMs: number, wallNow: () => number): boolean {
+  const stat = readProcStat(procRoot, pid);
+  if (stat === undefined) return false;
+  try {
+    return startTimeMs(readBootTimeMs(procRoot, wallNow), stat.startTicks) <= eventMs + START_TOLERANCE_MS;
+  } catch {
+    return false;
+  }
 }
 
 /**

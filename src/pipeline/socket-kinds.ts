@@ -23,6 +23,10 @@ export interface SocketInfo {
 /** What the events already say about a socket: the resolver looks where such a socket is listed. */
 export type SocketHint = Pick<SocketInfo, 'family' | 'type' | 'protocol'>;
 
-/** Finds a socket through /proc; the live daemon passes procSocketResolver, replay nothing. */
-export type SocketResolver = (pid: number, fd: number, hint?: SocketHint) => SocketInfo | undefined;
+/**
+ * Finds a socket through /proc; the live daemon passes procSocketResolver, replay nothing. `eventMs` is
+ * the time of the event that names (pid, fd): a process at `pid` that started after it is another
+ * one (pid reuse), whose sockets are no answer.
+ */
+export type SocketResolver = (pid: number, fd: number, hint?: SocketHint, eventMs?: number) => SocketInfo | undefined;
 

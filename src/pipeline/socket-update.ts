@@ -109,7 +109,7 @@ export function updateSockets(event: EventRecords, sockets: SocketTable, familie
 function lookUp(event: EventRecords, sockets: SocketTable, pid: number, fd: number, known: SocketInfo | undefined): SocketInfo | undefined {
   const early = event.lookup;
   if (early !== undefined && early.pid === pid && early.fd === fd) return early.info;
-  return sockets.resolve(pid, fd, known);
+  return sockets.resolve(pid, fd, known, event.time);
 }
 
 /**

@@ -75,10 +75,11 @@ export class SocketTable {
 
   /**
    * /proc's view of the socket, when a resolver was given and the process still has it.
-   * `hint` is what the table knows of it (for an accepted socket: of the listening one).
+   * `hint` is what the table knows of it (for an accepted socket: of the listening one); `eventMs`
+   * the time of the event asking.
    */
-  resolve(pid: number, fd: number, hint?: SocketHint): SocketInfo | undefined {
-    return this.resolver?.(pid, fd, hint);
+  resolve(pid: number, fd: number, hint?: SocketHint, eventMs?: number): SocketInfo | undefined {
+    return this.resolver?.(pid, fd, hint, eventMs);
   }
 
   /**

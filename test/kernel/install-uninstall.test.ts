@@ -54,6 +54,15 @@ function systemctlCalls(): string[] {
   return readFileSync(calls, 'utf8').split('\n').filter(Boolean);
 }
 
+// The account files systemd-sysusers and userdel keep under the root (the scratch root has no others).
+const ACCOUNT_FILES = ['etc/passwd', 'etc/group', 'etc/shadow', 'etc/gshadow'];
+const isAccountFile = (file: string): boolean => /\/etc\/(passwd|group|shadow|gshadow)-?$|\/etc\/\.pwd\.lock$/.test(file);
+
+/** What the scripts installed under `dir`: its files but the account database's. */
+function installed(dir: string): string[] {
+  return filesUnder(dir).filter((file) => !isAccountFile(file));
+}
+
 /** Every file and symlink under dir (directories left empty do not count). */
 function filesUnder(dir: string): string[] {
   if (!existsSync(dir)) return [];
@@ -111,7 +120,12 @@ describe('install, run, uninstall', () => {
     expect(systemctlCalls()).toEqual(['daemon-reload', 'enable --now auditflow.service']);
     const unit = join(destdir, 'etc/systemd/system/auditflow.service');
     expect(readFileSync(unit, 'utf8')).toContain(`\nExecStart=${bin} run\n`);
-    expect(statSync(join(destdir, 'etc/auditflow/auditflow.conf')).mode & 0o777).toBe(0o600);
+    // The service's own user, and the config readable by its group only.
+    const user = readFileSync(join(destdir, 'etc/passwd'), 'utf8').split('\n').find((line) => line.startsWith('auditflow:'));
+    const gid = Number(readFileSync(join(destdir, 'etc/group'), 'utf8').split('\n').find((line) => line.startsWith('auditflow:'))?.split(':')[2]);
+    expect(user).toMatch(/^auditflow:x:\d+:\d+:[^:]*:\/:\/usr\/sbin\/nologin$/);
+    const conf = statSync(join(destdir, 'etc/auditflow/auditflow.conf'));
+    expect({ mode: conf.mode & 0o777, uid: conf.uid, gid: conf.gid }).toEqual({ mode: 0o640, uid: 0, gid });
 
     const removed = script('uninstall.sh');
     expect(removed.status, removed.stderr).toBe(0);
@@ -128,11 +142,13 @@ describe('install, run, uninstall', () => {
     expect(existsSync(unit)).toBe(false);
     // Without --purge the config and the state stay, and the script says so.
     expect(removed.stdout).toContain('kept /etc/auditflow /var/lib/auditflow');
-    expect(filesUnder(destdir).sort()).toEqual([join(destdir, 'etc/auditflow/auditflow.conf'), join(state, 'applied-rules.json')]);
+    expect(installed(destdir).sort()).toEqual([join(destdir, 'etc/auditflow/auditflow.conf'), join(state, 'applied-rules.json')]);
+    expect(readFileSync(join(destdir, 'etc/passwd'), 'utf8')).toMatch(/^auditflow:/m);
 
     const purged = script('uninstall.sh', '--purge');
     expect(purged.status, purged.stderr).toBe(0);
-    expect(filesUnder(destdir)).toEqual([]);
+    expect(installed(destdir)).toEqual([]);
+    for (const file of ACCOUNT_FILES) expect(readFileSync(join(destdir, file), 'utf8'), file).not.toMatch(/^auditflow:/m);
     expect(filesUnder(prefix)).toEqual([]);
   }, 600_000);
 });

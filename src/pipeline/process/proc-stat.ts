@@ -91,6 +91,13 @@ export function readBootTimeMs(procRoot: string, now: () => number, atTick = fal
   return Math.round(now() - first * 1000);
 }
 
+/**
+ * A process cannot make a syscall before it starts. The computed start time may lie a few ms
+ * after the true one (10 ms ticks, a coarse event clock): a process that "started" more than
+ * this after the event is another process. The addon uses the same (native/process_start.h).
+ */
+export const START_TOLERANCE_MS = 100;
+
 /** starttime as ms since the epoch, given the boot time. */
 export const startTimeMs = (bootTimeMs: number, startTicks: number): number => bootTimeMs + Math.round((startTicks * 1000) / USER_HZ);
 

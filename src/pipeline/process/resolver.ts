@@ -42,7 +42,7 @@ import { LruTtlCache, processKey } from './cache.js';
 import { cgroupContext, parseCgroupFile, type CgroupContext } from './cgroup.js';
 import { LabelRules } from './labels.js';
 import { capArgs, cmdlineArgv, readProcLink, SlowProcReader, type BoundedArgv } from './proc-files.js';
-import { hasExited, readBootTimeMs, readProcStat, startTimeMs, type ProcStat } from './proc-stat.js';
+import { hasExited, readBootTimeMs, readProcStat, START_TOLERANCE_MS, startTimeMs, type ProcStat } from './proc-stat.js';
 import { UserNames } from './user-names.js';
 
 export interface ProcessResolverOptions {
@@ -141,10 +141,6 @@ interface Pending {
 }
 
 const NO_CGROUP: CgroupContext = { containerId: null, runtime: null, podUid: null, unit: null };
-// A process cannot make a syscall before it starts. The computed start time may lie a few ms
-// after the true one (10 ms ticks, a coarse event clock): a process that "started" more than
-// this after the event is another process.
-const START_TOLERANCE_MS = 100;
 // PROCTITLE holds the first 128 bytes of the argument area (kernel/auditsc.c
 // MAX_PROCTITLE_AUDIT_LEN), trailing NULs trimmed: this long or longer, it may be cut.
 export const PROCTITLE_MAX_BYTES = 128;

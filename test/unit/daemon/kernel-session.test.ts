@@ -9,6 +9,7 @@ import { loadConfig } from '../../../src/daemon/config.js';
 import { KernelSession, logReceiveBuffer, SELF_RULE_KEY } from '../../../src/daemon/kernel-session.js';
 import { decodeRule, ruleKeys } from '../../../src/rules/index.js';
 import { FakeKernel } from '../../helpers/fake-kernel.js';
+import { AUDIT_GET } from '../../../src/audit/constants.js';
 
 function session(kernel: FakeKernel, set: Record<string, string> = {}) {
   const env = { AUDITFLOW_STATE_DIR: mkdtempSync(join(tmpdir(), 'auditflow-ks-')), ...set };
@@ -68,6 +69,18 @@ describe('KernelSession', () => {
     expect(keys(kernel).filter((key) => key === SELF_RULE_KEY)).toHaveLength(1);
     await ks.stop();
     await Promise.all([ks.close(), first.close()]);
+  });
+
+  it('reads the multicast group without the status where the kernel refuses it (a container), and changes nothing', async () => {
+    const kernel = new FakeKernel();
+    kernel.overrides.set(AUDIT_GET, () => -1);
+    const { ks, lines } = session(kernel, { AUDITFLOW_MODE: 'multicast' });
+    const report = await ks.start();
+    expect(report).toEqual({ immutable: false, rules: undefined, status: undefined });
+    expect(lines.map((line) => line.msg)).toContainEqual(expect.stringContaining('reading the multicast group without it'));
+    expect(kernel.requests.map((request) => request.type)).toEqual([AUDIT_GET]);
+    // Unicast needs the status: the same refusal stops its start.
+    await expect(session(kernel).ks.start()).rejects.toMatchObject({ code: 'EPERM' });
   });
 
   it('refuses a ruleset with an error before it changes anything', async () => {

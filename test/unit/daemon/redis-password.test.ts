@@ -1,12 +1,12 @@
 // The Redis password from a file (redis_password_file, tail's --redis-password-file), the environment
 // or a systemd credential, in that order; and the warning for a file holding it that others may read.
-import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../../src/daemon/config.js';
 import { redisClient } from '../../../src/daemon/open-sink.js';
-import { findPassword, readPasswordFile, secretWarnings, urlsWithPassword, withPassword } from '../../../src/daemon/redis-password.js';
+import { exposedSecrets, findPassword, readPasswordFile, secretWarnings, urlsWithPassword, withPassword } from '../../../src/daemon/redis-password.js';
 import { startRedis } from '../../helpers/redis-server.js';
 import { connectRedis, parseRedisUrl } from '../../../src/sink/redis-client.js';
 
@@ -119,6 +119,19 @@ describe('secretWarnings', () => {
     expect(secretWarnings(loadConfig({ file: open, env: {} }))).toEqual([`${open} holds the Redis password and is readable by others (mode 644); chmod 600 it`]);
     chmodSync(open, 0o600);
     expect(secretWarnings(loadConfig({ file: open, env: {} }))).toEqual([]);
+  });
+
+  it("does not warn about a file its own service group may read (0640 root:auditflow), and does for root's group or another", () => {
+    if (process.getuid?.() !== 0) return; // chown(2) to another group needs root
+    const config = file('service.conf', 'redis_url = redis://:hunter2@127.0.0.1:6379\n', 0o640);
+    const files = [{ path: config, holdsPassword: true }];
+    chownSync(config, 0, 61999);
+    expect(exposedSecrets(files, 61999)).toEqual([]);
+    expect(exposedSecrets(files, 61998)).toEqual([`${config} holds the Redis password and is readable by others (mode 640); chmod 600 it`]);
+    chownSync(config, 0, 0);
+    expect(exposedSecrets(files, 0)).toHaveLength(1);
+    chmodSync(config, 0o604);
+    expect(exposedSecrets(files, 61999)).toHaveLength(1);
   });
 
   it('does not warn about a readable config without a password, and warns about a readable password file', () => {

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { preparePrivateDir } from '../../../src/daemon/private-dir.js';
-import { inspectSnapshot, readSnapshot, writeSnapshot, type DaemonSnapshot } from '../../../src/daemon/snapshot.js';
+import { inspectSnapshot, readSnapshot, snapshotOwner, writeSnapshot, type DaemonSnapshot } from '../../../src/daemon/snapshot.js';
 import { readerStats } from '../../helpers/fake-kernel.js';
 
 const NOBODY = 65534;
@@ -103,6 +103,19 @@ describe('inspectSnapshot', () => {
     expect(read.kind).toBe('refused');
     expect(read.kind === 'refused' && read.reason).toContain(reason);
     expect(readSnapshot(dir)).toBeUndefined();
+  });
+
+  it("lets a reader (auditflow status as root) trust the status file of the service's user, the runtime directory's owner, and no one's in a directory others may write", () => {
+    write(SNAPSHOT);
+    chownSync(status(), NOBODY, NOBODY);
+    expect(readSnapshot(dir), "the reader's own uid: refused").toBeUndefined();
+    chownSync(dir, NOBODY, NOBODY);
+    expect(snapshotOwner(dir)).toBe(NOBODY);
+    expect(readSnapshot(dir, snapshotOwner(dir))?.pid).toBe(SNAPSHOT.pid);
+    chmodSync(dir, 0o777);
+    expect(snapshotOwner(dir)).toBe(process.getuid?.());
+    expect(readSnapshot(dir, snapshotOwner(dir))).toBeUndefined();
+    chownSync(dir, 0, 0);
   });
 
   it('refuses a file far larger than a snapshot', () => {

@@ -8,6 +8,7 @@ import { procSocketResolver, type SocketInfo } from '../../../src/pipeline/socke
 import { finished, waitForLine } from '../../helpers/child.js';
 import { buildWorkload } from '../../helpers/workload.js';
 import { AF_INET, AF_INET6, SOCK_STREAM } from '../../../src/linux/socket.js';
+import { readBootTimeMs, readProcStat, startTimeMs } from '../../../src/pipeline/process/proc-stat.js';
 
 const summary = (info: SocketInfo | undefined): unknown =>
   info === undefined
@@ -65,6 +66,37 @@ describe('liveSocketResolver', () => {
     expect(live(child.pid ?? -1, 3)).toBeUndefined();
     // fd 0 of this test process is not a socket of the inet families.
     expect(live(process.pid, 0)).toBeUndefined();
+  });
+
+  it('answers for a process only if it had started by the event (pid reuse), in the addon and in /proc alike', async () => {
+    await holding('connect-tcp4-ok', (pid) => {
+      const stat = readProcStat('/proc', pid);
+      if (stat === undefined) throw new Error(`no /proc/${pid}/stat`);
+      const startMs = startTimeMs(readBootTimeMs('/proc', Date.now), stat.startTicks);
+      let reused = 0;
+      const fallbackAsked: number[] = [];
+      const live = liveSocketResolver(nativeBinding(), {
+        fallback: (asked) => {
+          fallbackAsked.push(asked);
+          return undefined;
+        },
+        onReused: () => reused++,
+      });
+      const proc = procSocketResolver();
+      // An event 200 ms before the process started was another process's (the tolerance is 100 ms).
+      const before = startMs - 200;
+      expect(nativeBinding().socketEnds(pid, 4, before)).toBe(false);
+      expect(live(pid, 4, undefined, before)).toBeUndefined();
+      expect(proc(pid, 4, undefined, before)).toBeUndefined();
+      expect(reused).toBe(1);
+      expect(fallbackAsked, '/proc would answer for the same process').toEqual([]);
+      // A start up to the tolerance after the event's coarse clock, or any event since: its own.
+      for (const eventMs of [startMs - 20, startMs, Date.now()]) {
+        expect(live(pid, 4, undefined, eventMs), String(eventMs - startMs)).toMatchObject({ family: AF_INET, protocol: 6, remote: { addr: '127.0.0.1' } });
+        expect(proc(pid, 4, undefined, eventMs), String(eventMs - startMs)).toMatchObject({ family: AF_INET, protocol: 6, remote: { addr: '127.0.0.1' } });
+      }
+      expect(reused).toBe(1);
+    });
   });
 
   it('falls back to /proc for good when the kernel has no pidfd_getfd, and reports it once', () => {

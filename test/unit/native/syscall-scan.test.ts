@@ -12,7 +12,7 @@ const payloadOf = (line: string): Buffer => Buffer.from(line.replace(/^type=\S+ 
 const syscallLines = fixtureNames().flatMap((name) => fixtureLines(name).filter((line) => line.startsWith('type=SYSCALL ')));
 
 describe('the SYSCALL scan of the lookup thread', () => {
-  it(`reads the same arch, syscall, success, exit, a0-a2 and pid as the pipeline on ${syscallLines.length} captured records`, () => {
+  it(`reads the same arch, syscall, success, exit, a0-a2, pid and time as the pipeline on ${syscallLines.length} captured records`, () => {
     expect(syscallLines.length).toBeGreaterThan(50);
     const scan = nativeBinding().scanSyscall;
     for (const line of syscallLines) {
@@ -34,6 +34,7 @@ describe('the SYSCALL scan of the lookup thread', () => {
         a1: hex('a1'),
         a2: hex('a2'),
         pid: numberField(record, 'pid'),
+        timeMs: record.time,
       });
     }
   });
@@ -44,6 +45,15 @@ describe('the SYSCALL scan of the lookup thread', () => {
     if (line === undefined) throw new Error('no fixture line with ppid and pid');
     const withoutPid = line.replace(/ pid=\d+ /, ' ').replace(/ comm="[^"]*"/, ' comm="x pid=4242"');
     expect(scan(payloadOf(withoutPid))).toBeNull();
+  });
+
+  it("reads the event's time from the header only when it has seconds, a dot, three digits of ms and a colon", () => {
+    const scan = nativeBinding().scanSyscall;
+    const fields = 'arch=c000003e syscall=42 success=yes exit=0 a0=3 a1=0 a2=0 ppid=1 pid=7';
+    expect(scan(Buffer.from(`audit(1764900000.042:17): ${fields}`))?.timeMs).toBe(1764900000042);
+    for (const header of ['audit(1764900000.42:17)', 'audit(1764900000:17)', 'audit(.042:17)', 'audit(1764900000.0421:17)', 'audit(1764900000.-42:17)', 'x(1764900000.042:17)']) {
+      expect(scan(Buffer.from(`${header}: ${fields}`))?.timeMs ?? null, header).toBeNull();
+    }
   });
 
   it('gives null for records without a header or the fields a lookup needs', () => {
