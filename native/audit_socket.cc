@@ -20,6 +20,7 @@
 
 #include "errno_error.h"
 #include "framing.h"
+#include "options.h"
 
 namespace auditflow {
 
@@ -63,10 +64,6 @@ constexpr uint64_t kMaxStopNs = 80ull * 1000 * 1000;
 constexpr auto kStoppedRecheck = std::chrono::milliseconds(10);
 
 
-int ReadInt(const Napi::Object& options, const char* key, int fallback) {
-  Napi::Value value = options.Get(key);
-  return value.IsNumber() ? value.As<Napi::Number>().Int32Value() : fallback;
-}
 
 // lookupCalls: a Uint32Array of (audit arch, syscall number, kind) triples.
 std::vector<LookupCall> ReadLookupCalls(Napi::Env env, const Napi::Object& options) {

@@ -16,6 +16,7 @@
 #include <cstring>
 
 #include "errno_error.h"
+#include "options.h"
 
 namespace auditflow {
 
@@ -58,10 +59,6 @@ const sock_filter kDnsAnswerFilter[] = {
     /* 17 */ BPF_STMT(BPF_RET | BPF_K, 0),
 };
 
-int ReadInt(const Napi::Object& options, const char* key, int fallback) {
-  Napi::Value value = options.Get(key);
-  return value.IsNumber() ? value.As<Napi::Number>().Int32Value() : fallback;
-}
 
 }  // namespace
 

@@ -81,17 +81,21 @@ program
   .option('--format <format>', 'native (docs/flow.schema.json), ecs or ocsf (docs/formats.md)', parseFormat, 'native')
   .action(action(replayCommand));
 
-program
-  .command('tail')
+/** The options of the commands that read the stream (tail, top): where Redis is, how to reach it, which stream. */
+function streamOptions(command: Command): Command {
+  return command
+    .option('--redis <url>', 'redis://[user@]host[:port][/db] or rediss:// (default: $AUDITFLOW_REDIS_URL or redis://127.0.0.1:6379); a password here is visible to every local user: use --redis-password-file')
+    .option('--redis-password-file <file>', 'a file whose first line is the Redis password (default: $AUDITFLOW_REDIS_PASSWORD_FILE)')
+    .option('--cluster <urls>', 'comma-separated seed node URLs of a Redis Cluster (then --redis is not used)')
+    .option('--tls-ca <file>', 'PEM CA file for rediss://')
+    .option('--tls-cert <file>', 'PEM client certificate for rediss://')
+    .option('--tls-key <file>', 'PEM key of --tls-cert')
+    .option('--stream <key>', 'stream key; <host> is replaced by --host (default: $AUDITFLOW_STREAM or auditflow:flows)')
+    .option('--host <name>', "the host in the stream key's <host> (default: this host's name)");
+}
+
+streamOptions(program.command('tail'))
   .description('follow the flow stream in Redis: one readable line per entry, or --json; control characters are shown escaped')
-  .option('--redis <url>', 'redis://[user@]host[:port][/db] or rediss:// (default: $AUDITFLOW_REDIS_URL or redis://127.0.0.1:6379); a password here is visible to every local user: use --redis-password-file')
-  .option('--redis-password-file <file>', 'a file whose first line is the Redis password (default: $AUDITFLOW_REDIS_PASSWORD_FILE)')
-  .option('--cluster <urls>', 'comma-separated seed node URLs of a Redis Cluster (then --redis is not used)')
-  .option('--tls-ca <file>', 'PEM CA file for rediss://')
-  .option('--tls-cert <file>', 'PEM client certificate for rediss://')
-  .option('--tls-key <file>', 'PEM key of --tls-cert')
-  .option('--stream <key>', 'stream key; <host> is replaced by --host (default: $AUDITFLOW_STREAM or auditflow:flows)')
-  .option('--host <name>', "the host in the stream key's <host> (default: this host's name)")
   .option('--from <id>', '$ (new entries only, the default), 0 (from the start) or a stream ID; with --group, where a new group starts', parseFrom)
   .option('--count <n>', 'stop after n entries', parseCount)
   .option('--json', 'one JSON object per entry: the typed entry with its stream id (docs/flow.schema.json)')
@@ -100,17 +104,8 @@ program
   .option('--consumer <name>', 'the consumer name within --group')
   .action(action(tailCommand));
 
-program
-  .command('top')
+streamOptions(program.command('top'))
   .description('a live view of who talks to whom: the stream\'s flows of the last window grouped by process (or user, container, remote, port), redrawn every second; --once prints one snapshot')
-  .option('--redis <url>', 'redis://[user@]host[:port][/db] or rediss:// (default: $AUDITFLOW_REDIS_URL or redis://127.0.0.1:6379); a password here is visible to every local user: use --redis-password-file')
-  .option('--redis-password-file <file>', 'a file whose first line is the Redis password (default: $AUDITFLOW_REDIS_PASSWORD_FILE)')
-  .option('--cluster <urls>', 'comma-separated seed node URLs of a Redis Cluster (then --redis is not used)')
-  .option('--tls-ca <file>', 'PEM CA file for rediss://')
-  .option('--tls-cert <file>', 'PEM client certificate for rediss://')
-  .option('--tls-key <file>', 'PEM key of --tls-cert')
-  .option('--stream <key>', 'stream key; <host> is replaced by --host (default: $AUDITFLOW_STREAM or auditflow:flows)')
-  .option('--host <name>', "the host in the stream key's <host> (default: this host's name)")
   .option('--since <duration>', 'start with the entries of this long ago (30s, 10m, 1h); also the window unless --window is given', parseDuration)
   .option('--window <duration>', 'the rates are over this last stretch of time (default: --since, else 10s)', parseDuration)
   .option('--by <group>', 'group by process, user, container, remote or port', parseGroupBy, 'process')
