@@ -3,11 +3,12 @@
 
 #include <napi.h>
 
-// options[key] as an int32 when it is a number, else `fallback`.
 namespace auditflow {
 
+// options[key] as an int32 when it is a number, else `fallback`.
 inline int ReadInt(const Napi::Object& options, const char* key, int fallback) {
   Napi::Value value = options.Get(key);
   return value.IsNumber() ? value.As<Napi::Number>().Int32Value() : fallback;
 }
-\n}  // namespace auditflow
+
+}  // namespace auditflow
