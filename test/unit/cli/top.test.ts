@@ -161,7 +161,7 @@ describe('auditflow top, the live view in a real terminal (tmux)', () => {
   it('shows the top talker first, follows new entries, sorts, filters, shows hostile names escaped and quits leaving the terminal as it was', async () => {
     await knownInput();
     // A shell that prints a marker first: after quitting, the screen must show it again (the view drew on the alternate screen).
-    tmux('new-session', '-d', '-s', session, '-x', '100', '-y', '24', 'sh');
+    tmux('new-session', '-d', '-s', session, '-x', '80', '-y', '24', 'sh');
     const command = [process.execPath, cli, 'top', '--since', '1m', '--redis', redis.url, ...STREAM_ARGS].map((arg) => `'${arg}'`).join(' ');
     tmux('send-keys', '-t', session, `clear; echo BEFORE-TOP; ${command}; echo "TOP-EXIT=$?"`, 'Enter');
     await showing((text) => text.includes('/usr/bin/curl'), 'the view', 10_000);
@@ -171,13 +171,13 @@ describe('auditflow top, the live view in a real terminal (tmux)', () => {
     expect(lines[titles + 2]).toContain('/usr/bin/python3');
 
     // New entries: a new top talker within two seconds, its hostile name escaped.
-    const hostile = '/tmp/x\u001b[31mred\u202eevil';
+    const hostile = '/x\u001b[31m\u202ey';
     await add(...Array.from({ length: 5 }, (_, i) => flow({ exe: hostile, user: 'eve', remote_addr: `10.9.0.${i}`, ts: Date.now() })));
     const added = Date.now();
-    await showing((text) => text.includes('/tmp/x\\e[31mred\\u202eevil'), 'the new entries');
+    await showing((text) => text.includes('/x\\e[31m\\u202ey'), 'the new entries');
     expect(Date.now() - added).toBeLessThan(2_500);
     lines = screen().split('\n');
-    expect(lines[titles + 1]).toContain('/tmp/x\\e[31mred\\u202eevil');
+    expect(lines[titles + 1]).toContain('/x\\e[31m\\u202ey');
 
     // s: sort by bytes out: curl (the only close entry) comes first.
     tmux('send-keys', '-t', session, 's');
@@ -198,12 +198,24 @@ describe('auditflow top, the live view in a real terminal (tmux)', () => {
     tmux('send-keys', '-t', session, 'c', 'b');
     await showing((text) => text.includes('by user') && text.includes('eve'), 'grouped by user');
 
+    // Colours on a terminal that has them (tmux's), as SGR sequences in the pane.
+    expect(tmux('capture-pane', '-p', '-e', '-t', session)).toMatch(/\u001b\[[0-9;]*m/);
+
     tmux('send-keys', '-t', session, 'q');
     await showing((text) => text.includes('TOP-EXIT=0'), 'the shell after quitting');
     const after = screen();
     expect(after).toContain('BEFORE-TOP');
     expect(after).not.toContain('CONN/s');
   }, 60_000);
+
+  it('draws without colours when NO_COLOR is set', async () => {
+    await knownInput();
+    const command = [process.execPath, cli, 'top', '--since', '1m', '--redis', redis.url, ...STREAM_ARGS].map((arg) => `'${arg}'`).join(' ');
+    tmux('new-session', '-d', '-s', session, '-x', '80', '-y', '24', `NO_COLOR=1 ${command}`);
+    await showing((text) => text.includes('/usr/bin/curl'), 'the view', 10_000);
+    expect(tmux('capture-pane', '-p', '-e', '-t', session)).not.toMatch(/\u001b\[[0-9;]*m/);
+    tmux('send-keys', '-t', session, 'q');
+  }, 30_000);
 });
 
 describe('auditflow replay progress', () => {
