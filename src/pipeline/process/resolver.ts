@@ -385,11 +385,13 @@ export class ProcessResolver {
     flow.labels = sorted([...eventLabels, ...this.labelsOf(parent.pid, parent.startTicks)]);
     if (parent.details) {
       addParentArgv(flow, parent.details);
+      addParentContainer(flow, parent.details);
       return undefined;
     }
     return this.details(parent).then((details) => {
       const more: Patch = {};
       addParentArgv(more, details);
+      addParentContainer(more, details);
       return more;
     });
   }
@@ -592,6 +594,21 @@ function addDetails(to: Patch, own: string[], details: SlowDetails | undefined):
     to.argv = argv.argv;
     if (argv.truncated) to.argv_truncated = true;
   }
+}
+
+/**
+ * A process that exited before it could be read (a short-lived client in a container) was in its
+ * parent's container when the parent is in one: a child starts in its parent's cgroup (fork(2),
+ * cgroups(7)), and a runtime moves a process into a container, never out of one. A parent on the
+ * host says nothing (the child may be a container's first process), nor does its systemd unit, which
+ * a child leaves as often as not: those stay null. `proc_gone` stays true.
+ */
+function addParentContainer(to: Patch, details: SlowDetails | undefined): void {
+  const cgroup = details?.cgroup;
+  if (!cgroup || cgroup.containerId === null) return;
+  to.container_id = cgroup.containerId;
+  to.container_runtime = cgroup.runtime;
+  to.pod_uid = cgroup.podUid;
 }
 
 /** Writes the parent's command line, as far as it was read, into `to`. */

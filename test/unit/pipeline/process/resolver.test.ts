@@ -129,6 +129,12 @@ describe('the process resolver', () => {
     expect(flow).toMatchObject({ ...RECORDED[1], user: 'root', euser: 'root', group: 'root', proc_gone: true, cwd: null, proc_start: null, container_id: null, parent_exe: '/usr/bin/bash', parent_comm: 'bash', parent_argv: ['bash', '-c', 'run "it" ünï'] });
   });
 
+  it("gives a process that exited before the lookup its parent's container when the parent is in one, and stays proc_gone", async () => {
+    proc.add(parent({ cgroup: `0::/system.slice/docker-${DOCKER_ID}.scope\n` }));
+    const [flow] = await resolveAll(resolver(), [copy()]);
+    expect(flow).toMatchObject({ proc_gone: true, cwd: null, container_id: DOCKER_ID, container_runtime: 'docker', unit: null, parent_exe: '/usr/bin/bash' });
+  });
+
   it('treats a zombie as gone', async () => {
     proc.add(parent());
     proc.add(child({ state: 'Z' }));
