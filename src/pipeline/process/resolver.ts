@@ -95,6 +95,8 @@ export interface ProcessResolverStats {
 interface SlowDetails {
   cgroup: CgroupContext;
   argv: BoundedArgv | null;
+  /** The process exited before its cgroup could be read: its container is unknown. */
+  exited: boolean;
 }
 
 interface ProcessEntry {
@@ -336,15 +338,13 @@ export class ProcessResolver {
     const waitsSelf = entry.details === undefined;
     const waitsParent = parent !== null && parent.details === undefined;
     if (!waitsSelf && !waitsParent) {
-      addDetails(flow, flow.argv, entry.details);
-      if (parent) addParentArgv(flow, parent.details);
+      addProcessDetails(flow, flow.argv, entry.details, parent);
       return undefined;
     }
     const argv = flow.argv;
     return Promise.all([waitsSelf ? this.details(entry) : undefined, waitsParent && parent ? this.details(parent) : undefined]).then(() => {
       const more: Patch = {};
-      addDetails(more, argv, entry.details);
-      if (parent) addParentArgv(more, parent.details);
+      addProcessDetails(more, argv, entry.details, parent);
       return more;
     });
   }
@@ -510,6 +510,7 @@ export class ProcessResolver {
       entry.details = {
         cgroup: same && files.cgroup !== null ? cgroupContext(parseCgroupFile(files.cgroup)) : NO_CGROUP,
         argv: same && files.cmdline !== null ? cmdlineArgv(files.cmdline, this.argvMaxBytes, files.cmdlineMore, this.argvMaxArgs) : null,
+        exited: !same || files.cgroup === null,
       };
       this.cache.resize(processKey(entry.pid, entry.startTicks), entryBytes(entry));
       return entry.details;
@@ -580,6 +581,18 @@ export class ProcessResolver {
       for (const wake of waiters) wake();
     }
   }
+}
+
+/**
+ * Writes the worker's part of a flow and of its parent into `to`. A process that was alive for its
+ * identity check but exited before the worker read its cgroup (a client that connects and goes)
+ * takes its parent's container, as a gone one does (addParentContainer).
+ */
+function addProcessDetails(to: Patch, own: string[], details: SlowDetails | undefined, parent: ProcessEntry | null): void {
+  addDetails(to, own, details);
+  if (!parent) return;
+  addParentArgv(to, parent.details);
+  if (details?.exited === true) addParentContainer(to, parent.details);
 }
 
 /** Writes the worker's part of a flow into `to`: container, unit, and the whole command line where the flow's own (PROCTITLE's) was cut. */

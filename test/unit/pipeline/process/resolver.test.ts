@@ -135,6 +135,15 @@ describe('the process resolver', () => {
     expect(flow).toMatchObject({ proc_gone: true, cwd: null, container_id: DOCKER_ID, container_runtime: 'docker', unit: null, parent_exe: '/usr/bin/bash' });
   });
 
+  it("gives a process that exited between its identity check and the read of its cgroup its parent's container", async () => {
+    proc.add(parent({ cgroup: `0::/system.slice/docker-${DOCKER_ID}.scope\n` }));
+    proc.add(child());
+    // What the worker finds of a process that has just exited: no cgroup file to read.
+    rmSync(join(proc.root, String(PID), 'cgroup'));
+    const [flow] = await resolveAll(resolver(), [copy()]);
+    expect(flow).toMatchObject({ proc_gone: false, cwd: '/srv/work dir', container_id: DOCKER_ID, container_runtime: 'docker', unit: null });
+  });
+
   it('treats a zombie as gone', async () => {
     proc.add(parent());
     proc.add(child({ state: 'Z' }));
