@@ -130,6 +130,13 @@ describe('auditflow top --once (child process, real redis-server)', () => {
     expect(lines).toHaveLength(4);
   });
 
+  it('exits 10 with one line when Redis cannot be reached', async () => {
+    const result = await run(process.execPath, [cli, 'top', '--once', '--redis', 'redis://127.0.0.1:1']);
+    expect(result.code).toBe(10);
+    expect(result.stderr).toMatch(/^auditflow: Redis \(redis:\/\/127\.0\.0\.1:1\) did not answer/);
+    expect(result.stdout).toBe('');
+  });
+
   it('refuses the live view without a terminal, and bad options, with the usage exit code', async () => {
     const live = await run(process.execPath, [cli, 'top', '--redis', redis.url]);
     expect(live.code).toBe(2);
