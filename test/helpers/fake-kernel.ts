@@ -94,6 +94,15 @@ export class FakeKernel {
       flock: () => true,
       socketEnds: () => null,
       scanSyscall: () => null,
+      // The fake kernel has no socket table: as the real one answers a process without CAP_NET_ADMIN.
+      SockDiagSocket: class {
+        constructor() {
+          throw Object.assign(new Error('EPERM: operation not permitted, bind'), { errno: -1, code: 'EPERM', syscall: 'bind' });
+        }
+      } as unknown as AuditBinding['SockDiagSocket'],
+      sockDiagDump: () => {
+        throw Object.assign(new Error('EPERM: operation not permitted, sendto'), { errno: -1, code: 'EPERM', syscall: 'sendto' });
+      },
     };
   }
 
