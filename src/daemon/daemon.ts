@@ -28,6 +28,7 @@ import type { Settings } from './settings.js';
 import { SerialLedger } from './serial-ledger.js';
 import { inspectSnapshot, type DaemonSnapshot } from './snapshot.js';
 import { liveSocketResolver } from './socket-resolver.js';
+import { SockDiagSource } from './sock-diag-source.js';
 import { statusLine, Telemetry } from './telemetry.js';
 
 export interface DaemonOptions {
@@ -47,6 +48,10 @@ const MAX_HELD_BYTES = 64 * 1024 * 1024;
 const TICK_MS = 1000;
 /** The stop reason of a start that failed: it puts back everything, whatever on_stop says. */
 const START_FAILED = 'start failed';
+/** How often the close join's short waits (local_wait_ms, a destroy's wait for its opener) are looked at. */
+const FLOW_END_TICK_MS = 50;
+/** How long a destroy broadcast waits for the flow that opened its socket: the audit path's delivery and process lookups come later than the broadcast. */
+const FLOW_END_HOLD_MS = 2000;
 /** How long start-up waits for the records of the daemon's own configuration changes. */
 const FIRST_RECORD_WAIT_MS = 2000;
 
@@ -65,6 +70,8 @@ export class Daemon {
   private processContext: ProcessResolver | undefined;
   private kernel!: KernelSession;
   private dns: DnsSession | undefined;
+  /** The destroy broadcasts (flow_end); undefined when off or refused. */
+  private sockDiag: SockDiagSource | undefined;
   private sink!: FlowSink;
   private redis: RedisClient | undefined;
   private lag: LagReport | undefined;
@@ -157,7 +164,19 @@ export class Daemon {
         onError: (error) => this.log.warn({ stage: 'pipeline', err: error.message, code: error.code }, 'cannot ask a socket itself (pidfd_getfd); reading /proc instead'),
         onReused: () => this.socketsReused++,
       }),
+      ...(s.flow_end ? { flowEnds: { localWaitMs: s.local_wait_ms, holdMs: Math.max(FLOW_END_HOLD_MS, s.local_wait_ms + s.process_lookup_timeout_ms) } } : {}),
     });
+    // Before the audit session: a socket opened once the rules are in is destroyed after this.
+    if (s.flow_end) {
+      this.sockDiag = SockDiagSource.open({
+        binding: this.binding,
+        log: this.stageLogger('sock_diag'),
+        onBatch: (data, offsets) => {
+          if (!this.stopped) this.pipeline.pushSockDiag(data, offsets, Date.now());
+        },
+        lose: (loss) => this.losses.add(loss),
+      });
+    }
 
     this.dns = new DnsSession({ settings: s, log: this.stageLogger('dns'), binding: this.options.binding, onEntry: (entry) => this.held.offer(entry) });
 
@@ -226,11 +245,13 @@ export class Daemon {
       this.pipeline.advance(Date.now());
       this.dns?.advance(Date.now());
       this.ledger.readerLosses(this.kernel.reader.stats());
+      this.sockDiag?.reportLosses(Date.now());
       this.losses.drain((entry) => this.sink.publish(entry));
       this.checkpoint();
       this.telemetry.writeStatus(this.settings.runtime_dir);
     });
     every('kernel', this.settings.kernel_poll_ms, () => this.pollKernel());
+    if (this.sockDiag !== undefined) every('flow-end', FLOW_END_TICK_MS, () => this.pipeline.advanceFlowEnds(Date.now()));
     this.telemetry.statsEvery(this.settings.stats_interval_s);
     const redis = this.redis;
     if (redis !== undefined && this.settings.lag_check_interval_s > 0) {
@@ -381,6 +402,10 @@ export class Daemon {
       const dns = this.dns;
       await step('close DNS capture', () => dns.close());
     }
+    if (this.sockDiag !== undefined) {
+      const sockDiag = this.sockDiag;
+      await step('close sock_diag socket', () => sockDiag.close());
+    }
     if (started) {
       await step('drain held records', () => this.held.drain());
       // Lets the flows waiting for /proc lookups finish (each within process_lookup_timeout_ms).
@@ -390,6 +415,7 @@ export class Daemon {
         await step('close process context', () => context.close());
       }
       if (this.kernel !== undefined) this.ledger.readerLosses(this.kernel.reader.stats());
+      this.sockDiag?.reportLosses(Date.now());
     }
     this.stopped = true;
     if (this.sink !== undefined) {

@@ -6,9 +6,12 @@
 //   openers   the flows a close is joined to: a TCP connect or accept (by both ends), the first flow
 //             of a UDP socket (by its local end), an `existing` entry; until the socket's destroy.
 //   waiting   connect, accept and send flows without a local end, at most localWaitMs after their
-//             event, by remote end: a destroy of that remote end, in time order, completes them.
+//             event, by remote end: a destroy of that remote end, in time order, completes them. The
+//             broadcast of an unconnected UDP socket names no remote end: a UDP send is completed by
+//             a destroy of an unconnected UDP socket of its family and owner (euid), in time order.
 //   held      destroys whose opener has not come through the pipeline yet (its audit records reach
-//             it later than the broadcast), at most holdMs, by their ends.
+//             it later than the broadcast), at most holdMs, by their ends (and an unconnected UDP
+//             socket's by family and owner).
 //
 // A destroy's uid is the socket's owner (sk_uid): of the flows that fit its ends, the oldest whose
 // euid or uid is that one is taken, else the oldest. Every table is bounded; what a full table
@@ -102,6 +105,10 @@ const LOCAL_OPS: ReadonlySet<Flow['op']> = new Set(['connect', 'accept', 'sendto
 const started = (flow: Flow): boolean => flow.result === 'ok' || flow.result === 'inprogress' || flow.result === 'unknown';
 const ownedBy = (flow: Flow, uid: number): boolean => flow.euid === uid || flow.uid === uid;
 const familyOf = (socket: InetDiagSocket): string => (socket.family === AF_INET ? 'inet' : 'inet6');
+/** A UDP send without a local end, by family and owner (the socket's uid is its creator's euid); undefined for other flows. */
+const udpSendKey = (flow: Flow): string | undefined =>
+  (flow.op === 'sendto' || flow.op === 'sendmsg') && (flow.proto_num === UDP || flow.proto_num === null) && flow.euid !== null ? `${flow.family}|${flow.euid}` : undefined;
+const udpDestroyKey = (socket: InetDiagSocket): string => `${familyOf(socket)}|${socket.uid}`;
 
 export class FlowEnds {
   private readonly openers = new Index<Flow>();
@@ -109,9 +116,11 @@ export class FlowEnds {
   /** Opener keys in insertion order, for eviction (stale keys skipped). */
   private readonly openerOrder: Array<{ key: string; flow: Flow }> = [];
   private readonly waiting = new Index<Waiting>();
+  private readonly waitingUdp = new Index<Waiting>();
   private readonly waitQueue: Waiting[] = [];
   private readonly heldBySocket = new Index<Held>();
   private readonly heldByRemote = new Index<Held>();
+  private readonly heldUdp = new Index<Held>();
   private readonly heldQueue: Held[] = [];
   private readonly counts = { closes: 0, closesJoined: 0, localFromClose: 0, localMissing: 0, skipped: 0 };
   private readonly maxOpeners: number;
@@ -141,7 +150,10 @@ export class FlowEnds {
       return;
     }
     const remote = endKey({ addr: flow.remote_addr, port: flow.remote_port });
-    const held = this.heldByRemote.take(remote, (h) => !h.done && this.fits(flow, h.socket, h.at), (h) => ownedBy(flow, h.socket.uid));
+    const udp = udpSendKey(flow);
+    const held =
+      this.heldByRemote.take(remote, (h) => !h.done && this.fits(flow, h.socket, h.at), (h) => ownedBy(flow, h.socket.uid)) ??
+      (udp === undefined ? undefined : this.heldUdp.take(udp, (h) => !h.done && this.fits(flow, h.socket, h.at), () => true));
     if (held !== undefined) {
       this.forgetHeld(held);
       this.complete(flow, held.socket, held.at);
@@ -149,6 +161,7 @@ export class FlowEnds {
     }
     const entry: Waiting = { flow, done: false };
     this.waiting.add(remote, entry);
+    if (udp !== undefined) this.waitingUdp.add(udp, entry);
     this.waitQueue.push(entry);
     if (this.waitQueue.length > this.maxWaiting) this.release(this.waitQueue.shift() as Waiting);
   }
@@ -167,17 +180,22 @@ export class FlowEnds {
       this.emitClose(socket, now, opener);
       return;
     }
-    if (remote !== undefined) {
-      const waiting = this.waiting.take(endKey(remote), (w) => !w.done && this.fits(w.flow, socket, now), (w) => ownedBy(w.flow, socket.uid));
-      if (waiting !== undefined) {
-        waiting.done = true;
-        this.complete(waiting.flow, socket, now);
-        return;
-      }
+    const udp = remote === undefined && protocol === UDP ? udpDestroyKey(socket) : undefined;
+    const waiting =
+      remote !== undefined
+        ? this.waiting.take(endKey(remote), (w) => !w.done && this.fits(w.flow, socket, now), (w) => ownedBy(w.flow, socket.uid))
+        : udp !== undefined
+          ? this.waitingUdp.take(udp, (w) => !w.done && this.fits(w.flow, socket, now), () => true)
+          : undefined;
+    if (waiting !== undefined) {
+      this.forgetWaiting(waiting);
+      this.complete(waiting.flow, socket, now);
+      return;
     }
     const held: Held = { socket, at: now, done: false };
     this.heldBySocket.add(socketKey(protocol, local, remote), held);
     if (remote !== undefined) this.heldByRemote.add(endKey(remote), held);
+    if (udp !== undefined) this.heldUdp.add(udp, held);
     this.heldQueue.push(held);
     if (this.heldQueue.length > this.maxHeld) {
       this.lose('held', now);
@@ -274,10 +292,16 @@ export class FlowEnds {
 
   private release(entry: Waiting): void {
     if (entry.done) return;
-    entry.done = true;
-    this.waiting.remove(endKey({ addr: entry.flow.remote_addr as string, port: entry.flow.remote_port as number }), entry);
+    this.forgetWaiting(entry);
     this.counts.localMissing++;
     this.options.onFlow(entry.flow);
+  }
+
+  private forgetWaiting(entry: Waiting): void {
+    entry.done = true;
+    this.waiting.remove(endKey({ addr: entry.flow.remote_addr as string, port: entry.flow.remote_port as number }), entry);
+    const udp = udpSendKey(entry.flow);
+    if (udp !== undefined) this.waitingUdp.remove(udp, entry);
   }
 
   private expireHeld(held: Held): void {
@@ -301,6 +325,7 @@ export class FlowEnds {
     const { local, remote } = diagEnds(held.socket);
     this.heldBySocket.remove(socketKey(protocol, local, remote), held);
     if (remote !== undefined) this.heldByRemote.remove(endKey(remote), held);
+    else if (protocol === UDP) this.heldUdp.remove(udpDestroyKey(held.socket), held);
   }
 
   private emitClose(socket: InetDiagSocket, at: number, opener: Flow | undefined): void {

@@ -160,6 +160,23 @@ describe('local ends from destroy broadcasts', () => {
     expect(ends.oldestPendingSerial).toBeUndefined();
   });
 
+  it('gives a UDP send without a local end the one of an unconnected UDP socket of its family and owner destroyed after it, before or after the flow came', () => {
+    const udp = udp4Sender as InetDiagSocket;
+    const send = (changes: Partial<Flow> = {}): Flow => flowOf('sendto', null, { addr: '127.0.0.1', port: 53 }, { proto: 'udp', proto_num: 17, euid: udp.uid, ...changes });
+    for (const destroyFirst of [false, true]) {
+      const { ends, flows, closes } = join();
+      if (destroyFirst) ends.pushDestroy(udp, captured.ts + 3);
+      ends.push(send({ family: 'inet6' }));
+      ends.push(send({ euid: udp.uid + 1, uid: udp.uid + 1 }));
+      ends.push(send());
+      if (!destroyFirst) ends.pushDestroy(udp, captured.ts + 3);
+      expect(flows).toEqual([expect.objectContaining({ family: 'inet', euid: udp.uid, local_addr: '0.0.0.0', local_port: udp.localPort, local_source: 'close' })]);
+      expect(closes).toEqual([expect.objectContaining({ op: 'close', proto: 'udp', local_port: udp.localPort, remote_addr: null, open_serial: captured.serial })]);
+      ends.flush();
+      expect(flows.slice(1).map((flow) => flow.local_port)).toEqual([null, null]);
+    }
+  });
+
   it('does not join a destroy of another protocol, family or an earlier time', () => {
     const { ends, flows } = join();
     ends.push(flowOf('connect', null, toServer, { proto: 'udp', proto_num: 17 }));

@@ -1,0 +1,225 @@
+// Close entries and local ends from sock_diag, live: the addon's reader and dump on this kernel, and
+// `auditflow run` into a private Redis with short-lived sockets (closed at once, nothing held open by
+// the test), a transfer of known size, and a connection opened before the daemon started.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readlinkSync, readdirSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { finished, waitForLine } from '../helpers/child.js';
+import { readStream, startDaemon, useDaemonRedis } from '../helpers/daemon.js';
+import { useKernel } from '../helpers/kernel.js';
+import { untilAsync, until } from '../helpers/until.js';
+import { nativeBinding } from '../../src/native/binding.js';
+import { parseInetDiag, type InetDiagSocket } from '../../src/linux/inet-diag.js';
+
+useKernel();
+const servers = useDaemonRedis();
+
+/** Servers on 127.0.0.1 and ::1 (TCP: accept and close at once; UDP: read and drop), their ports on one line. */
+const SERVERS = `
+import socket, threading
+def tcp(family, host):
+    s = socket.socket(family, socket.SOCK_STREAM); s.bind((host, 0)); s.listen(512)
+    def loop():
+        while True:
+            c, _ = s.accept(); c.close()
+    threading.Thread(target=loop, daemon=True).start()
+    return s.getsockname()[1]
+def udp(family, host):
+    u = socket.socket(family, socket.SOCK_DGRAM); u.bind((host, 0))
+    def loop():
+        while True: u.recv(64)
+    threading.Thread(target=loop, daemon=True).start()
+    return u.getsockname()[1]
+print('ports', tcp(socket.AF_INET, '127.0.0.1'), tcp(socket.AF_INET6, '::1'), udp(socket.AF_INET, '127.0.0.1'), udp(socket.AF_INET6, '::1'), flush=True)
+import sys; sys.stdin.read()
+`;
+
+/** Short-lived sockets: connect → getsockname → close at once; sendto → getsockname → close. Prints what it saw. */
+const SHORT_LIVED = `
+import socket, sys, json
+tcp4, tcp6, udp4, udp6 = map(int, sys.argv[1:5])
+seen = []
+for i in range(int(sys.argv[5])):
+    for kind, family, host, port, stype in (('tcp4', socket.AF_INET, '127.0.0.1', tcp4, socket.SOCK_STREAM), ('tcp6', socket.AF_INET6, '::1', tcp6, socket.SOCK_STREAM), ('udp4', socket.AF_INET, '127.0.0.1', udp4, socket.SOCK_DGRAM), ('udp6', socket.AF_INET6, '::1', udp6, socket.SOCK_DGRAM)):
+        s = socket.socket(family, stype)
+        if stype == socket.SOCK_STREAM: s.connect((host, port))
+        else: s.sendto(b'x', (host, port))
+        seen.append([kind, s.getsockname()[1]])
+        s.close()
+print(json.dumps(seen))
+`;
+
+/** The transfer: the client sends N bytes, reads M, sleeps, closes (first); the server closes on EOF. */
+const TRANSFER_SERVER = `
+import socket, sys
+up, down = int(sys.argv[1]), int(sys.argv[2])
+s = socket.socket(); s.bind(('127.0.0.1', 0)); s.listen(1)
+print('port', s.getsockname()[1], flush=True)
+c, _ = s.accept()
+got = 0
+while got < up: got += len(c.recv(65536))
+c.sendall(b'd' * down)
+while c.recv(65536): pass
+c.close()
+`;
+const TRANSFER_CLIENT = `
+import socket, sys, time
+port, up, down, pause = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4])
+s = socket.create_connection(('127.0.0.1', port))
+s.sendall(b'u' * up)
+got = 0
+while got < down: got += len(s.recv(65536))
+print(s.getsockname()[1], flush=True)
+time.sleep(pause)
+s.close()
+`;
+/** A connection made before the daemon: printed, then closed when stdin says so. */
+const HELD_CLIENT = `
+import socket, sys
+s = socket.create_connection(('127.0.0.1', int(sys.argv[1])))
+print('local', s.getsockname()[1], flush=True)
+sys.stdin.readline()
+s.close()
+`;
+
+const python = (code: string, args: Array<string | number>): ChildProcess => spawn('python3', ['-c', code, ...args.map(String)], { stdio: ['pipe', 'pipe', 'pipe'] });
+
+async function flowsOf(stream: string): Promise<Array<Record<string, string>>> {
+  return (await readStream(servers.redis.url, stream)).map((entry) => entry.fields).filter((fields) => fields.kind === 'flow');
+}
+
+/** The inode of each socket a process holds (/proc/<pid>/fd). */
+function socketInodes(pid: number): number[] {
+  return readdirSync(`/proc/${pid}/fd`).flatMap((fd) => {
+    const match = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`));
+    return match ? [Number(match[1])] : [];
+  });
+}
+
+describe('the addon on this kernel', () => {
+  it("reads a loopback connection's two destroy broadcasts with their counters, and dumps a listener with its inode", async () => {
+    const got: InetDiagSocket[] = [];
+    let closed!: () => void;
+    const done = new Promise<void>((resolve) => (closed = resolve));
+    const reader = new (nativeBinding().SockDiagSocket)(
+      { rcvbuf: 1 << 20, maxQueueBytes: 1 << 20 },
+      (data, offsets) => {
+        for (let i = 0; data !== null && offsets !== null && i < offsets.length; i += 2) {
+          const parsed = parseInetDiag(data.subarray(offsets[i] as number, (offsets[i] as number) + (offsets[i + 1] as number)));
+          if (parsed.ok) got.push(parsed.socket);
+        }
+      },
+      () => closed(),
+    );
+    const server = python(TRANSFER_SERVER, [1000, 2000]);
+    try {
+      const port = Number((await waitForLine(server, /^port \d+$/)).split(' ')[1]);
+      const listener = socketInodes(server.pid as number);
+      const dump = nativeBinding().sockDiagDump(2, 6, 2000);
+      expect(dump.complete).toBe(true);
+      const dumped = Array.from({ length: dump.offsets.length / 2 }, (_, i) => parseInetDiag(dump.data.subarray(dump.offsets[2 * i] as number, (dump.offsets[2 * i] as number) + (dump.offsets[2 * i + 1] as number))));
+      const mine = dumped.flatMap((one) => (one.ok && one.socket.localPort === port ? [one.socket] : []));
+      expect(mine).toEqual([expect.objectContaining({ state: 10, localAddr: '127.0.0.1', remotePort: 0 })]);
+      expect(listener).toContain(mine[0]?.inode);
+      const client = await finished(python(TRANSFER_CLIENT, [port, 1000, 2000, 0]));
+      expect(client.code, client.stderr).toBe(0);
+      const clientPort = Number(client.stdout.trim());
+      expect((await finished(server)).code).toBe(0);
+      await until(() => got.filter((one) => one.localPort === clientPort || one.remotePort === clientPort).length === 2, 5000, 'both destroys');
+    } finally {
+      server.kill();
+      reader.close();
+    }
+    await done;
+    const [clientSide] = got.filter((one) => one.remotePort !== 0 && one.tcp?.bytesSent === 1000);
+    expect(clientSide).toMatchObject({ protocol: 6, state: 7, inode: 0 });
+    expect(clientSide?.tcp?.bytesSent).toBe(1000);
+    expect([2000, 2001]).toContain(clientSide?.tcp?.bytesReceived);
+    expect(reader.stats()).toMatchObject({ enobufs: 0, dropped: 0, malformed: 0 });
+  });
+});
+
+describe('auditflow run with flow_end', () => {
+  it('gives every short-lived connect, send and accept the local end its process saw, and each socket a close', async () => {
+    const stream = 'live:short-lived';
+    const daemon = startDaemon({ args: ['--redis', servers.redis.url, '--stream', stream] });
+    const serverChild = python(SERVERS, []);
+    let clientPid = -1;
+    let seen: Array<[string, number]> = [];
+    try {
+      await daemon.waitForLog('running');
+      const ports = (await waitForLine(serverChild, /^ports \d+ \d+ \d+ \d+$/)).split(' ').slice(1).map(Number);
+      const client = python(SHORT_LIVED, [...ports, 5]);
+      clientPid = client.pid as number;
+      const result = await finished(client);
+      expect(result.code, result.stderr).toBe(0);
+      seen = JSON.parse(result.stdout) as Array<[string, number]>;
+      // Each socket's flow and its close.
+      await untilAsync(async () => (await flowsOf(stream)).filter((f) => f.pid === String(clientPid) && f.local_port !== undefined).length >= 2 * seen.length, 20_000, 'the flows and closes');
+    } finally {
+      serverChild.kill();
+      await finished(serverChild);
+      expect((await daemon.stop()).code).toBe(0);
+    }
+    const flows = await flowsOf(stream);
+    const mine = flows.filter((f) => f.pid === String(clientPid));
+    for (const [kind, port] of seen) {
+      const op = kind.startsWith('tcp') ? 'connect' : 'sendto';
+      const flow = mine.find((f) => f.op === op && f.local_port === String(port));
+      expect(flow, `${kind} from port ${port}`).toMatchObject({ proto: kind.slice(0, 3), family: kind.endsWith('6') ? 'inet6' : 'inet', local_source: expect.stringMatching(/^(socket|close)$/) });
+      const close = mine.find((f) => f.op === 'close' && f.local_port === String(port));
+      expect(close, `close of ${port}`).toMatchObject({ open_serial: flow?.serial, direction: 'egress', exe: flow?.exe });
+      if (op === 'connect') expect(close?.community_id).toBe(flow?.community_id);
+    }
+    // The server's accepts: each has its listener's end and the client's port.
+    const clientPorts = new Set(seen.filter(([kind]) => kind.startsWith('tcp')).map(([, port]) => String(port)));
+    const accepts = flows.filter((f) => f.op === 'accept' && clientPorts.has(f.remote_port ?? ''));
+    expect(accepts).toHaveLength(clientPorts.size);
+    for (const accept of accepts) expect(accept).toMatchObject({ proto: 'tcp', local_port: expect.stringMatching(/^\d+$/), local_source: expect.stringMatching(/^(socket|close)$/) });
+  });
+
+  it("reports a known transfer's bytes, packets and duration in both sides' close entries", async () => {
+    const stream = 'live:transfer';
+    const [up, down, pauseMs] = [123_457, 54_321, 300];
+    const daemon = startDaemon({ args: ['--redis', servers.redis.url, '--stream', stream] });
+    let clientPid = -1;
+    let serverPid = -1;
+    let clientPort = 0;
+    try {
+      await daemon.waitForLog('running');
+      const server = python(TRANSFER_SERVER, [up, down]);
+      serverPid = server.pid as number;
+      const port = Number((await waitForLine(server, /^port \d+$/)).split(' ')[1]);
+      const client = python(TRANSFER_CLIENT, [port, up, down, pauseMs / 1000]);
+      clientPid = client.pid as number;
+      const result = await finished(client);
+      expect(result.code, result.stderr).toBe(0);
+      clientPort = Number(result.stdout.trim());
+      expect((await finished(server)).code).toBe(0);
+      await untilAsync(async () => (await flowsOf(stream)).filter((f) => f.op === 'close' && (f.pid === String(clientPid) || f.pid === String(serverPid))).length === 2, 20_000, 'both close entries');
+    } finally {
+      expect((await daemon.stop()).code).toBe(0);
+    }
+    const flows = await flowsOf(stream);
+    const connect = flows.find((f) => f.op === 'connect' && f.pid === String(clientPid));
+    const clientClose = flows.find((f) => f.op === 'close' && f.pid === String(clientPid));
+    const serverClose = flows.find((f) => f.op === 'close' && f.pid === String(serverPid));
+    expect(clientClose).toMatchObject({
+      direction: 'egress',
+      proto: 'tcp',
+      local_port: String(clientPort),
+      community_id: connect?.community_id,
+      open_serial: connect?.serial,
+      bytes_out: String(up),
+    });
+    // The client closed first: the server's FIN came back at once, with the ACK of the client's or
+    // after it, so the client's counter is the payload or one over (docs/flows.md, "Close entries").
+    expect([down, down + 1]).toContain(Number(clientClose?.bytes_in));
+    expect(Number(clientClose?.packets_out)).toBeGreaterThan(0);
+    expect(Number(clientClose?.packets_in)).toBeGreaterThan(0);
+    expect(Number(clientClose?.duration_ms)).toBeGreaterThanOrEqual(pauseMs);
+    expect(Number(clientClose?.duration_ms)).toBeLessThan(pauseMs + 1500);
+    // The server got the client's FIN while its socket was open: one over.
+    expect(serverClose).toMatchObject({ direction: 'ingress', remote_port: String(clientPort), community_id: connect?.community_id, bytes_out: String(down), bytes_in: String(up + 1) });
+  });
+});
