@@ -181,8 +181,12 @@ void SocketLookups::LookUp(const SyscallFields& fields, uint32_t kind, int32_t f
     }
     SocketAnswer answer;
     const char* failed_call = nullptr;
-    status = AskSocket(duplicate, !have, &answer, &failed_call);
+    // The kind is asked even when the socket() record gave it: a program that closed the socket at
+    // once and made another, which got the same fd, has that one here. Of another family or type,
+    // it is not the record's socket, which is gone (EBADF).
+    status = AskSocket(duplicate, true, &answer, &failed_call);
     close(duplicate);
+    if (status == 0 && have && (answer.family != known.family || (answer.type & 0xf) != known.type)) status = EBADF;
     if (status != 0) break;
     if (have) {
       answer.family = known.family;

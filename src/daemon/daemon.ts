@@ -29,6 +29,7 @@ import { SerialLedger } from './serial-ledger.js';
 import { inspectSnapshot, type DaemonSnapshot } from './snapshot.js';
 import { liveSocketResolver } from './socket-resolver.js';
 import { SockDiagSource } from './sock-diag-source.js';
+import { existingSockets } from './existing-sockets.js';
 import { statusLine, Telemetry } from './telemetry.js';
 
 export interface DaemonOptions {
@@ -52,6 +53,8 @@ const START_FAILED = 'start failed';
 const FLOW_END_TICK_MS = 50;
 /** How long a destroy broadcast waits for the flow that opened its socket: the audit path's delivery and process lookups come later than the broadcast. */
 const FLOW_END_HOLD_MS = 2000;
+/** The start's socket snapshot (existing entries): the dump and the /proc walk together, at most. */
+const EXISTING_TIMEOUT_MS = 2000;
 /** How long start-up waits for the records of the daemon's own configuration changes. */
 const FIRST_RECORD_WAIT_MS = 2000;
 
@@ -185,6 +188,11 @@ export class Daemon {
     start.fields.mode = s.mode;
     if (this.ledger.downSince !== undefined) start.fields.down_since = String(this.ledger.downSince);
     this.held.offer(start);
+    if (this.sockDiag !== undefined) {
+      // The process stage's worker reads their command lines and cgroups: started first, so they come within process_lookup_timeout_ms.
+      await this.processContext?.ready();
+      this.publishExisting();
+    }
     this.kernel = new KernelSession({
       settings: s,
       log: this.stageLogger('kernel'),
@@ -219,6 +227,20 @@ export class Daemon {
     this.telemetry.writeStatus(s.runtime_dir);
     this.binding.sdNotify(`READY=1\nSTATUS=${statusLine(this.snapshot())}`);
     log.info({}, 'running');
+  }
+
+  /** `existing` entries for the sockets open now, after the start entry, before the audit session's flows. */
+  private publishExisting(): void {
+    const log = this.stageLogger('sock_diag');
+    try {
+      const snapshot = existingSockets(this.binding, { timeoutMs: EXISTING_TIMEOUT_MS, selfPid: process.pid });
+      for (const flow of snapshot.flows) this.pipeline.pushExisting(flow);
+      const fields = { sockets: snapshot.sockets, owned: snapshot.owned, ms: snapshot.ms, complete: snapshot.complete };
+      if (snapshot.complete) log.info(fields, 'existing sockets published');
+      else log.warn(fields, 'the existing sockets snapshot stopped at its time bound: some have no process, or were not listed');
+    } catch (error) {
+      log.warn({ err: (error as Error).message, code: (error as NodeJS.ErrnoException).code }, 'cannot list the existing sockets (sock_diag dump): no existing entries');
+    }
   }
 
   private async firstRecord(timeoutMs: number): Promise<void> {

@@ -157,11 +157,15 @@ export class Pipeline {
     }
   }
 
-  /** An `existing` entry (the start's sock_diag dump): published, and its socket's close joined to it. */
+  /** An `existing` entry (the start's sock_diag dump): its process context, then published, and its socket's close joined to it. */
   pushExisting(flow: Flow): void {
-    this.flows++;
-    this.options.onFlow(flow);
-    this.ends?.pushExisting(flow);
+    const out = (resolved: Flow): void => {
+      this.flows++;
+      this.options.onFlow(resolved);
+      this.ends?.pushExisting(resolved);
+    };
+    if (this.processContext) this.processContext.push(flow, out);
+    else out(flow);
   }
 
   /** Moves the close join's time forward (live: every few tens of ms, its waits are short). */

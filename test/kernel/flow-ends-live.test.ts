@@ -82,6 +82,13 @@ sys.stdin.readline()
 s.close()
 `;
 
+/** `promise`, or a failure naming `what` after `ms`: a hang here must say where it is. */
+function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what}: not within ${ms} ms`)), ms)));
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
 const python = (code: string, args: Array<string | number>): ChildProcess => spawn('python3', ['-c', code, ...args.map(String)], { stdio: ['pipe', 'pipe', 'pipe'] });
 
 async function flowsOf(stream: string): Promise<Array<Record<string, string>>> {
@@ -121,16 +128,16 @@ describe('the addon on this kernel', () => {
       const mine = dumped.flatMap((one) => (one.ok && one.socket.localPort === port ? [one.socket] : []));
       expect(mine).toEqual([expect.objectContaining({ state: 10, localAddr: '127.0.0.1', remotePort: 0 })]);
       expect(listener).toContain(mine[0]?.inode);
-      const client = await finished(python(TRANSFER_CLIENT, [port, 1000, 2000, 0]));
+      const client = await within(finished(python(TRANSFER_CLIENT, [port, 1000, 2000, 0])), 10_000, 'the client');
       expect(client.code, client.stderr).toBe(0);
       const clientPort = Number(client.stdout.trim());
-      expect((await finished(server)).code).toBe(0);
+      expect((await within(finished(server), 10_000, 'the server')).code).toBe(0);
       await until(() => got.filter((one) => one.localPort === clientPort || one.remotePort === clientPort).length === 2, 5000, 'both destroys');
     } finally {
       server.kill();
       reader.close();
     }
-    await done;
+    await within(done, 10_000, "the reader's onClosed");
     const [clientSide] = got.filter((one) => one.remotePort !== 0 && one.tcp?.bytesSent === 1000);
     expect(clientSide).toMatchObject({ protocol: 6, state: 7, inode: 0 });
     expect(clientSide?.tcp?.bytesSent).toBe(1000);
@@ -143,22 +150,26 @@ describe('auditflow run with flow_end', () => {
   it('gives every short-lived connect, send and accept the local end its process saw, and each socket a close', async () => {
     const stream = 'live:short-lived';
     const daemon = startDaemon({ args: ['--redis', servers.redis.url, '--stream', stream] });
-    const serverChild = python(SERVERS, []);
+    let serverChild: ChildProcess | undefined;
     let clientPid = -1;
     let seen: Array<[string, number]> = [];
     try {
       await daemon.waitForLog('running');
+      // After the start: a blocking accept that began while auditing was off is never audited.
+      serverChild = python(SERVERS, []);
       const ports = (await waitForLine(serverChild, /^ports \d+ \d+ \d+ \d+$/)).split(' ').slice(1).map(Number);
       const client = python(SHORT_LIVED, [...ports, 5]);
       clientPid = client.pid as number;
       const result = await finished(client);
       expect(result.code, result.stderr).toBe(0);
       seen = JSON.parse(result.stdout) as Array<[string, number]>;
-      // Each socket's flow and its close.
-      await untilAsync(async () => (await flowsOf(stream)).filter((f) => f.pid === String(clientPid) && f.local_port !== undefined).length >= 2 * seen.length, 20_000, 'the flows and closes');
+      // Each socket's flow and its close; the assertions below say which is missing.
+      await untilAsync(async () => (await flowsOf(stream)).filter((f) => f.pid === String(clientPid) && f.local_port !== undefined).length >= 2 * seen.length, 20_000, 'the flows and closes').catch(() => undefined);
     } finally {
-      serverChild.kill();
-      await finished(serverChild);
+      if (serverChild !== undefined) {
+        serverChild.kill();
+        await finished(serverChild);
+      }
       expect((await daemon.stop()).code).toBe(0);
     }
     const flows = await flowsOf(stream);
@@ -166,15 +177,16 @@ describe('auditflow run with flow_end', () => {
     for (const [kind, port] of seen) {
       const op = kind.startsWith('tcp') ? 'connect' : 'sendto';
       const flow = mine.find((f) => f.op === op && f.local_port === String(port));
-      expect(flow, `${kind} from port ${port}`).toMatchObject({ proto: kind.slice(0, 3), family: kind.endsWith('6') ? 'inet6' : 'inet', local_source: expect.stringMatching(/^(socket|close)$/) });
+      const summary = JSON.stringify(mine.map((f) => [f.op, f.proto, f.local_port, f.remote_port, f.local_source, f.count]));
+      expect(flow, `${kind} from port ${port}: ${summary}`).toMatchObject({ proto: kind.slice(0, 3), family: kind.endsWith('6') ? 'inet6' : 'inet', local_source: expect.stringMatching(/^(socket|close)$/) });
       const close = mine.find((f) => f.op === 'close' && f.local_port === String(port));
-      expect(close, `close of ${port}`).toMatchObject({ open_serial: flow?.serial, direction: 'egress', exe: flow?.exe });
+      expect(close, `close of ${port}: ${summary}`).toMatchObject({ open_serial: flow?.serial, direction: 'egress', exe: flow?.exe });
       if (op === 'connect') expect(close?.community_id).toBe(flow?.community_id);
     }
     // The server's accepts: each has its listener's end and the client's port.
     const clientPorts = new Set(seen.filter(([kind]) => kind.startsWith('tcp')).map(([, port]) => String(port)));
     const accepts = flows.filter((f) => f.op === 'accept' && clientPorts.has(f.remote_port ?? ''));
-    expect(accepts).toHaveLength(clientPorts.size);
+    expect(accepts.length, JSON.stringify(flows.filter((f) => f.op === 'accept' || f.op === 'close').map((f) => [f.op, f.pid, f.local_port, f.remote_port, f.local_source]))).toBe(clientPorts.size);
     for (const accept of accepts) expect(accept).toMatchObject({ proto: 'tcp', local_port: expect.stringMatching(/^\d+$/), local_source: expect.stringMatching(/^(socket|close)$/) });
   });
 
@@ -221,5 +233,37 @@ describe('auditflow run with flow_end', () => {
     expect(Number(clientClose?.duration_ms)).toBeLessThan(pauseMs + 1500);
     // The server got the client's FIN while its socket was open: one over.
     expect(serverClose).toMatchObject({ direction: 'ingress', remote_port: String(clientPort), community_id: connect?.community_id, bytes_out: String(down), bytes_in: String(up + 1) });
+  });
+
+  it('publishes a connection opened before the start as existing, with its process, and its close carries that process', async () => {
+    const stream = 'live:existing';
+    const server = python(TRANSFER_SERVER, [10, 20]);
+    const port = Number((await waitForLine(server, /^port \d+$/)).split(' ')[1]);
+    const client = python(HELD_CLIENT, [port]);
+    const clientDone = finished(client);
+    const localPort = Number((await waitForLine(client, /^local \d+$/)).split(' ')[1]);
+    const daemon = startDaemon({ args: ['--redis', servers.redis.url, '--stream', stream] });
+    try {
+      await daemon.waitForLog('running');
+      await untilAsync(async () => (await flowsOf(stream)).some((f) => f.op === 'existing' && f.local_port === String(localPort)), 10_000, 'the existing entry');
+      client.stdin?.end('close\n');
+      expect((await clientDone).code).toBe(0);
+      await untilAsync(async () => (await flowsOf(stream)).some((f) => f.op === 'close' && f.local_port === String(localPort)), 10_000, 'the close entry');
+    } finally {
+      server.kill();
+      await finished(server);
+      expect((await daemon.stop()).code).toBe(0);
+    }
+    const flows = await flowsOf(stream);
+    const existing = flows.find((f) => f.op === 'existing' && f.local_port === String(localPort));
+    expect(existing).toMatchObject({ source: 'sock_diag', direction: 'egress', proto: 'tcp', remote_port: String(port), pid: String(client.pid), comm: expect.stringMatching(/^python/), serial: '0' });
+    expect(existing?.exe).toMatch(/python/);
+    expect(existing?.argv).toContain('-c');
+    const accepted = flows.find((f) => f.op === 'existing' && f.local_port === String(port) && f.remote_port === String(localPort));
+    expect(accepted).toMatchObject({ direction: 'ingress', pid: String(server.pid) });
+    expect(flows.find((f) => f.op === 'existing' && f.local_port === String(port) && f.direction === 'listen')).toBeDefined();
+    const close = flows.find((f) => f.op === 'close' && f.local_port === String(localPort));
+    expect(close).toMatchObject({ direction: 'egress', pid: String(client.pid), exe: existing?.exe, socket_cookie: existing?.socket_cookie, bytes_out: '0', community_id: existing?.community_id });
+    expect(close).not.toHaveProperty('open_serial');
   });
 });
