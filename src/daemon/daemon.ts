@@ -51,8 +51,8 @@ const TICK_MS = 1000;
 const START_FAILED = 'start failed';
 /** How often the close join's short waits (local_wait_ms, a destroy's wait for its opener) are looked at. */
 const FLOW_END_TICK_MS = 50;
-/** How long a destroy broadcast waits for the flow that opened its socket: the audit path's delivery and process lookups come later than the broadcast. */
-const FLOW_END_HOLD_MS = 2000;
+/** How long a destroy broadcast waits for the flow that opened its socket: the audit path (delivery, process lookups) comes later than the broadcast, seconds later under a burst. */
+const FLOW_END_HOLD_MS = 10_000;
 /** The start's socket snapshot (existing entries): the dump and the /proc walk together, at most. */
 const EXISTING_TIMEOUT_MS = 2000;
 /** How long start-up waits for the records of the daemon's own configuration changes. */

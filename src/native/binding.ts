@@ -52,6 +52,8 @@ export interface NativeLookupStats {
     noFd: number;
     /** socket() records not remembered: the process now at the pid started after the record (pid reuse). */
     reused: number;
+    /** A later record of the same read made a new socket on the fd (socket(), accept): reported as EBADF, not looked up. */
+    replaced: number;
   };
   /**
    * Lookups that found nothing, by errno name (ESRCH: process gone, EBADF: fd gone, ENOTSOCK, EPERM,
