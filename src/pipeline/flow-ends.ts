@@ -6,9 +6,10 @@
 //   openers   the flows a close is joined to: a TCP connect or accept (by both ends), the first flow
 //             of a UDP socket (by its local end), an `existing` entry; until the socket's destroy.
 //   waiting   connect, accept and send flows without a local end, at most localWaitMs after their
-//             event, by remote end: a destroy of that remote end, in time order, completes them. The
+//             event, by remote end: a destroy of that remote end after the event completes them. The
 //             broadcast of an unconnected UDP socket names no remote end: a UDP send is completed by
-//             a destroy of an unconnected UDP socket of its family and owner (euid), in time order.
+//             a destroy of an unconnected UDP socket of its family and owner (euid). Only where one
+//             flow and one destroy fit: with several, nothing says which is whose.
 //   held      destroys whose opener has not come through the pipeline yet (its audit records reach
 //             it later than the broadcast), at most holdMs, by their ends (and an unconnected UDP
 //             socket's by family and owner).
@@ -151,14 +152,7 @@ export class FlowEnds {
     }
     const remote = endKey({ addr: flow.remote_addr, port: flow.remote_port });
     const udp = udpSendKey(flow);
-    const held =
-      this.heldByRemote.take(remote, (h) => !h.done && this.fits(flow, h.socket, h.at), (h) => ownedBy(flow, h.socket.uid)) ??
-      (udp === undefined ? undefined : this.heldUdp.take(udp, (h) => !h.done && this.fits(flow, h.socket, h.at), () => true));
-    if (held !== undefined) {
-      this.forgetHeld(held);
-      this.complete(flow, held.socket, held.at);
-      return;
-    }
+    if (this.completeFromHeld(flow)) return;
     const entry: Waiting = { flow, done: false };
     this.waiting.add(remote, entry);
     if (udp !== undefined) this.waitingUdp.add(udp, entry);
@@ -181,12 +175,10 @@ export class FlowEnds {
       return;
     }
     const udp = remote === undefined && protocol === UDP ? udpDestroyKey(socket) : undefined;
-    const waiting =
-      remote !== undefined
-        ? this.waiting.take(endKey(remote), (w) => !w.done && this.fits(w.flow, socket, now), (w) => ownedBy(w.flow, socket.uid))
-        : udp !== undefined
-          ? this.waitingUdp.take(udp, (w) => !w.done && this.fits(w.flow, socket, now), () => true)
-          : undefined;
+    // Only a join that cannot be another's: one waiting flow fits, and no held destroy fits that flow.
+    const fitsHere = (w: Waiting): boolean => !w.done && this.fits(w.flow, socket, now);
+    const candidates = (remote !== undefined ? this.waiting.map.get(endKey(remote)) : udp !== undefined ? this.waitingUdp.map.get(udp) : undefined)?.filter(fitsHere) ?? [];
+    const waiting = candidates.length === 1 && this.rivalDestroys(candidates[0] as Waiting) === 0 ? candidates[0] : undefined;
     if (waiting !== undefined) {
       this.forgetWaiting(waiting);
       this.complete(waiting.flow, socket, now);
@@ -295,6 +287,39 @@ export class FlowEnds {
     this.forgetWaiting(entry);
     this.counts.localMissing++;
     this.options.onFlow(entry.flow);
+  }
+
+  /**
+   * Completes a flow without a local end from a held destroy of its remote end (or, for a UDP send,
+   * of its family and owner) when exactly one fits it and no other waiting flow fits that destroy:
+   * with several, time order alone cannot say which socket was whose (measured: a burst of connects
+   * to one server joined wrongly), so none is taken.
+   */
+  private completeFromHeld(flow: Flow): boolean {
+    const remote = endKey({ addr: flow.remote_addr as string, port: flow.remote_port as number });
+    const udp = udpSendKey(flow);
+    const candidates = [...(this.heldByRemote.map.get(remote) ?? []), ...(udp === undefined ? [] : (this.heldUdp.map.get(udp) ?? []))].filter((h) => !h.done && this.fits(flow, h.socket, h.at));
+    const held = candidates.length === 1 ? (candidates[0] as Held) : undefined;
+    if (held === undefined || this.rivalFlows(held, flow) > 0) return false;
+    this.forgetHeld(held);
+    this.complete(flow, held.socket, held.at);
+    return true;
+  }
+
+  /** Held destroys that could be the one of `entry`'s socket. */
+  private rivalDestroys(entry: Waiting): number {
+    const flow = entry.flow;
+    const udp = udpSendKey(flow);
+    const held = [...(this.heldByRemote.map.get(endKey({ addr: flow.remote_addr as string, port: flow.remote_port as number })) ?? []), ...(udp === undefined ? [] : (this.heldUdp.map.get(udp) ?? []))];
+    return held.filter((h) => !h.done && this.fits(flow, h.socket, h.at)).length;
+  }
+
+  /** Waiting flows other than `except` that `held` could be the destroy of. */
+  private rivalFlows(held: Held, except: Flow | undefined): number {
+    const { remote } = diagEnds(held.socket);
+    const protocol = held.socket.protocol ?? (held.socket.tcp !== null ? TCP : UDP);
+    const lists = remote !== undefined ? [this.waiting.map.get(endKey(remote))] : protocol === UDP ? [this.waitingUdp.map.get(udpDestroyKey(held.socket))] : [];
+    return lists.flatMap((list) => list ?? []).filter((w) => !w.done && w.flow !== except && this.fits(w.flow, held.socket, held.at)).length;
   }
 
   private forgetWaiting(entry: Waiting): void {

@@ -177,6 +177,17 @@ describe('local ends from destroy broadcasts', () => {
     }
   });
 
+  it('takes no local end when several flows or destroys could be each other\'s', () => {
+    const { ends, flows, closes } = join();
+    ends.push(flowOf('connect', null, toServer));
+    ends.push(flowOf('connect', null, toServer, { serial: captured.serial + 1 }));
+    ends.pushDestroy(client, captured.ts + 50);
+    ends.flush();
+    expect(flows.map((flow) => flow.local_port)).toEqual([null, null]);
+    expect(closes).toEqual([expect.objectContaining({ pid: null, local_port: client.localPort })]);
+    expect(ends.stats()).toMatchObject({ localFromClose: 0, localMissing: 2 });
+  });
+
   it('does not join a destroy of another protocol, family or an earlier time', () => {
     const { ends, flows } = join();
     ends.push(flowOf('connect', null, toServer, { proto: 'udp', proto_num: 17 }));
