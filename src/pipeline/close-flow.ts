@@ -119,6 +119,8 @@ function socketFlow(socket: InetDiagSocket, op: 'close' | 'existing', ts: number
     local_port: local.port,
     remote_addr: remote?.addr ?? null,
     remote_port: remote?.port ?? null,
+    remote_name: null,
+    remote_cname: null,
     ipv4_mapped: socket.family !== AF_INET && local.bytes.length === 4,
     scope_id: null,
     community_id: endsCommunityId(protocol, local, remote),
@@ -145,6 +147,8 @@ export function closeFlow(socket: InetDiagSocket, now: number, opener: Flow | un
   if (opener !== undefined) {
     if (opener.community_id !== null && flow.remote_addr !== null) flow.community_id = opener.community_id;
     if (opener.op !== 'existing') flow.open_serial = opener.serial;
+    flow.remote_name = opener.remote_name;
+    flow.remote_cname = opener.remote_cname;
     flow.first_ts = opener.ts;
     flow.duration_ms = Math.max(0, now - opener.ts);
   }
