@@ -14,6 +14,7 @@
         "native/socket_ends.cc",
         "native/socket_query.cc",
         "native/socket_lookup.cc",
+        "native/sock_diag.cc",
         "native/syscall_scan.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],

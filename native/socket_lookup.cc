@@ -111,8 +111,33 @@ void SocketLookups::Run(Batch& batch, bool behind) {
       skipped_behind_.fetch_add(1, std::memory_order_relaxed);
       continue;
     }
+    if (ReplacedLater(batch, record, fields.pid, fd)) {
+      // A later record of this read made a new socket on the fd: the record's socket is closed, and
+      // the fd names the new one now. Reported as gone (EBADF), so no later lookup is made either.
+      uint8_t entry[kLookupEntryBytes] = {};
+      Put(entry, 0, record);
+      Put(entry, 4, fields.pid);
+      Put(entry, 8, static_cast<int32_t>(fd));
+      Put(entry, 12, static_cast<int32_t>(EBADF));
+      batch.lookups.insert(batch.lookups.end(), entry, entry + kLookupEntryBytes);
+      skipped_replaced_.fetch_add(1, std::memory_order_relaxed);
+      continue;
+    }
     LookUp(fields, call->kind, static_cast<int32_t>(fd), record, now, &batch.lookups);
   }
+}
+
+bool SocketLookups::ReplacedLater(const Batch& batch, uint32_t record, uint32_t pid, int64_t fd) const {
+  const uint32_t* meta = batch.meta.data();
+  for (uint32_t next = record + 1; next < batch.records; ++next) {
+    const uint32_t* words = meta + next * kMetaWords;
+    if (words[0] != AUDIT_SYSCALL) continue;
+    SyscallFields later = ScanSyscall(batch.data.data() + words[4], words[5]);
+    if ((later.seen & (kArch | kSyscall | kPid | kExit)) != (kArch | kSyscall | kPid | kExit) || later.pid != pid) continue;
+    const LookupCall* call = CallOf(later);
+    if (call != nullptr && (call->kind == kSocketCall || call->kind == kFdInExit) && later.success == 1 && later.exit == fd) return true;
+  }
+  return false;
 }
 
 void SocketLookups::OnSocketCall(const SyscallFields& fields, uint64_t now) {
@@ -181,8 +206,12 @@ void SocketLookups::LookUp(const SyscallFields& fields, uint32_t kind, int32_t f
     }
     SocketAnswer answer;
     const char* failed_call = nullptr;
-    status = AskSocket(duplicate, !have, &answer, &failed_call);
+    // The kind is asked even when the socket() record gave it: a program that closed the socket at
+    // once and made another, which got the same fd, has that one here. Of another family or type,
+    // it is not the record's socket, which is gone (EBADF).
+    status = AskSocket(duplicate, true, &answer, &failed_call);
     close(duplicate);
+    if (status == 0 && have && (answer.family != known.family || (answer.type & 0xf) != known.type)) status = EBADF;
     if (status != 0) break;
     if (have) {
       answer.family = known.family;
@@ -300,6 +329,7 @@ Napi::Object SocketLookups::Stats(Napi::Env env) const {
   skipped.Set("behind", number(skipped_behind_));
   skipped.Set("noFd", number(skipped_no_fd_));
   skipped.Set("reused", number(skipped_reused_));
+  skipped.Set("replaced", number(skipped_replaced_));
   stats.Set("skipped", skipped);
   Napi::Object failed = Napi::Object::New(env);
   for (int err = 0; err < kErrnoSlots; ++err) {

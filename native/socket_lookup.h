@@ -64,6 +64,8 @@ class SocketLookups {
 
   const LookupCall* CallOf(const SyscallFields& fields) const;
   void OnSocketCall(const SyscallFields& fields, uint64_t now);
+  // Whether a record after `record` in the batch made a new socket on `fd` of `pid` (socket(), accept).
+  bool ReplacedLater(const Batch& batch, uint32_t record, uint32_t pid, int64_t fd) const;
   void LookUp(const SyscallFields& fields, uint32_t kind, int32_t fd, uint32_t record, uint64_t now, std::vector<uint8_t>* out);
   // The process's entry, made (pidfd_open, and its start time read) when absent; end() with *err set
   // when the process cannot be opened.
@@ -92,6 +94,7 @@ class SocketLookups {
   std::atomic<uint64_t> skipped_no_fd_{0};
   std::atomic<uint64_t> skipped_reused_{0};
   std::atomic<uint64_t> failed_reused_{0};
+  std::atomic<uint64_t> skipped_replaced_{0};
   std::atomic<uint64_t> failed_[kErrnoSlots] = {};
   std::atomic<uint64_t> pidfds_opened_{0};
   std::atomic<uint64_t> pidfds_reopened_{0};

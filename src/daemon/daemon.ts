@@ -28,6 +28,8 @@ import type { Settings } from './settings.js';
 import { SerialLedger } from './serial-ledger.js';
 import { inspectSnapshot, type DaemonSnapshot } from './snapshot.js';
 import { liveSocketResolver } from './socket-resolver.js';
+import { SockDiagSource } from './sock-diag-source.js';
+import { existingSockets } from './existing-sockets.js';
 import { statusLine, Telemetry } from './telemetry.js';
 
 export interface DaemonOptions {
@@ -47,6 +49,12 @@ const MAX_HELD_BYTES = 64 * 1024 * 1024;
 const TICK_MS = 1000;
 /** The stop reason of a start that failed: it puts back everything, whatever on_stop says. */
 const START_FAILED = 'start failed';
+/** How often the close join's short waits (local_wait_ms, a destroy's wait for its opener) are looked at. */
+const FLOW_END_TICK_MS = 50;
+/** How long a destroy broadcast waits for the flow that opened its socket: the audit path (delivery, process lookups) comes later than the broadcast, seconds later under a burst. */
+const FLOW_END_HOLD_MS = 10_000;
+/** The start's socket snapshot (existing entries): the dump and the /proc walk together, at most. */
+const EXISTING_TIMEOUT_MS = 2000;
 /** How long start-up waits for the records of the daemon's own configuration changes. */
 const FIRST_RECORD_WAIT_MS = 2000;
 
@@ -65,6 +73,8 @@ export class Daemon {
   private processContext: ProcessResolver | undefined;
   private kernel!: KernelSession;
   private dns: DnsSession | undefined;
+  /** The destroy broadcasts (flow_end); undefined when off or refused. */
+  private sockDiag: SockDiagSource | undefined;
   private sink!: FlowSink;
   private redis: RedisClient | undefined;
   private lag: LagReport | undefined;
@@ -157,7 +167,19 @@ export class Daemon {
         onError: (error) => this.log.warn({ stage: 'pipeline', err: error.message, code: error.code }, 'cannot ask a socket itself (pidfd_getfd); reading /proc instead'),
         onReused: () => this.socketsReused++,
       }),
+      ...(s.flow_end ? { flowEnds: { localWaitMs: s.local_wait_ms, holdMs: Math.max(FLOW_END_HOLD_MS, s.local_wait_ms + s.process_lookup_timeout_ms) } } : {}),
     });
+    // Before the audit session: a socket opened once the rules are in is destroyed after this.
+    if (s.flow_end) {
+      this.sockDiag = SockDiagSource.open({
+        binding: this.binding,
+        log: this.stageLogger('sock_diag'),
+        onBatch: (data, offsets) => {
+          if (!this.stopped) this.pipeline.pushSockDiag(data, offsets, Date.now());
+        },
+        lose: (loss) => this.losses.add(loss),
+      });
+    }
 
     this.dns = new DnsSession({ settings: s, log: this.stageLogger('dns'), binding: this.options.binding, onEntry: (entry) => this.held.offer(entry) });
 
@@ -166,6 +188,11 @@ export class Daemon {
     start.fields.mode = s.mode;
     if (this.ledger.downSince !== undefined) start.fields.down_since = String(this.ledger.downSince);
     this.held.offer(start);
+    if (this.sockDiag !== undefined) {
+      // The process stage's worker reads their command lines and cgroups: started first, so they come within process_lookup_timeout_ms.
+      await this.processContext?.ready();
+      this.publishExisting();
+    }
     this.kernel = new KernelSession({
       settings: s,
       log: this.stageLogger('kernel'),
@@ -202,6 +229,20 @@ export class Daemon {
     log.info({}, 'running');
   }
 
+  /** `existing` entries for the sockets open now, after the start entry, before the audit session's flows. */
+  private publishExisting(): void {
+    const log = this.stageLogger('sock_diag');
+    try {
+      const snapshot = existingSockets(this.binding, { timeoutMs: EXISTING_TIMEOUT_MS, selfPid: process.pid });
+      for (const flow of snapshot.flows) this.pipeline.pushExisting(flow);
+      const fields = { sockets: snapshot.sockets, owned: snapshot.owned, ms: snapshot.ms, complete: snapshot.complete };
+      if (snapshot.complete) log.info(fields, 'existing sockets published');
+      else log.warn(fields, 'the existing sockets snapshot stopped at its time bound: some have no process, or were not listed');
+    } catch (error) {
+      log.warn({ err: (error as Error).message, code: (error as NodeJS.ErrnoException).code }, 'cannot list the existing sockets (sock_diag dump): no existing entries');
+    }
+  }
+
   private async firstRecord(timeoutMs: number): Promise<void> {
     for (let waited = 0; this.ledger.firstSerial === null && waited < timeoutMs; waited += 20) await new Promise((resolve) => setTimeout(resolve, 20));
     this.checkpoint();
@@ -226,11 +267,13 @@ export class Daemon {
       this.pipeline.advance(Date.now());
       this.dns?.advance(Date.now());
       this.ledger.readerLosses(this.kernel.reader.stats());
+      this.sockDiag?.reportLosses(Date.now());
       this.losses.drain((entry) => this.sink.publish(entry));
       this.checkpoint();
       this.telemetry.writeStatus(this.settings.runtime_dir);
     });
     every('kernel', this.settings.kernel_poll_ms, () => this.pollKernel());
+    if (this.sockDiag !== undefined) every('flow-end', FLOW_END_TICK_MS, () => this.pipeline.advanceFlowEnds(Date.now()));
     this.telemetry.statsEvery(this.settings.stats_interval_s);
     const redis = this.redis;
     if (redis !== undefined && this.settings.lag_check_interval_s > 0) {
@@ -381,6 +424,10 @@ export class Daemon {
       const dns = this.dns;
       await step('close DNS capture', () => dns.close());
     }
+    if (this.sockDiag !== undefined) {
+      const sockDiag = this.sockDiag;
+      await step('close sock_diag socket', () => sockDiag.close());
+    }
     if (started) {
       await step('drain held records', () => this.held.drain());
       // Lets the flows waiting for /proc lookups finish (each within process_lookup_timeout_ms).
@@ -390,6 +437,7 @@ export class Daemon {
         await step('close process context', () => context.close());
       }
       if (this.kernel !== undefined) this.ledger.readerLosses(this.kernel.reader.stats());
+      this.sockDiag?.reportLosses(Date.now());
     }
     this.stopped = true;
     if (this.sink !== undefined) {

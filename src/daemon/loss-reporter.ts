@@ -13,6 +13,8 @@ const PIPELINE_REASONS = {
   'incomplete-event': 'reassembly_timeout',
   'late-record': 'late_record',
   'bad-sockaddr': 'bad_sockaddr',
+  'flow-end-evicted': 'flow_end_evicted',
+  'sock-diag-parse': 'sock_diag_parse_error',
 } as const satisfies Partial<Record<LossReport['reason'], string>>;
 
 /** Losses the daemon itself sees, around the pipeline. */
@@ -30,6 +32,10 @@ export const DAEMON_LOSS_REASONS = [
   'backpressure',
   /** Events the kernel emitted while no auditflow ran (after a crash). */
   'daemon_down',
+  /** Destroy broadcasts the kernel dropped for a full sock_diag socket buffer (ENOBUFS, counted once per failed read). */
+  'sock_diag_enobufs',
+  /** Destroy broadcasts the sock_diag reader dropped because its queue for JavaScript was full. */
+  'sock_diag_queue_full',
   /** Flow entries over entry_max_bytes, published cut (flow-bound.ts): their longest texts are shortened. */
   'entry_truncated',
 ] as const;

@@ -88,6 +88,14 @@ export function renderMetrics(s: DaemonSnapshot, scrape: ScrapeSample): string {
       family('auditflow_self_flows_total', 'counter', "Flows of the daemon's own pid, dropped.", [[{}, s.selfFlows]]),
       family('auditflow_events_in_flight', 'gauge', 'Events waiting for their last record.', [[{}, s.pipeline.inFlight]]),
       family('auditflow_socket_table_entries', 'gauge', 'Sockets remembered from socket() events.', [[{}, s.pipeline.sockets]]),
+      family('auditflow_close_entries_total', 'counter', 'Close entries (op=close) made from socket destroy broadcasts, by whether their opening flow was found.', [
+        [{ opener: 'found' }, s.pipeline.flowEnds?.closesJoined ?? 0],
+        [{ opener: 'unknown' }, (s.pipeline.flowEnds?.closes ?? 0) - (s.pipeline.flowEnds?.closesJoined ?? 0)],
+      ]),
+      family('auditflow_local_end_total', 'counter', 'Connect, accept and send flows that waited for their local end (local_wait_ms), by outcome: found in the destroy broadcast, or published without it.', [
+        [{ outcome: 'close' }, s.pipeline.flowEnds?.localFromClose ?? 0],
+        [{ outcome: 'missing' }, s.pipeline.flowEnds?.localMissing ?? 0],
+      ]),
       family('auditflow_reader_datagrams_total', 'counter', 'Netlink datagrams read by the reader thread.', [[{}, s.reader.datagrams]]),
       family('auditflow_reader_bytes_total', 'counter', 'Bytes read by the reader thread.', [[{}, s.reader.bytes]]),
       family('auditflow_reader_enobufs_total', 'counter', 'Reads that failed with ENOBUFS (the socket buffer overflowed).', [[{}, s.reader.enobufs]]),

@@ -47,6 +47,8 @@ export interface Settings {
   backlog_wait_time: number;
   families: string[];
   aggregate_window_ms: number;
+  flow_end: boolean;
+  local_wait_ms: number;
   process_context: boolean;
   process_cache_size: number;
   process_cache_max_bytes: number;
@@ -234,6 +236,8 @@ export const SETTINGS: readonly SettingSpec[] = [
   spec('backlog_wait_time', '1000', integer(0, 600_000), 'kernel ticks an audited process may wait on a full backlog (auditctl --backlog_wait_time units; 1000 = 4 s at HZ=250); 0 = drop at once'),
   spec('families', 'inet,inet6', families, 'socket families kept as flows (inet, inet6, unix, netlink, ... or all); the rest is dropped and counted'),
   spec('aggregate_window_ms', '10000', integer(0), 'repeated sendto/sendmsg of one flow within this window become one entry with a count; 0 = off'),
+  spec('flow_end', 'on', boolean, "close entries (op=close: duration, bytes, packets) and existing ones at start, from the kernel's socket destroy broadcasts and a socket dump (sock_diag, needs CAP_NET_ADMIN); off = none"),
+  spec('local_wait_ms', '300', integer(0, 10_000), "with flow_end: how long a connect, accept or send whose socket was closed before it could be looked up waits for its destroy broadcast's local end, ms; 0 = not at all"),
   spec('process_context', 'true', boolean, 'add the process context from /proc and the user database (user names, parent, cwd, container, unit, labels) to every flow'),
   spec('process_cache_size', '16384', integer(1), 'processes whose /proc context is cached'),
   spec('process_cache_max_bytes', '32M', size(1024 * 1024), 'estimated memory of the process cache, at most (K, M, G suffixes); the least recently used go first'),

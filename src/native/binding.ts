@@ -52,6 +52,8 @@ export interface NativeLookupStats {
     noFd: number;
     /** socket() records not remembered: the process now at the pid started after the record (pid reuse). */
     reused: number;
+    /** A later record of the same read made a new socket on the fd (socket(), accept): reported as EBADF, not looked up. */
+    replaced: number;
   };
   /**
    * Lookups that found nothing, by errno name (ESRCH: process gone, EBADF: fd gone, ENOTSOCK, EPERM,
@@ -149,7 +151,44 @@ export interface NativeDnsCapture {
   stats(): NativeDnsCaptureStats;
 }
 
+/** A NETLINK_SOCK_DIAG reader bound to the destroy groups (native/sock_diag.cc). */
+export interface NativeSockDiagSocket {
+  close(): void;
+  ref(): void;
+  unref(): void;
+  stats(): NativeSockDiagStats;
+}
+
+export interface NativeSockDiagStats {
+  /** SOCK_DIAG_BY_FAMILY messages read. */
+  messages: number;
+  batches: number;
+  /** recv failed with ENOBUFS: the kernel dropped broadcasts for a full socket buffer. */
+  enobufs: number;
+  /** Messages read but dropped: the queue to JavaScript was full. */
+  dropped: number;
+  /** Datagrams whose netlink header did not fit. */
+  malformed: number;
+}
+
+/**
+ * Whole netlink messages (header included) in `data`, two words per message in `offsets`: offset,
+ * length. A fatal read error arrives as (null, null, error) and ends the reader.
+ */
+export type NativeSockDiagCallback = (data: Buffer | null, offsets: Uint32Array | null, error: NodeJS.ErrnoException | null) => void;
+
+export interface NativeSockDiagDump {
+  data: Buffer;
+  offsets: Uint32Array;
+  /** false: the dump did not end (NLMSG_DONE) within its time. */
+  complete: boolean;
+}
+
 export interface AuditBinding {
+  /** Needs CAP_NET_ADMIN (bind to the destroy groups); rcvbuf above rmem_max is forced with it. */
+  SockDiagSocket: new (options: { rcvbuf: number; maxQueueBytes: number }, onBatch: NativeSockDiagCallback, onClosed: () => void) => NativeSockDiagSocket;
+  /** The inet sockets of one family and protocol that exist now, with tcp_info (a SOCK_DIAG_BY_FAMILY dump). */
+  sockDiagDump(family: number, protocol: number, timeoutMs: number): NativeSockDiagDump;
   AuditSocket: new (options: NativeSocketOptions, onBatch: NativeBatchCallback, onClosed: () => void) => NativeAuditSocket;
   /** Throws with `code` EPERM without CAP_NET_RAW. */
   DnsCapture: new (options: NativeDnsCaptureOptions, onBatch: NativePacketCallback, onClosed: () => void) => NativeDnsCapture;

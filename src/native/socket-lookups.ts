@@ -11,7 +11,7 @@
 //       16     2  family   SO_DOMAIN (AF_INET 2, AF_INET6 10, ...)
 //       18     2  type     SO_TYPE (SOCK_STREAM 1, SOCK_DGRAM 2, ...), flags masked off
 //       20     2  protocol SO_PROTOCOL (IPPROTO_TCP 6, IPPROTO_UDP 17, ...)
-//       22     1  flags    bit 0: family/type/protocol came from the socket() record the addon saw
+//       22     1  flags    bit 0: family/type/protocol came from the socket() record the addon saw (checked)
 //       23     1  (zero)
 //       24     4  local length    getsockname's address length (0: none)
 //       28    28  local sockaddr  struct sockaddr_in or sockaddr_in6 (28 bytes, include/uapi/linux/in6.h)
@@ -47,7 +47,7 @@ export const LookupOffset = {
   remote: 60,
 } as const;
 
-/** `flags` bit: the family, type and protocol were known from the socket() record, no getsockopt was made. */
+/** `flags` bit: the family, type and protocol are the socket() record's (SO_DOMAIN and SO_TYPE were checked against them). */
 export const LOOKUP_FROM_SOCKET_RECORD = 1;
 
 /** How many entries a lookups buffer holds. */

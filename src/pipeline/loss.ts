@@ -17,7 +17,14 @@ export type LossReason =
   /** A serial far from the expected one (reboot, another log file): not counted as lost. */
   | 'serial-reset'
   /** The 32-bit serial wrapped around: informational, nothing lost. */
-  | 'serial-rollover';
+  | 'serial-rollover'
+  /**
+   * A bounded table of the close join (./flow-ends.ts) was full: `openers` (an opening flow pushed
+   * out: its close will not carry its process), `held` (a destroy published before its opener came).
+   */
+  | 'flow-end-evicted'
+  /** A sock_diag message that could not be read (src/linux/inet-diag.ts), by reason. */
+  | 'sock-diag-parse';
 
 export interface LossReport {
   reason: LossReason;

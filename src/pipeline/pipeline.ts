@@ -1,5 +1,6 @@
 // Pipeline: records in, flows and loss reports out. Wires the stages in order
-//   (batch: whole events read in place, ./batch.ts) parseRecord → Reassembler → updateSockets (socket table, family filter) → toFlow → [ProcessResolver] → Aggregator
+//   (batch: whole events read in place, ./batch.ts) parseRecord → Reassembler → updateSockets (socket table, family filter) → toFlow → [ProcessResolver] → [FlowEnds] → Aggregator
+// and, beside them, sock_diag's destroy broadcasts → FlowEnds → close entries (./flow-ends.ts).
 // and counts what each stage lost. It imports neither the addon nor a sink: the daemon feeds
 // it kernel records, `auditflow replay` feeds it log lines, tests feed it fixtures.
 import { Aggregator } from './aggregate.js';
@@ -16,6 +17,8 @@ import { DEFAULT_FAMILIES, updateSockets } from './socket-update.js';
 import { UringOps } from './uring-ops.js';
 import { SocketTable, type SocketResolver } from './sockets.js';
 import { AUDIT_REPLACE } from '../linux/record-types.js';
+import { parseInetDiag } from '../linux/inet-diag.js';
+import { FlowEnds, type FlowEndsStats } from './flow-ends.js';
 
 export interface PipelineOptions {
   onFlow: (flow: Flow) => void;
@@ -43,6 +46,11 @@ export interface PipelineOptions {
    * Default: loopback only (replay: the log's host is not this one).
    */
   localAddresses?: LocalAddresses;
+  /**
+   * Close entries and local ends from sock_diag (pushSockDiag): how long a flow without a local end
+   * waits for its socket's destroy, and a destroy for its opener, ms. Absent: no join, flows pass on.
+   */
+  flowEnds?: { localWaitMs: number; holdMs: number };
 }
 
 export interface PipelineStats {
@@ -55,6 +63,8 @@ export interface PipelineStats {
   losses: Record<string, number>;
   /** The process stage's counters, when there is one. */
   process?: ProcessResolverStats;
+  /** The close join's counters, when there is one. */
+  flowEnds?: FlowEndsStats;
 }
 
 export class Pipeline {
@@ -65,9 +75,14 @@ export class Pipeline {
   private readonly families: ReadonlySet<string> | 'all';
   private readonly processContext: ProcessResolver | undefined;
   private readonly toAggregator = (flow: Flow): void => this.aggregator.push(flow);
-  private readonly toProcessContext = (flow: Flow): void => {
-    if (this.processContext) this.processContext.push(flow, this.toAggregator);
+  private readonly ends: FlowEnds | undefined;
+  private readonly toEnds = (flow: Flow): void => {
+    if (this.ends) this.ends.push(flow);
     else this.aggregator.push(flow);
+  };
+  private readonly toProcessContext = (flow: Flow): void => {
+    if (this.processContext) this.processContext.push(flow, this.toEnds);
+    else this.toEnds(flow);
   };
   private readonly uring: UringOps;
   private readonly packets: PacketFlows;
@@ -94,13 +109,12 @@ export class Pipeline {
     this.families = options.families ?? DEFAULT_FAMILIES;
     this.processContext = options.processContext;
     this.sockets = new SocketTable({ maxEntries: options.socketTableSize, resolver: options.resolver });
-    this.aggregator = new Aggregator({
-      windowMs: options.aggregateWindowMs,
-      onFlow: (flow) => {
-        this.flows++;
-        options.onFlow(flow);
-      },
-    });
+    const emit = (flow: Flow): void => {
+      this.flows++;
+      options.onFlow(flow);
+    };
+    this.aggregator = new Aggregator({ windowMs: options.aggregateWindowMs, onFlow: emit });
+    this.ends = options.flowEnds && new FlowEnds({ ...options.flowEnds, onFlow: this.toAggregator, onClose: emit, onLoss: (report) => this.lose(report) });
     this.uring = new UringOps({ timeoutMs: options.eventTimeoutMs, maxHeld: options.maxInFlight, onFlow: this.toProcessContext });
     this.packets = new PacketFlows(options.localAddresses);
     this.reassembler = new Reassembler({
@@ -129,6 +143,36 @@ export class Pipeline {
     this.batches.read(batch);
   }
 
+  /**
+   * sock_diag messages (whole netlink messages, two words per message in `offsets`: offset, length),
+   * received at `now` (ms): destroy broadcasts, joined to their flows (./flow-ends.ts).
+   */
+  pushSockDiag(data: Buffer, offsets: Uint32Array, now: number): void {
+    if (!this.ends) return;
+    for (let i = 0; i + 1 < offsets.length; i += 2) {
+      const at = offsets[i] as number;
+      const parsed = parseInetDiag(data.subarray(at, at + (offsets[i + 1] as number)));
+      if (parsed.ok) this.ends.pushDestroy(parsed.socket, now);
+      else this.lose({ reason: 'sock-diag-parse', count: 1, node: '', time: now, detail: parsed.reason });
+    }
+  }
+
+  /** An `existing` entry (the start's sock_diag dump): its process context, then published, and its socket's close joined to it. */
+  pushExisting(flow: Flow): void {
+    const out = (resolved: Flow): void => {
+      this.flows++;
+      this.options.onFlow(resolved);
+      this.ends?.pushExisting(resolved);
+    };
+    if (this.processContext) this.processContext.push(flow, out);
+    else out(flow);
+  }
+
+  /** Moves the close join's time forward (live: every few tens of ms, its waits are short). */
+  advanceFlowEnds(now: number): void {
+    this.ends?.advance(now);
+  }
+
   /** One line of an auditd log file. Blank lines are skipped. */
   pushLogLine(line: string): void {
     if (line.trim() === '') return;
@@ -144,6 +188,7 @@ export class Pipeline {
   advance(now: number): void {
     this.reassembler.advance(now);
     this.uring.advance(now);
+    this.ends?.advance(now);
     this.aggregator.advance(now);
   }
 
@@ -155,6 +200,7 @@ export class Pipeline {
     this.reassembler.flush();
     this.uring.flush();
     this.processContext?.flush();
+    this.ends?.flush();
     this.aggregator.flush();
   }
 
@@ -173,7 +219,7 @@ export class Pipeline {
    * everything reached the sink) stays below it.
    */
   oldestPendingSerial(): number | undefined {
-    const stages = [this.reassembler.oldestPendingSerial, this.uring.oldestPendingSerial, this.processContext?.oldestPendingSerial, this.aggregator.oldestPendingSerial];
+    const stages = [this.reassembler.oldestPendingSerial, this.uring.oldestPendingSerial, this.processContext?.oldestPendingSerial, this.ends?.oldestPendingSerial, this.aggregator.oldestPendingSerial];
     const serials = stages.filter((s): s is number => s !== undefined);
     return serials.length === 0 ? undefined : Math.min(...serials);
   }
@@ -187,6 +233,7 @@ export class Pipeline {
       sockets: this.sockets.size,
       losses: this.losses.toJSON(),
       ...(this.processContext ? { process: this.processContext.stats() } : {}),
+      ...(this.ends ? { flowEnds: this.ends.stats() } : {}),
     };
   }
 

@@ -89,7 +89,7 @@ export function updateSockets(event: EventRecords, sockets: SocketTable, familie
       : op === 'accept'
         ? address === undefined || known?.local === undefined || isUnspecified(known.local)
         : known === undefined || known.local === undefined || (address === undefined && op !== 'bind'));
-  const proc = needsProc && pid !== undefined ? lookUp(event, sockets, pid, acceptedFd ?? fd, known) : undefined;
+  const proc = needsProc && pid !== undefined ? lookUp(event, sockets, pid, acceptedFd ?? fd, known, endpointOf(address)) : undefined;
   if (pid !== undefined && proc !== undefined && op !== 'accept') rememberResolved(sockets, pid, fd, known, proc, op);
 
   const familyNumber = address ? undefined : (known?.family ?? proc?.family);
@@ -105,11 +105,21 @@ export function updateSockets(event: EventRecords, sockets: SocketTable, familie
   return { kind: 'flow', call, op, pid, exit, success, fd, acceptedFd, address, addressEnd, family, known, proc };
 }
 
-/** The addon's early lookup when it made one for this socket, else the table's resolver. */
-function lookUp(event: EventRecords, sockets: SocketTable, pid: number, fd: number, known: SocketInfo | undefined): SocketInfo | undefined {
+/**
+ * The addon's early lookup when it made one for this socket, else the table's resolver. A lookup is
+ * made after the syscall: a program that closed the socket at once and made another, which got the
+ * same fd, has that other socket asked. One whose peer is not the event's address, or of another
+ * type than the table knows, is such a one: the event's own socket is gone (its destroy broadcast
+ * may still give its local end, ./flow-ends.ts).
+ */
+function lookUp(event: EventRecords, sockets: SocketTable, pid: number, fd: number, known: SocketInfo | undefined, addressEnd: Endpoint | undefined): SocketInfo | undefined {
   const early = event.lookup;
-  if (early !== undefined && early.pid === pid && early.fd === fd) return early.info;
-  return sockets.resolve(pid, fd, known, event.time);
+  if (early === undefined || early.pid !== pid || early.fd !== fd) return sockets.resolve(pid, fd, known, event.time);
+  const info = early.info;
+  if (info === undefined) return undefined;
+  const otherPeer = addressEnd !== undefined && info.remote !== undefined && (info.remote.addr !== addressEnd.addr || info.remote.port !== addressEnd.port);
+  const otherKind = known !== undefined && (known.type !== info.type || known.family !== info.family);
+  return otherPeer || otherKind ? undefined : info;
 }
 
 /**

@@ -3,7 +3,7 @@
 // tables of docs/flows.md and the typed reading of stream entries (./typed.ts) all come from here.
 // A new flow field is one line in FLOW_FIELDS (and its value in toFlow); a new op, one line in `op`.
 import type { Op } from '../pipeline/socket-calls.js';
-import { boolean, booleanOrNull, integer, integerOrNull, marker, oneOf, oneOfOrNull, strings, stringsOrNull, text, textOrNull, type FieldTable, type Typed } from './field.js';
+import { boolean, booleanOrNull, integer, integerOrNull, marker, oneOf, oneOfOrNull, optional, strings, stringsOrNull, text, textOrNull, type FieldTable, type Typed } from './field.js';
 
 /** The flow schema's version: the `v` of every flow. */
 export const FLOW_SCHEMA_VERSION = 1;
@@ -13,8 +13,8 @@ export const FLOW_FIELDS = {
   kind: oneOf({ flow: 'a flow' }, '`flow` (loss and lifecycle entries are below)'),
   node: textOrNull('the `node=` of an auditd log line (multi-host logs); `null` for the local kernel'),
   ts: integer('event time, ms since the epoch: when the syscall **started** (a blocking `accept` is stamped when it began waiting)'),
-  serial: integer("the kernel's event serial (per boot, 32 bits, wraps to 1)"),
-  op: oneOf<Op | 'packet'>(
+  serial: integer("the kernel's event serial (per boot, 32 bits, wraps to 1); `0` for `close` and `existing`, which come from no audit event"),
+  op: oneOf<Op | 'packet' | 'close' | 'existing'>(
     {
       connect: 'connect(2)',
       accept: 'accept(2), accept4(2)',
@@ -24,18 +24,23 @@ export const FLOW_FIELDS = {
       recvfrom: 'recvfrom(2), recv(2) (optional rules)',
       recvmsg: 'recvmsg(2), recvmmsg(2) (optional rules)',
       packet: 'a packet a netfilter rule logged',
+      close: "a socket's end: its destroy broadcast (sock_diag), joined to the flow that opened it",
+      existing: 'a connection or listener that existed when the daemon started (a sock_diag dump)',
     },
-    '`connect`, `accept`, `bind`, `sendto`, `sendmsg`; `recvfrom`, `recvmsg` (UDP receives, with `optional:udp-ingress`); `packet` (a netfilter packet, see "Netfilter packets")',
+    '`connect`, `accept`, `bind`, `sendto`, `sendmsg`; `recvfrom`, `recvmsg` (UDP receives, with `optional:udp-ingress`); `packet` (a netfilter packet, see "Netfilter packets"); `close` (a connection\'s end, see "Close entries"); `existing` (open when the daemon started)',
   ),
   syscall: textOrNull(
     "the syscall's own name: also `accept4` (its `op` is `accept`); for an io_uring operation `io_uring_enter` when it ran inline in that call, `io_uring` when an io_uring worker or poll retry completed it; `null` for a packet",
   ),
-  source: oneOf({ process: "a process's call", netfilter: 'a packet a netfilter rule logged' }, "`process`: a process's call (syscall or io_uring); `netfilter`: a packet a netfilter rule logged"),
+  source: oneOf(
+    { process: "a process's call", netfilter: 'a packet a netfilter rule logged', sock_diag: "the kernel's socket table (op `close`, `existing`)" },
+    "`process`: a process's call (syscall or io_uring); `netfilter`: a packet a netfilter rule logged; `sock_diag`: the kernel's socket table (`close`, `existing`)",
+  ),
   via: oneOfOrNull({ syscall: 'a syscall', io_uring: 'an io_uring operation' }, '`syscall` or `io_uring`: how the process made the call; `null` for a packet'),
   uring_op: textOrNull('the io_uring operation (`connect`, `accept`, `bind`, `sendmsg`, `sendmsg_zc`, `recvmsg`) when `via` is `io_uring`'),
   direction: oneOf(
-    { egress: 'connect, sendto, sendmsg', ingress: 'accept, recvfrom, recvmsg', listen: 'bind', forward: 'a packet routed through this host' },
-    '`egress` (connect, sendto, sendmsg), `ingress` (accept, recvfrom, recvmsg), `listen` (bind); for a packet `egress`, `ingress` or `forward` (see "Netfilter packets")',
+    { egress: 'connect, sendto, sendmsg', ingress: 'accept, recvfrom, recvmsg', listen: 'bind', forward: 'a packet routed through this host', unknown: 'a close whose opener was not seen' },
+    '`egress` (connect, sendto, sendmsg), `ingress` (accept, recvfrom, recvmsg), `listen` (bind); for a packet `egress`, `ingress` or `forward` (see "Netfilter packets"); for `close` its opener\'s, `unknown` when the opener was not seen',
   ),
   result: textOrNull(
     '`ok`; `inprogress` for a non-blocking connect (EINPROGRESS, EALREADY): started, not failed; otherwise the errno name (`ECONNREFUSED`, `ENETUNREACH`, `EAGAIN`, ...). For io_uring: `unknown` for an operation that ran (the kernel records whether it was issued, not its outcome; see "io_uring"), `ok` for an accept that returned its peer. For a packet the netfilter action (`accept`, `drop`, `reject`) where the kernel logs it (before 4.12), else `null`',
@@ -47,6 +52,12 @@ export const FLOW_FIELDS = {
     "this host's end: for bind the address asked for; for connect, send and accept from `/proc` while the socket is open (live), or from an earlier bind of the socket",
   ),
   local_port: integerOrNull("this host's port, from where `local_addr` comes from"),
+  local_source: optional(
+    oneOf(
+      { socket: 'the socket itself, looked up microseconds after the syscall (or earlier events of it)', close: "the socket's destroy broadcast (sock_diag)" },
+      'where a connect, accept, send or receive flow\'s local end came from: `socket` (the socket itself or earlier events of it), `close` (its destroy broadcast, for a socket closed before it could be looked up); absent when the local end is not known',
+    ),
+  ),
   remote_addr: textOrNull(
     "the other end: the SOCKADDR record (for accept: the peer), or the peer of the socket's earlier connect (a `send()` on a connected UDP socket), or `/proc`. For AF_UNIX (`--all-families`) the socket path (`@name` for an abstract one)",
   ),
@@ -104,6 +115,15 @@ export const FLOW_FIELDS = {
   labels: strings("the process's labels (see \"Process context\"), sorted; `[]` for none"),
   key: textOrNull("the audit rule's key (`-k`); several keys joined with `,`"),
   fd: integerOrNull("the socket's file descriptor; for accept the new connection's; `null` for io_uring and packets"),
+  open_serial: optional(integer('`close`: the `serial` of the flow that opened the connection (connect, accept; for UDP the first flow of the socket); absent when it was not seen')),
+  duration_ms: optional(integer('`close`: ms from the opening flow\'s `ts` (for `existing` ones, the daemon\'s start) to the socket\'s destroy')),
+  bytes_out: optional(integer('`close` (TCP): payload bytes sent (tcpi_bytes_sent, retransmissions not counted twice), exact')),
+  bytes_in: optional(integer('`close` (TCP): payload bytes received (tcpi_bytes_received); one over when the peer closed first (its FIN counts one), see "Close entries"')),
+  packets_out: optional(integer('`close` (TCP): segments sent (tcpi_segs_out, SYN, FIN and ACKs included)')),
+  packets_in: optional(integer('`close` (TCP): segments received (tcpi_segs_in)')),
+  retransmits: optional(integer('`close` (TCP): segments retransmitted (tcpi_total_retrans)')),
+  rtt_us: optional(integer('`close` (TCP): smoothed round-trip time, µs (tcpi_rtt)')),
+  socket_cookie: optional(text('`close`, `existing`: the kernel\'s socket cookie (16 hex digits), unique while the host runs: joins an `existing` entry to its `close`')),
   count: integer('syscalls this flow stands for: `1`, or more for an aggregate (see "Aggregation")'),
   first_ts: integer('time of the first syscall counted (`ts` for a single one)'),
   last_ts: integer('time of the last syscall counted (`ts` for a single one)'),

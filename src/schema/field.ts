@@ -45,6 +45,15 @@ export const oneOfOrNull = <V extends string>(values: Readonly<Record<V, string>
 
 export const isMarker = (field: Field): field is MarkerField => 'marker' in field;
 
+/**
+ * A field only some flows have (the numbers of a `close` entry, where a flow's local end came from):
+ * absent, not null, on the others, so adding one changes no other entry.
+ */
+export const optional = <F extends IntegerField<false> | StringField<false, string>>(field: F): F & { optional: true } => ({ ...field, optional: true });
+
+/** A field that may be absent: a marker, or an optional field. */
+export const isOptional = (field: Field): boolean => isMarker(field) || ('optional' in field && field.optional === true);
+
 type ValueOf<F> = F extends StringField<boolean, infer V>
   ? V
   : F extends IntegerField
@@ -56,10 +65,13 @@ type ValueOf<F> = F extends StringField<boolean, infer V>
         : never;
 type WithNull<F> = F extends { nullable: true } ? ValueOf<F> | null : ValueOf<F>;
 type MarkerKeys<T> = { [K in keyof T]: T[K] extends MarkerField ? K : never }[keyof T];
+type OptionalKeys<T> = { [K in keyof T]: T[K] extends { optional: true } ? K : never }[keyof T];
 type Flatten<T> = { [K in keyof T]: T[K] };
 
-/** The entry a field table describes: every field, a marker only when it is there (`true`). */
-export type Typed<T extends FieldTable> = Flatten<{ -readonly [K in Exclude<keyof T, MarkerKeys<T>>]: WithNull<T[K]> } & { -readonly [K in MarkerKeys<T>]?: true }>;
+/** The entry a field table describes: every field, a marker only when it is there (`true`), an optional field only where it applies. */
+export type Typed<T extends FieldTable> = Flatten<
+  { -readonly [K in Exclude<keyof T, MarkerKeys<T> | OptionalKeys<T>>]: WithNull<T[K]> } & { -readonly [K in MarkerKeys<T>]?: true } & { -readonly [K in OptionalKeys<T>]?: ValueOf<T[K]> }
+>;
 
 /**
  * A flat stream value back as its field's type. A value that does not read as that type (an entry
@@ -93,5 +105,6 @@ function stringList(flat: string): string[] | undefined {
 export function typeText(field: Field): string {
   if (isMarker(field)) return '`true` or absent';
   const base = field.type === 'strings' ? 'list of strings' : field.type;
+  if (isOptional(field)) return `${base} or absent`;
   return field.nullable ? `${base} or null` : base;
 }

@@ -4,7 +4,7 @@
 // JSON line they see without a package: type, const, enum, properties, required,
 // additionalProperties: false, items, oneOf and local $ref.
 import { ENTRY_FIELDS, ENVELOPE_FIELDS, type EntryKind } from './entries.js';
-import { isMarker, type Field, type FieldTable } from './field.js';
+import { isMarker, isOptional, type Field, type FieldTable } from './field.js';
 
 export type JsonSchema = { [key: string]: unknown };
 
@@ -36,7 +36,7 @@ function kindSchema(kind: EntryKind, table: FieldTable): JsonSchema {
   for (const [name, field] of Object.entries(table)) {
     if (name === 'kind') continue;
     properties[name] = fieldSchema(field);
-    if (!isMarker(field)) required.push(name);
+    if (!isOptional(field)) required.push(name);
   }
   return { type: 'object', description: KIND_DOC[kind], properties, required, additionalProperties: false };
 }
@@ -48,7 +48,7 @@ export function entrySchema(): JsonSchema {
     $schema: 'https://json-schema.org/draft/2020-12/schema',
     title: 'auditflow entry (native format, schema version 1)',
     description:
-      'One JSON object per line of `auditflow replay`, `auditflow run --stdout` and `auditflow tail --json`. Every field of its kind is present; a value that is not known is null; a marker field is present only when true. The envelope fields (id, boot_id, seq, host) are present where the entry passed through the daemon and the stream.',
+      'One JSON object per line of `auditflow replay`, `auditflow run --stdout` and `auditflow tail --json`. Every field of its kind is present; a value that is not known is null; a marker field is present only when true, an optional field only on the entries it applies to. The envelope fields (id, boot_id, seq, host) are present where the entry passed through the daemon and the stream.',
     oneOf: kinds.map((kind) => ({ $ref: `#/$defs/${kind}` })),
     $defs: Object.fromEntries(kinds.map((kind) => [kind, kindSchema(kind, ENTRY_FIELDS[kind])])),
   };

@@ -3,7 +3,7 @@
 // (a marker only when it is there). The Redis stream holds the same entry as flat strings with the
 // nulls left out (src/daemon/flow-entry.ts); `typedEntry` reads it back, for tail and any consumer.
 import { ENTRY_FIELDS, ENVELOPE_FIELDS, FLOW_FIELDS, isEntryKind, type Flow } from './entries.js';
-import { isMarker, typedValue, type FieldTable } from './field.js';
+import { isOptional, typedValue, type FieldTable } from './field.js';
 
 /** A typed entry: the envelope fields it came with, then its kind's fields in schema order. */
 export type TypedEntry = Record<string, unknown>;
@@ -28,7 +28,7 @@ export function typedEntry(flat: Readonly<Record<string, string>>, id?: string):
     const value = flat[name];
     if (field === undefined) continue;
     if (value !== undefined) out[name] = typedValue(field, value);
-    else if (!isMarker(field)) out[name] = null;
+    else if (!isOptional(field)) out[name] = null;
   }
   for (const name in flat) if (!(name in out) && !(name in table)) out[name] = flat[name];
   return out;
@@ -41,7 +41,7 @@ export function typedFlow(flow: Flow): TypedEntry {
     if (name === 'kind') continue;
     const value = flow[name as keyof Flow];
     if (value !== undefined) out[name] = value;
-    else if (!isMarker(FLOW_FIELDS[name as keyof typeof FLOW_FIELDS])) out[name] = null;
+    else if (!isOptional(FLOW_FIELDS[name as keyof typeof FLOW_FIELDS])) out[name] = null;
   }
   return out;
 }

@@ -94,6 +94,15 @@ export class FakeKernel {
       flock: () => true,
       socketEnds: () => null,
       scanSyscall: () => null,
+      // The fake kernel has no socket table: as the real one answers a process without CAP_NET_ADMIN.
+      SockDiagSocket: class {
+        constructor() {
+          throw Object.assign(new Error('EPERM: operation not permitted, bind'), { errno: -1, code: 'EPERM', syscall: 'bind' });
+        }
+      } as unknown as AuditBinding['SockDiagSocket'],
+      sockDiagDump: () => {
+        throw Object.assign(new Error('EPERM: operation not permitted, sendto'), { errno: -1, code: 'EPERM', syscall: 'sendto' });
+      },
     };
   }
 
@@ -200,6 +209,6 @@ export function readerStats(counts: Partial<Omit<NativeSocketStats, 'lookups'>>)
     malformed: 0,
     pauses: 0,
     ...counts,
-    lookups: { made: 0, found: 0, timeNs: 0, skipped: { self: 0, family: 0, sockaddr: 0, behind: 0, noFd: 0, reused: 0 }, failed: {}, pidfds: { opened: 0, reopened: 0, closed: 0 } },
+    lookups: { made: 0, found: 0, timeNs: 0, skipped: { self: 0, family: 0, sockaddr: 0, behind: 0, noFd: 0, reused: 0, replaced: 0 }, failed: {}, pidfds: { opened: 0, reopened: 0, closed: 0 } },
   };
 }

@@ -102,7 +102,8 @@ describe('auditflow run lifecycle', () => {
     const entries = lines.map((line) => JSON.parse(line) as Record<string, unknown>);
     expect(entries[0]).toMatchObject({ kind: 'lifecycle', event: 'start' });
     expect(entries.at(-1)).toMatchObject({ kind: 'lifecycle', event: 'stop', reason: 'SIGTERM' });
-    expect(entries.filter((e) => e.kind === 'flow' && e.remote_port === port)).toHaveLength(2);
+    // The two connects (their sockets' close entries, flow_end, come too).
+    expect(entries.filter((e) => e.kind === 'flow' && e.op === 'connect' && e.remote_port === port)).toHaveLength(2);
     expect(entries.every((e) => ['flow', 'loss', 'lifecycle'].includes(e.kind as string))).toBe(true);
     // Typed, as replay prints it: numbers as numbers, argv as an array; every line validates.
     expectValidEntries(entries);

@@ -603,7 +603,9 @@ function addDetails(to: Patch, own: string[], details: SlowDetails | undefined):
   to.pod_uid = details.cgroup.podUid;
   to.unit = details.cgroup.unit;
   const argv = details.argv;
-  if (argv && isCutOff(own) && argv.argv.join('\0').startsWith(own.join('\0'))) {
+  // No command line from the records (an `existing` entry of the start's socket dump, an event
+  // without PROCTITLE): all of it from /proc.
+  if (argv && (own.length === 0 || isCutOff(own)) && argv.argv.join('\0').startsWith(own.join('\0'))) {
     to.argv = argv.argv;
     if (argv.truncated) to.argv_truncated = true;
   }

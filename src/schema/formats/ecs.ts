@@ -20,6 +20,8 @@ const EVENT_TYPE: Record<Flow['op'], string[]> = {
   recvfrom: ['connection'],
   recvmsg: ['connection'],
   bind: ['info'],
+  close: ['connection', 'end'],
+  existing: ['connection', 'info'],
 };
 
 /** A packet's netfilter action as ECS's `allowed` / `denied` event type. */
@@ -31,8 +33,8 @@ function eventType(flow: FlowEntry): string[] | undefined {
   return types === undefined || verdict === undefined ? types : [...types, verdict];
 }
 
-/** ECS network.direction, host-based: ingress or egress; a bind says nothing of which way traffic will go, and ECS has no host-based word for a forwarded packet. */
-const DIRECTION: Record<Flow['direction'], string> = { egress: 'egress', ingress: 'ingress', listen: 'unknown', forward: 'unknown' };
+/** ECS network.direction, host-based: ingress or egress; a bind says nothing of which way traffic will go, ECS has no host-based word for a forwarded packet, and a close whose opener was not seen does not say. */
+const DIRECTION: Record<Flow['direction'], string> = { egress: 'egress', ingress: 'ingress', listen: 'unknown', forward: 'unknown', unknown: 'unknown' };
 
 const nonEmpty = (list: unknown): unknown[] | undefined => (Array.isArray(list) && list.length > 0 ? list : undefined);
 
@@ -47,7 +49,7 @@ export const ECS_FLOW_ROWS = withRest<FlowEntry>(
     {
       to: 'event.type',
       uses: ['op', 'result'],
-      how: 'connect, accept, packet: `["connection","start"]`, a packet also `allowed` (accept) or `denied` (drop, reject); sendto, sendmsg, recvfrom, recvmsg: `["connection"]`; bind: `["info"]`',
+      how: 'connect, accept, packet: `["connection","start"]`, a packet also `allowed` (accept) or `denied` (drop, reject); sendto, sendmsg, recvfrom, recvmsg: `["connection"]`; bind: `["info"]`; close: `["connection","end"]`; existing: `["connection","info"]`',
       value: eventType,
     },
     copy('event.action', 'op'),

@@ -10,16 +10,16 @@ export const OCSF_VERSION = '1.3.0';
 
 const PRODUCT = { name: 'auditflow', vendor_name: 'auditflow' };
 
-/** Network Activity activity_id (OCSF 1.3.0): 1 Open, 4 Fail, 5 Refuse, 6 Traffic, 99 Other. */
-export const ACTIVITY = { open: 1, fail: 4, refuse: 5, traffic: 6, other: 99 } as const;
-const ACTIVITY_NAME: Record<number, string> = { 1: 'Open', 4: 'Fail', 5: 'Refuse', 6: 'Traffic', 99: 'Other' };
+/** Network Activity activity_id (OCSF 1.3.0): 1 Open, 2 Close, 4 Fail, 5 Refuse, 6 Traffic, 99 Other. */
+export const ACTIVITY = { open: 1, close: 2, fail: 4, refuse: 5, traffic: 6, other: 99 } as const;
+const ACTIVITY_NAME: Record<number, string> = { 1: 'Open', 2: 'Close', 4: 'Fail', 5: 'Refuse', 6: 'Traffic', 99: 'Other' };
 
 /**
  * connect and accept open a connection, or fail (ECONNREFUSED: refused); a non-blocking connect in
  * progress, and an io_uring one whose outcome is not known, is an open. So is the packet a netfilter
  * rule logs (the first of a new connection), unless it was rejected (refuse) or dropped (fail). A send
- * or a receive is traffic (a failed one too: status says so). OCSF 1.3.0 has no activity for a bind:
- * Other.
+ * or a receive is traffic (a failed one too: status says so); a close entry is a Close. OCSF 1.3.0 has
+ * no activity for a bind, nor for a connection found open at start: Other.
  */
 const ACTIVITY_OF: Record<FlowEntry['op'], (result: string | null) => number> = {
   connect: connectActivity,
@@ -30,6 +30,8 @@ const ACTIVITY_OF: Record<FlowEntry['op'], (result: string | null) => number> = 
   recvfrom: () => ACTIVITY.traffic,
   recvmsg: () => ACTIVITY.traffic,
   bind: () => ACTIVITY.other,
+  close: () => ACTIVITY.close,
+  existing: () => ACTIVITY.other,
 };
 
 function connectActivity(result: string | null): number {
@@ -44,8 +46,8 @@ const STATUS_ID: Record<Outcome, number> = { success: 1, failure: 2, unknown: 0 
 const statusId = (result: string | null): number => STATUS_ID[outcomeOf(result)];
 const STATUS = ['Unknown', 'Success', 'Failure'];
 
-/** connection_info.direction_id: 1 Inbound, 2 Outbound, 0 Unknown (a bind), 99 Other (a forwarded packet, `direction` says so). */
-const DIRECTION_ID: Record<FlowEntry['direction'], number> = { ingress: 1, egress: 2, listen: 0, forward: 99 };
+/** connection_info.direction_id: 1 Inbound, 2 Outbound, 0 Unknown (a bind, a close whose opener was not seen), 99 Other (a forwarded packet, `direction` says so). */
+const DIRECTION_ID: Record<FlowEntry['direction'], number> = { ingress: 1, egress: 2, listen: 0, forward: 99, unknown: 0 };
 const DIRECTION_NAME: Record<number, string> = { 0: 'Unknown', 1: 'Inbound', 2: 'Outbound', 99: 'Forward' };
 
 const unmapped = <E>(name: keyof E & string): Row<E> => copy<E>(`unmapped.${name}`, name);
@@ -59,7 +61,7 @@ export const OCSF_FLOW_ROWS = withRest<FlowEntry>(
     {
       to: 'activity_id',
       uses: ['op', 'result'],
-      how: 'connect, accept: 1 Open (ok, inprogress, unknown), 5 Refuse (ECONNREFUSED), 4 Fail (another errno); packet: 1 Open, 5 Refuse (reject), 4 Fail (drop); sendto, sendmsg, recvfrom, recvmsg: 6 Traffic; bind: 99 Other',
+      how: 'connect, accept: 1 Open (ok, inprogress, unknown), 5 Refuse (ECONNREFUSED), 4 Fail (another errno); packet: 1 Open, 5 Refuse (reject), 4 Fail (drop); sendto, sendmsg, recvfrom, recvmsg: 6 Traffic; close: 2 Close; bind, existing: 99 Other',
       value: activityId,
     },
     { to: 'activity_name', uses: ['op', 'result'], how: 'the name of `activity_id`', value: (f) => ACTIVITY_NAME[activityId(f)] },

@@ -135,6 +135,7 @@ describe('renderMetrics', () => {
       daemon_down: 0,
       enobufs: 0,
       entry_truncated: 0,
+      flow_end_evicted: 0,
       kernel_lost: 4,
       late_record: 0,
       malformed_datagram: 0,
@@ -143,6 +144,9 @@ describe('renderMetrics', () => {
       reassembly_timeout: 0,
       rejected: 1,
       serial_gap: 0,
+      sock_diag_enobufs: 0,
+      sock_diag_parse_error: 0,
+      sock_diag_queue_full: 0,
       spool_corrupt: 0,
       spool_full: 2,
       truncated_datagram: 0,
@@ -151,9 +155,9 @@ describe('renderMetrics', () => {
 
   it('knows every reason the pipeline reports as a loss and every reason of the sink', () => {
     const reporter = new LossReporter('h');
-    for (const reason of ['parse-error', 'serial-gap', 'incomplete-event', 'late-record', 'bad-sockaddr'] as const) reporter.fromPipeline({ reason, count: 1, node: '', time: 1 });
+    for (const reason of ['parse-error', 'serial-gap', 'incomplete-event', 'late-record', 'bad-sockaddr', 'flow-end-evicted', 'sock-diag-parse'] as const) reporter.fromPipeline({ reason, count: 1, node: '', time: 1 });
     for (const reason of Object.keys(reporter.counts())) expect(LOSS_REASONS).toContain(reason);
-    expect(Object.keys(reporter.counts())).toHaveLength(5);
+    expect(Object.keys(reporter.counts())).toHaveLength(7);
     for (const reason of Object.values(SINK_LOSS_REASONS)) expect(LOSS_REASONS).toContain(reason);
   });
 

@@ -1,0 +1,68 @@
+// SockDiagSocket: a NETLINK_SOCK_DIAG socket bound to the destroy groups (a broadcast per destroyed
+// TCP or UDP socket, IPv4 and IPv6), a reader thread that drains it into a queue bounded in bytes,
+// and batches handed to JavaScript through a ThreadSafeFunction: one Buffer of whole netlink
+// messages (header included) and two words per message (offset, length). A full queue drops what the
+// reader read (counted); the kernel's own drops show as ENOBUFS (counted). And sockDiagDump(): the
+// one-shot SOCK_DIAG_BY_FAMILY dump of the sockets that exist now.
+#pragma once
+#include <napi.h>
+
+#include <atomic>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+namespace auditflow {
+
+class SockDiagSocket : public Napi::ObjectWrap<SockDiagSocket> {
+ public:
+  static Napi::Function Init(Napi::Env env);
+  explicit SockDiagSocket(const Napi::CallbackInfo& info);
+  ~SockDiagSocket() override;
+
+ private:
+  struct Messages {
+    std::vector<uint8_t> data;
+    std::vector<uint32_t> offsets;  // (offset, length) per message
+  };
+
+  Napi::Value Close(const Napi::CallbackInfo& info);
+  Napi::Value JsRef(const Napi::CallbackInfo& info);
+  Napi::Value JsUnref(const Napi::CallbackInfo& info);
+  Napi::Value Stats(const Napi::CallbackInfo& info);
+
+  void ReaderLoop();
+  void Submit(Messages& pending);
+  void Deliver(Napi::Env env, Napi::Function onBatch);
+  void Shutdown();
+  static void OnEnvCleanup(void* self);
+
+  int fd_ = -1;
+  int wake_fd_ = -1;
+  size_t max_queue_bytes_;
+  Napi::ThreadSafeFunction deliver_;
+  Napi::FunctionReference on_closed_;
+  std::thread reader_;
+  std::atomic<bool> stopping_{false};
+  bool closed_ = false;
+
+  std::mutex queue_mutex_;
+  std::deque<std::unique_ptr<Messages>> queue_;
+  size_t queued_bytes_ = 0;
+  bool wake_pending_ = false;
+  int fatal_errno_ = 0;
+
+  std::atomic<uint64_t> messages_{0};
+  std::atomic<uint64_t> batches_{0};
+  std::atomic<uint64_t> enobufs_{0};
+  std::atomic<uint64_t> dropped_{0};
+  std::atomic<uint64_t> malformed_{0};
+};
+
+// sockDiagDump(family, protocol, timeoutMs) → { data: Buffer, offsets: Uint32Array, complete: boolean }
+Napi::Value SockDiagDump(const Napi::CallbackInfo& info);
+
+}  // namespace auditflow

@@ -1,0 +1,370 @@
+// Flow ends: joins each socket's destroy broadcast (sock_diag, src/linux/inet-diag.ts) to the flow
+// that opened the socket, and gives the flows whose local end the socket lookup missed (a socket
+// closed at once) the local end from that broadcast. It sits after the process context, before the
+// aggregation, so the flows it keeps carry their process and every send is seen.
+//
+//   openers   the flows a close is joined to: a TCP connect or accept (by both ends), the first flow
+//             of a UDP socket (by its local end), an `existing` entry; until the socket's destroy.
+//   waiting   connect, accept and send flows without a local end, at most localWaitMs after their
+//             event, by remote end: a destroy of that remote end after the event completes them. The
+//             broadcast of an unconnected UDP socket names no remote end: a UDP send is completed by
+//             a destroy of an unconnected UDP socket of its family and owner (euid). Only where one
+//             flow and one destroy fit: with several, nothing says which is whose.
+//   held      destroys whose opener has not come through the pipeline yet (its audit records reach
+//             it later than the broadcast), at most holdMs, by their ends (and an unconnected UDP
+//             socket's by family and owner).
+//
+// A destroy's uid is the socket's owner (sk_uid): of the flows that fit its ends, the oldest whose
+// euid or uid is that one is taken, else the oldest. Every table is bounded; what a full table
+// pushes out is counted as the loss `flow-end-evicted`. Time comes from the caller.
+import { closeFlow, diagEnd, diagEnds } from './close-flow.js';
+import { communityId } from './community-id.js';
+import { PORT_PROTOCOLS, type Flow } from './flow.js';
+import type { LossReport } from './loss.js';
+import type { Endpoint } from './socket-kinds.js';
+import type { InetDiagSocket } from '../linux/inet-diag.js';
+import { AF_INET, protocolName } from '../linux/socket.js';
+
+const TCP = 6;
+const UDP = 17;
+
+export interface FlowEndsOptions {
+  /** Flows on their way on (to the aggregation), in the order they are released. */
+  onFlow: (flow: Flow) => void;
+  /** Close entries. */
+  onClose: (flow: Flow) => void;
+  onLoss: (report: LossReport) => void;
+  /** How long a flow without a local end waits for its socket's destroy, ms after its event (0: not at all). */
+  localWaitMs: number;
+  /** How long a destroy waits for the flow that opened its socket, ms. */
+  holdMs: number;
+  maxOpeners?: number;
+  maxWaiting?: number;
+  maxHeld?: number;
+}
+
+export interface FlowEndsStats {
+  openers: number;
+  waiting: number;
+  held: number;
+  /** Close entries made, and how many of them found their opener. */
+  closes: number;
+  closesJoined: number;
+  /** Flows whose local end came from their destroy, and flows released without one after the wait. */
+  localFromClose: number;
+  localMissing: number;
+  /** UDP sockets destroyed that had no flow (no close entry for them), and TCP sockets never connected. */
+  skipped: number;
+}
+
+interface Held {
+  socket: InetDiagSocket;
+  at: number;
+  done: boolean;
+}
+
+interface Waiting {
+  flow: Flow;
+  done: boolean;
+}
+
+/** A multimap whose lists keep insertion (time) order. */
+class Index<T> {
+  readonly map = new Map<string, T[]>();
+  add(key: string, value: T): void {
+    const list = this.map.get(key);
+    if (list === undefined) this.map.set(key, [value]);
+    else list.push(value);
+  }
+  /** Removes and returns the first value `take` accepts, preferring one `better` also accepts. */
+  take(key: string, fits: (value: T) => boolean, better: (value: T) => boolean): T | undefined {
+    const list = this.map.get(key);
+    if (list === undefined) return undefined;
+    let index = list.findIndex((v) => fits(v) && better(v));
+    if (index === -1) index = list.findIndex(fits);
+    if (index === -1) return undefined;
+    const [value] = list.splice(index, 1);
+    if (list.length === 0) this.map.delete(key);
+    return value;
+  }
+  remove(key: string, value: T): void {
+    const list = this.map.get(key);
+    const index = list?.indexOf(value) ?? -1;
+    if (list === undefined || index === -1) return;
+    list.splice(index, 1);
+    if (list.length === 0) this.map.delete(key);
+  }
+}
+
+const endKey = (end: Pick<Endpoint, 'addr' | 'port'>): string => `${end.addr}|${end.port}`;
+/** A TCP socket by both ends, a UDP socket by its local end. */
+const socketKey = (protocol: number, local: Pick<Endpoint, 'addr' | 'port'>, remote: Pick<Endpoint, 'addr' | 'port'> | undefined): string =>
+  protocol === TCP ? `6|${endKey(local)}|${remote === undefined ? '' : endKey(remote)}` : `${protocol}|${endKey(local)}`;
+
+const OPENING_OPS: ReadonlySet<Flow['op']> = new Set(['connect', 'accept']);
+const LOCAL_OPS: ReadonlySet<Flow['op']> = new Set(['connect', 'accept', 'sendto', 'sendmsg']);
+const started = (flow: Flow): boolean => flow.result === 'ok' || flow.result === 'inprogress' || flow.result === 'unknown';
+const ownedBy = (flow: Flow, uid: number): boolean => flow.euid === uid || flow.uid === uid;
+const familyOf = (socket: InetDiagSocket): string => (socket.family === AF_INET ? 'inet' : 'inet6');
+/** A UDP send without a local end, by family and owner (the socket's uid is its creator's euid); undefined for other flows. */
+const udpSendKey = (flow: Flow): string | undefined =>
+  (flow.op === 'sendto' || flow.op === 'sendmsg') && (flow.proto_num === UDP || flow.proto_num === null) && flow.euid !== null ? `${flow.family}|${flow.euid}` : undefined;
+const udpDestroyKey = (socket: InetDiagSocket): string => `${familyOf(socket)}|${socket.uid}`;
+
+export class FlowEnds {
+  private readonly openers = new Index<Flow>();
+  private openerCount = 0;
+  /** Opener keys in insertion order, for eviction (stale keys skipped). */
+  private readonly openerOrder: Array<{ key: string; flow: Flow }> = [];
+  private readonly waiting = new Index<Waiting>();
+  private readonly waitingUdp = new Index<Waiting>();
+  private readonly waitQueue: Waiting[] = [];
+  private readonly heldBySocket = new Index<Held>();
+  private readonly heldByRemote = new Index<Held>();
+  private readonly heldUdp = new Index<Held>();
+  private readonly heldQueue: Held[] = [];
+  private readonly counts = { closes: 0, closesJoined: 0, localFromClose: 0, localMissing: 0, skipped: 0 };
+  private readonly maxOpeners: number;
+  private readonly maxWaiting: number;
+  private readonly maxHeld: number;
+
+  constructor(private readonly options: FlowEndsOptions) {
+    this.maxOpeners = options.maxOpeners ?? 65536;
+    this.maxWaiting = options.maxWaiting ?? 4096;
+    this.maxHeld = options.maxHeld ?? 16384;
+  }
+
+  /** A flow after its process context: kept as an opener, held for its local end, or passed on. */
+  push(flow: Flow): void {
+    if (flow.source !== 'process' || !(LOCAL_OPS.has(flow.op) || flow.op === 'bind' || flow.op === 'recvfrom' || flow.op === 'recvmsg')) {
+      this.options.onFlow(flow);
+      return;
+    }
+    if (flow.local_addr !== null && flow.local_port !== null) {
+      if (LOCAL_OPS.has(flow.op)) flow.local_source = 'socket';
+      this.options.onFlow(flow);
+      this.addOpener(flow);
+      return;
+    }
+    if (!LOCAL_OPS.has(flow.op) || !started(flow) || flow.remote_addr === null || flow.remote_port === null || this.options.localWaitMs === 0) {
+      this.options.onFlow(flow);
+      return;
+    }
+    const remote = endKey({ addr: flow.remote_addr, port: flow.remote_port });
+    const udp = udpSendKey(flow);
+    if (this.completeFromHeld(flow)) return;
+    const entry: Waiting = { flow, done: false };
+    this.waiting.add(remote, entry);
+    if (udp !== undefined) this.waitingUdp.add(udp, entry);
+    this.waitQueue.push(entry);
+    if (this.waitQueue.length > this.maxWaiting) this.release(this.waitQueue.shift() as Waiting);
+  }
+
+  /** An `existing` entry from the start's dump: its socket's close will carry its process. */
+  pushExisting(flow: Flow): void {
+    this.addOpener(flow);
+  }
+
+  /** A destroy broadcast, received at `now`. */
+  pushDestroy(socket: InetDiagSocket, now: number): void {
+    const protocol = socket.protocol ?? (socket.tcp !== null ? TCP : UDP);
+    const { local, remote } = diagEnds(socket);
+    const opener = this.takeOpener(protocol, socket, now);
+    if (opener !== undefined) {
+      this.emitClose(socket, now, opener);
+      return;
+    }
+    const udp = remote === undefined && protocol === UDP ? udpDestroyKey(socket) : undefined;
+    // Only a join that cannot be another's: one waiting flow fits, and no held destroy fits that flow.
+    const fitsHere = (w: Waiting): boolean => !w.done && this.fits(w.flow, socket, now);
+    const candidates = (remote !== undefined ? this.waiting.map.get(endKey(remote)) : udp !== undefined ? this.waitingUdp.map.get(udp) : undefined)?.filter(fitsHere) ?? [];
+    const waiting = candidates.length === 1 && this.rivalDestroys(candidates[0] as Waiting) === 0 ? candidates[0] : undefined;
+    if (waiting !== undefined) {
+      this.forgetWaiting(waiting);
+      this.complete(waiting.flow, socket, now);
+      return;
+    }
+    const held: Held = { socket, at: now, done: false };
+    this.heldBySocket.add(socketKey(protocol, local, remote), held);
+    if (remote !== undefined) this.heldByRemote.add(endKey(remote), held);
+    if (udp !== undefined) this.heldUdp.add(udp, held);
+    this.heldQueue.push(held);
+    if (this.heldQueue.length > this.maxHeld) {
+      this.lose('held', now);
+      this.expireHeld(this.heldQueue.shift() as Held);
+    }
+  }
+
+  /** Releases the flows whose wait is over and the destroys whose opener did not come. */
+  advance(now: number): void {
+    while (this.waitQueue.length > 0 && (this.waitQueue[0] as Waiting).flow.ts + this.options.localWaitMs <= now) this.release(this.waitQueue.shift() as Waiting);
+    while (this.heldQueue.length > 0 && (this.heldQueue[0] as Held).at + this.options.holdMs <= now) this.expireHeld(this.heldQueue.shift() as Held);
+  }
+
+  /** The input has ended: every waiting flow and held destroy goes out as it is. */
+  flush(): void {
+    for (const entry of this.waitQueue.splice(0)) this.release(entry);
+    for (const held of this.heldQueue.splice(0)) this.expireHeld(held);
+  }
+
+  /** The serial of the oldest flow still waiting for its local end; undefined when none. */
+  get oldestPendingSerial(): number | undefined {
+    let oldest: number | undefined;
+    for (const entry of this.waitQueue) if (!entry.done && (oldest === undefined || entry.flow.serial < oldest)) oldest = entry.flow.serial;
+    return oldest;
+  }
+
+  stats(): FlowEndsStats {
+    return { openers: this.openerCount, waiting: this.waitQueue.filter((w) => !w.done).length, held: this.heldQueue.filter((h) => !h.done).length, ...this.counts };
+  }
+
+  /** Whether `socket`, destroyed at `at`, can be the socket of `flow`: family, protocol, time order. */
+  private fits(flow: Flow, socket: InetDiagSocket, at: number): boolean {
+    if (flow.ts > at || flow.family !== familyOf(socket)) return false;
+    return flow.proto_num === null || socket.protocol === null || flow.proto_num === socket.protocol;
+  }
+
+  private addOpener(flow: Flow): void {
+    const protocol = flow.proto_num;
+    if (protocol !== TCP && protocol !== UDP) return;
+    if (flow.local_addr === null || flow.local_port === null) return;
+    if (protocol === TCP && flow.op !== 'existing' && !(OPENING_OPS.has(flow.op) && started(flow))) return;
+    const remote = flow.remote_addr === null || flow.remote_port === null ? undefined : { addr: flow.remote_addr, port: flow.remote_port };
+    if (protocol === TCP && remote === undefined) return;
+    const key = socketKey(protocol, { addr: flow.local_addr, port: flow.local_port }, remote);
+    // A UDP socket's close goes with its first flow.
+    if (protocol === UDP && this.openers.map.has(key)) return;
+    const held = this.heldBySocket.take(key, (h) => !h.done && flow.ts <= h.at, (h) => ownedBy(flow, h.socket.uid));
+    if (held !== undefined) {
+      this.forgetHeld(held);
+      this.emitClose(held.socket, held.at, flow);
+      return;
+    }
+    this.openers.add(key, flow);
+    this.openerOrder.push({ key, flow });
+    this.openerCount++;
+    while (this.openerCount > this.maxOpeners) {
+      const oldest = this.openerOrder.shift();
+      if (oldest === undefined) break;
+      const before = this.openers.map.get(oldest.key)?.length ?? 0;
+      this.openers.remove(oldest.key, oldest.flow);
+      if ((this.openers.map.get(oldest.key)?.length ?? 0) < before) {
+        this.openerCount--;
+        this.lose('openers', oldest.flow.ts, oldest.flow.serial);
+      }
+    }
+    if (this.openerOrder.length > 2 * this.maxOpeners) this.compactOrder();
+  }
+
+  private takeOpener(protocol: number, socket: InetDiagSocket, now: number): Flow | undefined {
+    const { local, remote } = diagEnds(socket);
+    const opener = this.openers.take(socketKey(protocol, local, remote), (f) => f.ts <= now, (f) => ownedBy(f, socket.uid));
+    if (opener !== undefined) this.openerCount--;
+    return opener;
+  }
+
+  /** A waiting flow meets its socket's destroy: its local end from it, then the flow and its close. */
+  private complete(flow: Flow, socket: InetDiagSocket, at: number): void {
+    const local = diagEnd(socket.localAddr, socket.localPort);
+    flow.local_addr = local.addr;
+    flow.local_port = local.port;
+    flow.local_source = 'close';
+    if (flow.proto_num === null && socket.protocol !== null) {
+      flow.proto_num = socket.protocol;
+      flow.proto = protocolName(socket.protocol);
+    }
+    const remote = diagEnds(socket).remote;
+    if (flow.community_id === null && flow.proto_num !== null && PORT_PROTOCOLS.has(flow.proto_num) && remote !== undefined) {
+      flow.community_id = communityId(flow.proto_num, local, remote) ?? null;
+    }
+    this.counts.localFromClose++;
+    this.options.onFlow(flow);
+    this.emitClose(socket, at, flow);
+  }
+
+  private release(entry: Waiting): void {
+    if (entry.done) return;
+    this.forgetWaiting(entry);
+    this.counts.localMissing++;
+    this.options.onFlow(entry.flow);
+  }
+
+  /**
+   * Completes a flow without a local end from a held destroy of its remote end (or, for a UDP send,
+   * of its family and owner) when exactly one fits it and no other waiting flow fits that destroy:
+   * with several, time order alone cannot say which socket was whose (measured: a burst of connects
+   * to one server joined wrongly), so none is taken.
+   */
+  private completeFromHeld(flow: Flow): boolean {
+    const remote = endKey({ addr: flow.remote_addr as string, port: flow.remote_port as number });
+    const udp = udpSendKey(flow);
+    const candidates = [...(this.heldByRemote.map.get(remote) ?? []), ...(udp === undefined ? [] : (this.heldUdp.map.get(udp) ?? []))].filter((h) => !h.done && this.fits(flow, h.socket, h.at));
+    const held = candidates.length === 1 ? (candidates[0] as Held) : undefined;
+    if (held === undefined || this.rivalFlows(held, flow) > 0) return false;
+    this.forgetHeld(held);
+    this.complete(flow, held.socket, held.at);
+    return true;
+  }
+
+  /** Held destroys that could be the one of `entry`'s socket. */
+  private rivalDestroys(entry: Waiting): number {
+    const flow = entry.flow;
+    const udp = udpSendKey(flow);
+    const held = [...(this.heldByRemote.map.get(endKey({ addr: flow.remote_addr as string, port: flow.remote_port as number })) ?? []), ...(udp === undefined ? [] : (this.heldUdp.map.get(udp) ?? []))];
+    return held.filter((h) => !h.done && this.fits(flow, h.socket, h.at)).length;
+  }
+
+  /** Waiting flows other than `except` that `held` could be the destroy of. */
+  private rivalFlows(held: Held, except: Flow | undefined): number {
+    const { remote } = diagEnds(held.socket);
+    const protocol = held.socket.protocol ?? (held.socket.tcp !== null ? TCP : UDP);
+    const lists = remote !== undefined ? [this.waiting.map.get(endKey(remote))] : protocol === UDP ? [this.waitingUdp.map.get(udpDestroyKey(held.socket))] : [];
+    return lists.flatMap((list) => list ?? []).filter((w) => !w.done && w.flow !== except && this.fits(w.flow, held.socket, held.at)).length;
+  }
+
+  private forgetWaiting(entry: Waiting): void {
+    entry.done = true;
+    this.waiting.remove(endKey({ addr: entry.flow.remote_addr as string, port: entry.flow.remote_port as number }), entry);
+    const udp = udpSendKey(entry.flow);
+    if (udp !== undefined) this.waitingUdp.remove(udp, entry);
+  }
+
+  private expireHeld(held: Held): void {
+    if (held.done) return;
+    this.forgetHeld(held);
+    const socket = held.socket;
+    // A TCP socket that never got to exchange anything (a refused or unconnected one, a listener)
+    // closed no connection; a UDP socket without a flow has no opener to report.
+    const tcp = socket.tcp;
+    const connected = diagEnds(socket).remote !== undefined && tcp !== null && (tcp.bytesAcked > 0 || tcp.bytesReceived > 0 || tcp.segsIn > 0);
+    if (!connected) {
+      this.counts.skipped++;
+      return;
+    }
+    this.emitClose(socket, held.at, undefined);
+  }
+
+  private forgetHeld(held: Held): void {
+    held.done = true;
+    const protocol = held.socket.protocol ?? (held.socket.tcp !== null ? TCP : UDP);
+    const { local, remote } = diagEnds(held.socket);
+    this.heldBySocket.remove(socketKey(protocol, local, remote), held);
+    if (remote !== undefined) this.heldByRemote.remove(endKey(remote), held);
+    else if (protocol === UDP) this.heldUdp.remove(udpDestroyKey(held.socket), held);
+  }
+
+  private emitClose(socket: InetDiagSocket, at: number, opener: Flow | undefined): void {
+    this.counts.closes++;
+    if (opener !== undefined) this.counts.closesJoined++;
+    this.options.onClose(closeFlow(socket, at, opener));
+  }
+
+  private compactOrder(): void {
+    const live = this.openerOrder.filter(({ key, flow }) => this.openers.map.get(key)?.includes(flow) === true);
+    this.openerOrder.splice(0, this.openerOrder.length, ...live);
+  }
+
+  private lose(detail: 'openers' | 'held', time: number, serial?: number): void {
+    this.options.onLoss({ reason: 'flow-end-evicted', count: 1, node: '', time, detail, ...(serial === undefined ? {} : { firstSerial: serial }) });
+  }
+}

@@ -1,0 +1,235 @@
+// The close join on destroy broadcasts captured on this kernel (test/fixtures/sockdiag/destroy-lo.hex)
+// and flows from a captured connect (connect-tcp4-ok), given the ends of the fixture's sockets.
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { communityId } from '../../../src/pipeline/community-id.js';
+import { diagEnd } from '../../../src/pipeline/close-flow.js';
+import { FlowEnds, type FlowEndsOptions } from '../../../src/pipeline/flow-ends.js';
+import type { Flow } from '../../../src/pipeline/flow.js';
+import type { LossReport } from '../../../src/pipeline/loss.js';
+import { Pipeline } from '../../../src/pipeline/pipeline.js';
+import { parseInetDiag, type InetDiagSocket } from '../../../src/linux/inet-diag.js';
+import { fixtureLines, runLogLines } from './fixtures.js';
+
+const text = readFileSync(new URL('../../fixtures/sockdiag/destroy-lo.hex', import.meta.url), 'utf8').split('\n');
+const messages = text.filter((line) => line !== '' && !line.startsWith('#')).map((line) => Buffer.from(line, 'hex'));
+const sockets = messages.map((message) => {
+  const parsed = parseInetDiag(message);
+  if (!parsed.ok) throw new Error(parsed.reason);
+  return parsed.socket;
+});
+const [tcp4Client, tcp4Server, tcp4Listener, , , , udp4Sender] = sockets as InetDiagSocket[];
+const client = tcp4Client as InetDiagSocket;
+const server = tcp4Server as InetDiagSocket;
+
+const captured = runLogLines(fixtureLines('connect-tcp4-ok')).flows.find((flow) => flow.op === 'connect') as Flow;
+
+/** The captured connect, as if made from `local` to `remote` (or as an accept of `remote` on `local`). */
+function flowOf(op: Flow['op'], local: InetDiagSocket | null, remote: { addr: string; port: number }, changes: Partial<Flow> = {}): Flow {
+  return {
+    ...structuredClone(captured),
+    op,
+    syscall: op,
+    direction: op === 'accept' ? 'ingress' : 'egress',
+    local_addr: local?.localAddr ?? null,
+    local_port: local?.localPort ?? null,
+    remote_addr: remote.addr,
+    remote_port: remote.port,
+    uid: 0,
+    euid: 0,
+    ...changes,
+  };
+}
+const toServer = { addr: client.remoteAddr, port: client.remotePort };
+const toClient = { addr: server.remoteAddr, port: server.remotePort };
+
+function join(options: Partial<FlowEndsOptions> = {}): { ends: FlowEnds; flows: Flow[]; closes: Flow[]; losses: LossReport[] } {
+  const flows: Flow[] = [];
+  const closes: Flow[] = [];
+  const losses: LossReport[] = [];
+  const ends = new FlowEnds({ localWaitMs: 300, holdMs: 1000, onFlow: (flow) => flows.push(flow), onClose: (flow) => closes.push(flow), onLoss: (loss) => losses.push(loss), ...options });
+  return { ends, flows, closes, losses };
+}
+
+describe('close entries', () => {
+  it('joins each side of a TCP connection to its opener: counters, duration, serial, Community ID and process', () => {
+    const { ends, flows, closes } = join();
+    const connect = flowOf('connect', client, toServer, { community_id: 'from-the-connect' });
+    const accept = flowOf('accept', server, toClient, { serial: captured.serial + 1, pid: 4321 });
+    ends.push(connect);
+    ends.push(accept);
+    expect(flows.map((flow) => flow.local_source)).toEqual(['socket', 'socket']);
+    ends.pushDestroy(client, captured.ts + 310);
+    ends.pushDestroy(server, captured.ts + 320);
+    expect(closes).toHaveLength(2);
+    expect(closes[0]).toMatchObject({
+      op: 'close',
+      source: 'sock_diag',
+      direction: 'egress',
+      proto: 'tcp',
+      local_port: client.localPort,
+      remote_port: client.remotePort,
+      community_id: 'from-the-connect',
+      open_serial: captured.serial,
+      duration_ms: 310,
+      // The client closed first: tcpi_bytes_received is exactly the payload it got.
+      bytes_out: 123_457,
+      bytes_in: 54_321,
+      pid: captured.pid,
+      exe: captured.exe,
+      socket_cookie: client.cookie,
+      first_ts: captured.ts,
+      last_ts: captured.ts + 310,
+    });
+    expect(closes[0]?.packets_out).toBe(client.tcp?.segsOut);
+    expect(closes[0]?.packets_in).toBe(client.tcp?.segsIn);
+    expect(closes[0]?.rtt_us).toBe(client.tcp?.rttUs);
+    // The server got the client's FIN while its socket was open: one over (docs/flows.md).
+    expect(closes[1]).toMatchObject({ direction: 'ingress', pid: 4321, open_serial: captured.serial + 1, bytes_out: 54_321, bytes_in: 123_457 + 1, duration_ms: 320 });
+    expect(ends.stats()).toMatchObject({ openers: 0, closes: 2, closesJoined: 2 });
+  });
+
+  it('holds a destroy that arrives before its opening flow, and joins them when the flow comes', () => {
+    const { ends, closes } = join();
+    ends.pushDestroy(client, captured.ts + 5);
+    expect(closes).toHaveLength(0);
+    ends.push(flowOf('connect', client, toServer));
+    expect(closes).toHaveLength(1);
+    expect(closes[0]).toMatchObject({ open_serial: captured.serial, duration_ms: 5, exe: captured.exe });
+  });
+
+  it('publishes a TCP close whose opener never came with its ends and uid, and no close for a listener or a UDP socket without flows', () => {
+    const { ends, closes } = join();
+    ends.pushDestroy(client, 1000);
+    ends.pushDestroy(tcp4Listener as InetDiagSocket, 1000);
+    ends.pushDestroy(udp4Sender as InetDiagSocket, 1000);
+    ends.advance(1999);
+    expect(closes).toHaveLength(0);
+    ends.advance(2000);
+    expect(closes).toHaveLength(1);
+    const ends4 = { local: diagEnd(client.localAddr, client.localPort), remote: diagEnd(client.remoteAddr, client.remotePort) };
+    expect(closes[0]).toMatchObject({ direction: 'unknown', uid: client.uid, pid: null, exe: null, bytes_out: 123_457, community_id: communityId(6, ends4.local, ends4.remote) });
+    expect(closes[0]).not.toHaveProperty('open_serial');
+    expect(closes[0]).not.toHaveProperty('duration_ms');
+    expect(ends.stats()).toMatchObject({ held: 0, skipped: 2, closes: 1, closesJoined: 0 });
+  });
+
+  it("closes a UDP socket that had flows, joined to its first flow by the local end, without TCP's counters", () => {
+    const { ends, closes } = join();
+    const udp = udp4Sender as InetDiagSocket;
+    const send = flowOf('sendto', udp, { addr: '127.0.0.1', port: 53 }, { proto: 'udp', proto_num: 17 });
+    ends.push(send);
+    ends.push({ ...send, serial: send.serial + 1 });
+    ends.pushDestroy(udp, captured.ts + 40);
+    expect(closes).toHaveLength(1);
+    expect(closes[0]).toMatchObject({ proto: 'udp', open_serial: send.serial, duration_ms: 40, local_port: udp.localPort, remote_addr: null });
+    expect(closes[0]).not.toHaveProperty('bytes_out');
+  });
+});
+
+describe('local ends from destroy broadcasts', () => {
+  it('gives a connect without a local end the one of its socket destroyed within local_wait_ms, with its Community ID', () => {
+    const { ends, flows, closes } = join();
+    ends.push(flowOf('connect', null, toServer));
+    expect(flows).toHaveLength(0);
+    ends.pushDestroy(client, captured.ts + 100);
+    const local = diagEnd(client.localAddr, client.localPort);
+    expect(flows).toEqual([expect.objectContaining({ local_addr: '127.0.0.1', local_port: client.localPort, local_source: 'close', community_id: communityId(6, local, diagEnd(toServer.addr, toServer.port)) })]);
+    expect(closes).toHaveLength(1);
+    expect(ends.stats()).toMatchObject({ localFromClose: 1, localMissing: 0, waiting: 0 });
+  });
+
+  it('takes the local end from a destroy that came first, at once', () => {
+    const { ends, flows } = join();
+    ends.pushDestroy(server, captured.ts + 2);
+    ends.push(flowOf('accept', null, toClient));
+    expect(flows[0]).toMatchObject({ local_port: server.localPort, local_source: 'close', direction: 'ingress' });
+  });
+
+  it('publishes a flow without its local end when no destroy came within local_wait_ms, counted', () => {
+    const { ends, flows } = join();
+    const connect = flowOf('connect', null, { addr: '127.0.0.1', port: 9 });
+    ends.push(connect);
+    ends.advance(captured.ts + 299);
+    expect(flows).toHaveLength(0);
+    expect(ends.oldestPendingSerial).toBe(captured.serial);
+    ends.advance(captured.ts + 300);
+    expect(flows).toEqual([connect]);
+    expect(flows[0]).not.toHaveProperty('local_source');
+    expect(ends.stats()).toMatchObject({ localMissing: 1 });
+    expect(ends.oldestPendingSerial).toBeUndefined();
+  });
+
+  it('gives a UDP send without a local end the one of an unconnected UDP socket of its family and owner destroyed after it, before or after the flow came', () => {
+    const udp = udp4Sender as InetDiagSocket;
+    const send = (changes: Partial<Flow> = {}): Flow => flowOf('sendto', null, { addr: '127.0.0.1', port: 53 }, { proto: 'udp', proto_num: 17, euid: udp.uid, ...changes });
+    for (const destroyFirst of [false, true]) {
+      const { ends, flows, closes } = join();
+      if (destroyFirst) ends.pushDestroy(udp, captured.ts + 3);
+      ends.push(send({ family: 'inet6' }));
+      ends.push(send({ euid: udp.uid + 1, uid: udp.uid + 1 }));
+      ends.push(send());
+      if (!destroyFirst) ends.pushDestroy(udp, captured.ts + 3);
+      expect(flows).toEqual([expect.objectContaining({ family: 'inet', euid: udp.uid, local_addr: '0.0.0.0', local_port: udp.localPort, local_source: 'close' })]);
+      expect(closes).toEqual([expect.objectContaining({ op: 'close', proto: 'udp', local_port: udp.localPort, remote_addr: null, open_serial: captured.serial })]);
+      ends.flush();
+      expect(flows.slice(1).map((flow) => flow.local_port)).toEqual([null, null]);
+    }
+  });
+
+  it('takes no local end when several flows or destroys could be each other\'s', () => {
+    const { ends, flows, closes } = join();
+    ends.push(flowOf('connect', null, toServer));
+    ends.push(flowOf('connect', null, toServer, { serial: captured.serial + 1 }));
+    ends.pushDestroy(client, captured.ts + 50);
+    ends.flush();
+    expect(flows.map((flow) => flow.local_port)).toEqual([null, null]);
+    expect(closes).toEqual([expect.objectContaining({ pid: null, local_port: client.localPort })]);
+    expect(ends.stats()).toMatchObject({ localFromClose: 0, localMissing: 2 });
+  });
+
+  it('does not join a destroy of another protocol, family or an earlier time', () => {
+    const { ends, flows } = join();
+    ends.push(flowOf('connect', null, toServer, { proto: 'udp', proto_num: 17 }));
+    ends.push(flowOf('connect', null, toServer, { ts: captured.ts + 1000, serial: captured.serial + 1 }));
+    ends.pushDestroy(client, captured.ts + 500);
+    expect(flows).toHaveLength(0);
+    ends.flush();
+    expect(flows.every((flow) => flow.local_addr === null)).toBe(true);
+  });
+});
+
+describe('bounds', () => {
+  it('pushes the oldest opener out of a full table, counted as flow-end-evicted', () => {
+    const { ends, closes, losses } = join({ maxOpeners: 1 });
+    ends.push(flowOf('connect', client, toServer));
+    ends.push(flowOf('accept', server, toClient, { serial: captured.serial + 1 }));
+    expect(losses).toEqual([expect.objectContaining({ reason: 'flow-end-evicted', count: 1, detail: 'openers', firstSerial: captured.serial })]);
+    ends.pushDestroy(client, captured.ts + 10);
+    ends.flush();
+    expect(closes.find((flow) => flow.local_port === client.localPort)).toMatchObject({ pid: null, direction: 'unknown' });
+  });
+
+  it('publishes the oldest held destroy early when the held table is full', () => {
+    const { ends, closes, losses } = join({ maxHeld: 1 });
+    ends.pushDestroy(client, 10);
+    ends.pushDestroy(server, 11);
+    expect(closes).toHaveLength(1);
+    expect(losses).toEqual([expect.objectContaining({ reason: 'flow-end-evicted', detail: 'held' })]);
+  });
+});
+
+describe('the pipeline with sock_diag', () => {
+  it('reads destroy messages as the addon delivers them and counts one it cannot read', () => {
+    const flows: Flow[] = [];
+    const losses: LossReport[] = [];
+    const pipeline = new Pipeline({ onFlow: (flow) => flows.push(flow), onLoss: (loss) => losses.push(loss), flowEnds: { localWaitMs: 300, holdMs: 100 } });
+    const bad = Buffer.from(messages[0] as Buffer).subarray(0, 40);
+    const data = Buffer.concat([messages[0] as Buffer, bad]);
+    pipeline.pushSockDiag(data, Uint32Array.from([0, (messages[0] as Buffer).length, (messages[0] as Buffer).length, bad.length]), 1000);
+    pipeline.advance(1100);
+    expect(flows).toEqual([expect.objectContaining({ op: 'close', local_port: client.localPort })]);
+    expect(losses).toEqual([expect.objectContaining({ reason: 'sock-diag-parse', detail: 'truncated' })]);
+    expect(pipeline.stats().flowEnds).toMatchObject({ closes: 1 });
+  });
+});
