@@ -1,6 +1,7 @@
 // Security: the daemon runs with exactly the capabilities its systemd unit grants and still works;
 // its spool directory and files are 0700/0600 and its own, whatever the umask; Redis credentials never
 // reach a log line, the status file or `auditflow status`.
+import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -13,7 +14,7 @@ import { cli, killLeftoverDaemons, readStream, startDaemon } from '../helpers/da
 import { startConnects } from '../helpers/faults.js';
 import { useKernel } from '../helpers/kernel.js';
 import { startRedis, type RedisServer } from '../helpers/redis-server.js';
-import { until } from '../helpers/until.js';
+import { until, untilAsync } from '../helpers/until.js';
 
 useKernel();
 let redis: RedisServer;
@@ -30,14 +31,14 @@ afterAll(async () => {
 const url = (): string => `redis://:${PASSWORD}@127.0.0.1:${redis.port}`;
 
 // include/uapi/linux/capability.h
-const CAPABILITY_BITS: Record<string, number> = { CAP_DAC_READ_SEARCH: 2, CAP_NET_RAW: 13, CAP_SYS_PTRACE: 19, CAP_AUDIT_CONTROL: 30, CAP_AUDIT_READ: 37 };
+const CAPABILITY_BITS: Record<string, number> = { CAP_DAC_READ_SEARCH: 2, CAP_NET_ADMIN: 12, CAP_NET_RAW: 13, CAP_SYS_PTRACE: 19, CAP_AUDIT_CONTROL: 30, CAP_AUDIT_READ: 37 };
 
-/** The unit's CapabilityBoundingSet, as the names it lists. */
+/** The unit's CapabilityBoundingSet, as the names it lists (on several lines, which systemd joins). */
 function unitCapabilities(): string[] {
   const unit = readFileSync(fileURLToPath(new URL('../../systemd/auditflow.service', import.meta.url)), 'utf8');
-  const line = /^CapabilityBoundingSet=(.+)$/m.exec(unit);
-  if (line === null) throw new Error('the unit has no CapabilityBoundingSet');
-  return (line[1] as string).trim().split(/\s+/);
+  const names = [...unit.matchAll(/^CapabilityBoundingSet=(.+)$/gm)].flatMap((line) => (line[1] as string).trim().split(/\s+/));
+  if (names.length === 0) throw new Error('the unit has no CapabilityBoundingSet');
+  return names;
 }
 
 function capabilities(pid: number): Record<string, bigint> {
@@ -64,8 +65,12 @@ describe('security', () => {
       const flows = (await readStream(url(), 'faults:caps')).filter((e) => e.fields.kind === 'flow' && e.fields.pid === String(work.pid));
       expect(flows).toHaveLength(20);
       expect(flows[0]?.fields.exe).toMatch(/fault-workload$/);
-      // CAP_NET_RAW is the DNS answer capture's.
+      // CAP_NET_RAW is the DNS answer capture's, CAP_NET_ADMIN the receive buffer's and the socket destroy broadcasts'.
       expect(readSnapshot(daemon.dirs.runtime)?.dns?.capture).toBe('on');
+      // CAP_NET_ADMIN: the socket destroy broadcasts, so an established connection's close entry.
+      const client = spawn(process.execPath, ['-e', `require('node:net').connect(${redis.port}, '127.0.0.1', function () { this.end(); })`], { stdio: 'ignore' });
+      await new Promise((resolve) => client.once('exit', resolve));
+      await untilAsync(async () => (await readStream(url(), 'faults:caps')).some((e) => e.fields.op === 'close' && e.fields.pid === String(client.pid)), 10_000, 'the close entry');
     } finally {
       expect((await daemon.stop()).code).toBe(0);
     }
