@@ -5,7 +5,7 @@
 #                                               (debootstrap and the npm registry), passed as BASE
 #   docker run -d --name auditflow --pid=host --network=host --cgroupns=host --cap-drop=ALL \
 #     --cap-add=AUDIT_CONTROL --cap-add=AUDIT_READ --cap-add=SYS_PTRACE --cap-add=DAC_READ_SEARCH \
-#     --cap-add=NET_RAW \
+#     --cap-add=NET_RAW --cap-add=NET_ADMIN \
 #     -v auditflow-state:/var/lib/auditflow -e AUDITFLOW_REDIS_URL=redis://127.0.0.1:6379 auditflow
 #
 # The capabilities, as in systemd/auditflow.service: AUDIT_CONTROL (the daemon slot, rules and
@@ -14,9 +14,9 @@
 # and root without DAC_OVERRIDE may not search it), NET_RAW (the AF_PACKET socket that captures the
 # DNS answers the host receives, for the flows' remote_name: with --network=host it sees the host's
 # interfaces; without NET_RAW the daemon runs on without names and warns once); --cap-drop=ALL takes
-# away Docker's other defaults (DAC_OVERRIDE, CHOWN, SETUID, ...), which the daemon does not use. NET_ADMIN
-# (not granted) would let SO_RCVBUFFORCE set the 16 MiB receive buffer; without it the daemon logs
-# the smaller size it got.
+# away Docker's other defaults (DAC_OVERRIDE, CHOWN, SETUID, ...), which the daemon does not use. NET_ADMIN:
+# the socket destroy broadcasts of sock_diag (close entries with bytes and duration, local ends of
+# sockets closed at once; without it none, one warning) and SO_RCVBUFFORCE's 16 MiB receive buffer.
 # A Redis password goes in a file mounted read-only and named by AUDITFLOW_REDIS_PASSWORD_FILE
 # (e.g. -v /etc/auditflow/redis-password:/run/secrets/redis-password:ro
 #  -e AUDITFLOW_REDIS_PASSWORD_FILE=/run/secrets/redis-password), never in AUDITFLOW_REDIS_URL:

@@ -23,7 +23,7 @@ const name = `auditflow-test-${process.pid}`;
 const volume = `auditflow-test-state-${process.pid}`;
 const stream = `auditflow:docker-test:${process.pid}`;
 // The README's `docker run` flags (docs/install.md): the host's pid and network namespaces and cgroup
-// paths, only the five capabilities the daemon uses.
+// paths, only the six capabilities the daemon uses.
 const runFlags = [
   '--pid=host',
   '--network=host',
@@ -34,6 +34,7 @@ const runFlags = [
   '--cap-add=SYS_PTRACE',
   '--cap-add=DAC_READ_SEARCH',
   '--cap-add=NET_RAW',
+  '--cap-add=NET_ADMIN',
 ];
 
 /** Polls an async condition every 250 ms until it holds; fails after timeoutMs with what() said. */
