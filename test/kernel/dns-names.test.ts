@@ -99,6 +99,12 @@ describe('DNS names on flows, live', () => {
       const accept = all.find((e) => e.kind === 'flow' && e.op === 'accept' && e.pid === String(process.pid) && e.remote_addr === '::1' && e.remote_port === String(v6.localPort));
       expect(accept).toMatchObject({ local_addr: '::1', local_port: String(port), remote_name: 'files.dnstest.example' });
 
+      // The connections' close entries (sock_diag) carry their opener's names.
+      const withCloses = await streamWith(stream, 'the close entry of the CNAME child', (e) => e.op === 'close' && e.pid === String(cname.pid) && e.remote_port === String(port));
+      const closeOf = (pid: number): Entry | undefined => withCloses.find((e) => e.op === 'close' && e.pid === String(pid) && e.remote_port === String(port));
+      expect(closeOf(cname.pid)).toMatchObject({ remote_addr: '127.0.0.78', remote_name: 'www.dnstest.example', remote_cname: 'edge.cdn.dnstest.example' });
+      expect(closeOf(v4.pid)).toMatchObject({ remote_addr: '127.0.0.77', remote_name: 'files.dnstest.example' });
+
       // Its DNS query was a flow too (a connect of the resolver's UDP socket to port 53) ...
       expect(all.some((e) => e.kind === 'flow' && e.pid === String(v4.pid) && e.remote_addr === RESOLVER && e.remote_port === '53' && e.proto === 'udp')).toBe(true);
       // ... so the kind=dns entry of each answer names the child that asked.
