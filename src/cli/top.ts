@@ -110,6 +110,11 @@ async function live(client: RedisClient, model: TopModel, key: string, from: str
       for (const entry of entries) model.add(fieldsOf(entry));
     },
   );
+  // ink draws only the last frame, at exit, where it believes it runs in CI (the is-in-ci package: CI
+  // or CONTINUOUS_INTEGRATION set). The live view has a terminal on stdin and stdout (checked above),
+  // so it is no CI log: taken out before ink is loaded, which is when that package reads the
+  // environment (Node's own colour check, tty.getColorDepth, reads CI too).
+  for (const name of ['CI', 'CONTINUOUS_INTEGRATION']) delete process.env[name];
   // The view's libraries load only for the live view (--once prints without them).
   const [{ createElement }, { render: renderInk }, { TopView }] = await Promise.all([import('react'), import('ink'), import('../top/view.js')]);
   // NO_COLOR (no-color.org) and a terminal that says it has none turn colours off.

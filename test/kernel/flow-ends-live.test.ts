@@ -202,9 +202,10 @@ describe('auditflow run with flow_end', () => {
       expect(connect, `opener of ${close.local_port}: ${summary}`).toBeDefined();
       expect(close).toMatchObject({ direction: 'egress', exe: connect?.exe, community_id: connect?.community_id, remote_port: connect?.remote_port });
     }
-    // The server's accepts: each has its listener's end and the client's port.
+    // The server's accepts: each has its listener's end and the client's port. (By the server's pid:
+    // an ephemeral port the client used comes back for other connections, such as this test's to Redis.)
     const clientPorts = new Set(seen.filter(([kind]) => kind.startsWith('tcp')).map(([, port]) => String(port)));
-    const accepts = flows.filter((f) => f.op === 'accept' && clientPorts.has(f.remote_port ?? ''));
+    const accepts = flows.filter((f) => f.op === 'accept' && f.pid === String(serverChild?.pid) && clientPorts.has(f.remote_port ?? ''));
     expect(accepts.length).toBe(clientPorts.size);
     for (const accept of accepts) expect(accept).toMatchObject({ proto: 'tcp', local_port: expect.stringMatching(/^\d+$/) });
   });
