@@ -26,7 +26,7 @@ const cache = join(homedir(), `.cache/auditflow/bookworm-${PACKAGES.join('-')}`)
 const unitText = readFileSync(join(repo, 'systemd/auditflow.service'), 'utf8');
 const watchdogS = Number(/^WatchdogSec=(\d+)$/m.exec(unitText)?.[1]);
 // The unit's capabilities, as /proc/<pid>/status bits (include/uapi/linux/capability.h).
-const CAP_BITS: Record<string, number> = { CAP_DAC_READ_SEARCH: 2, CAP_NET_ADMIN: 12, CAP_SYS_PTRACE: 19, CAP_AUDIT_CONTROL: 30, CAP_AUDIT_READ: 37 };
+const CAP_BITS: Record<string, number> = { CAP_DAC_READ_SEARCH: 2, CAP_NET_ADMIN: 12, CAP_NET_RAW: 13, CAP_SYS_PTRACE: 19, CAP_AUDIT_CONTROL: 30, CAP_AUDIT_READ: 37 };
 const unitCaps = [...unitText.matchAll(/^CapabilityBoundingSet=(.*)$/gm)].flatMap((match) => (match[1] ?? '').split(' '));
 
 function run(command: string, args: string[], env: NodeJS.ProcessEnv = process.env): string {
