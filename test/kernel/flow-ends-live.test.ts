@@ -57,7 +57,10 @@ s = socket.socket(); s.bind(('127.0.0.1', 0)); s.listen(1)
 print('port', s.getsockname()[1], flush=True)
 c, _ = s.accept()
 got = 0
-while got < up: got += len(c.recv(65536))
+while got < up:
+    data = c.recv(65536)
+    if not data: sys.exit('the client closed after %d of %d bytes' % (got, up))
+    got += len(data)
 c.sendall(b'd' * down)
 while c.recv(65536): pass
 c.close()
@@ -68,7 +71,10 @@ port, up, down, pause = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), fl
 s = socket.create_connection(('127.0.0.1', port))
 s.sendall(b'u' * up)
 got = 0
-while got < down: got += len(s.recv(65536))
+while got < down:
+    data = s.recv(65536)
+    if not data: sys.exit('the server closed after %d of %d bytes' % (got, down))
+    got += len(data)
 print(s.getsockname()[1], flush=True)
 time.sleep(pause)
 s.close()
@@ -224,17 +230,21 @@ describe('auditflow run with flow_end', () => {
     try {
       await daemon.waitForLog('running');
       const server = python(TRANSFER_SERVER, [up, down]);
+      // Listened for from the start: the server exits on its own once the client has closed.
+      const serverDone = finished(server);
       serverPid = server.pid as number;
       const port = Number((await waitForLine(server, /^port \d+$/)).split(' ')[1]);
       const client = python(TRANSFER_CLIENT, [port, up, down, pauseMs / 1000]);
       clientPid = client.pid as number;
-      const result = await finished(client);
+      // Bounded, so that a stuck transfer fails here with its reason and the daemon is still stopped below.
+      const result = await within(finished(client), 20_000, 'the transfer client');
       expect(result.code, result.stderr).toBe(0);
       clientPort = Number(result.stdout.trim());
-      expect((await finished(server)).code).toBe(0);
+      const served = await within(serverDone, 20_000, 'the transfer server');
+      expect(served.code, served.stderr).toBe(0);
       await untilAsync(async () => (await flowsOf(stream)).filter((f) => f.op === 'close' && (f.pid === String(clientPid) || f.pid === String(serverPid))).length === 2, 20_000, 'both close entries');
     } finally {
-      expect((await daemon.stop()).code).toBe(0);
+      expect((await within(daemon.stop(), 15_000, 'the daemon to stop')).code).toBe(0);
     }
     const flows = await flowsOf(stream);
     const connect = flows.find((f) => f.op === 'connect' && f.pid === String(clientPid));
@@ -262,6 +272,8 @@ describe('auditflow run with flow_end', () => {
   it('publishes a connection opened before the start as existing, with its process, and its close carries that process', async () => {
     const stream = 'live:existing';
     const server = python(TRANSFER_SERVER, [10, 20]);
+    // Listened for from the start: the server exits on its own once the client has closed.
+    const serverDone = finished(server);
     const port = Number((await waitForLine(server, /^port \d+$/)).split(' ')[1]);
     const client = python(HELD_CLIENT, [port]);
     const clientDone = finished(client);
@@ -271,12 +283,12 @@ describe('auditflow run with flow_end', () => {
       await daemon.waitForLog('running');
       await untilAsync(async () => (await flowsOf(stream)).some((f) => f.op === 'existing' && f.local_port === String(localPort)), 10_000, 'the existing entry');
       client.stdin?.end('close\n');
-      expect((await clientDone).code).toBe(0);
+      expect((await within(clientDone, 10_000, 'the held client')).code).toBe(0);
       await untilAsync(async () => (await flowsOf(stream)).some((f) => f.op === 'close' && f.local_port === String(localPort)), 10_000, 'the close entry');
     } finally {
       server.kill();
-      await finished(server);
-      expect((await daemon.stop()).code).toBe(0);
+      await within(serverDone, 10_000, 'the server');
+      expect((await within(daemon.stop(), 15_000, 'the daemon to stop')).code).toBe(0);
     }
     const flows = await flowsOf(stream);
     const existing = flows.find((f) => f.op === 'existing' && f.local_port === String(localPort));
