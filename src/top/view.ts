@@ -50,7 +50,15 @@ export function TopView(props: ViewProps): ReactElement {
         setEditing(null);
       } else if (key.escape) setEditing(null);
       else if (key.backspace || key.delete) setEditing(editing.slice(0, -1));
-      else if (input !== '' && !key.ctrl && !key.meta) setEditing(editing + input);
+      else if (input !== '' && !key.ctrl && !key.meta) {
+        // Typed faster than a redraw (or pasted), the text and its Enter can come as one string.
+        const end = input.search(/[\r\n]/);
+        if (end === -1) setEditing(editing + input);
+        else {
+          setFilter(editing + input.slice(0, end));
+          setEditing(null);
+        }
+      }
       return;
     }
     if (key.ctrl && input === 'c') {
