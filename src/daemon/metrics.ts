@@ -96,6 +96,12 @@ export function renderMetrics(s: DaemonSnapshot, scrape: ScrapeSample): string {
         [{ outcome: 'close' }, s.pipeline.flowEnds?.localFromClose ?? 0],
         [{ outcome: 'missing' }, s.pipeline.flowEnds?.localMissing ?? 0],
       ]),
+      family('auditflow_local_end_checks_total', 'counter', "Flows whose ends were read from their socket after the event, by the check of the records that followed: dropped because a later socket on the same fd may have been read (the flow waits for its destroy's local end instead), kept, kept when the wait ran out, or let through unchecked by a full table.", [
+        [{ verdict: 'replaced' }, s.pipeline.localCheck?.replaced ?? 0],
+        [{ verdict: 'kept' }, s.pipeline.localCheck?.kept ?? 0],
+        [{ verdict: 'timed_out' }, s.pipeline.localCheck?.timedOut ?? 0],
+        [{ verdict: 'unchecked' }, s.pipeline.localCheck?.unchecked ?? 0],
+      ]),
       family('auditflow_reader_datagrams_total', 'counter', 'Netlink datagrams read by the reader thread.', [[{}, s.reader.datagrams]]),
       family('auditflow_reader_bytes_total', 'counter', 'Bytes read by the reader thread.', [[{}, s.reader.bytes]]),
       family('auditflow_reader_enobufs_total', 'counter', 'Reads that failed with ENOBUFS (the socket buffer overflowed).', [[{}, s.reader.enobufs]]),
