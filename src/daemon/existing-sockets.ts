@@ -5,8 +5,8 @@
 // /proc walk stop at their deadline, and what was not reached is published without a process.
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import type { AuditBinding } from '../native/binding.js';
-import { existingFlow, uidOnly } from '../pipeline/close-flow.js';
-import type { Flow } from '../pipeline/flow.js';
+import { existingFlow } from '../pipeline/close-flow.js';
+import { noProcess, type Flow, type ProcessFields } from '../pipeline/flow.js';
 import { parseInetDiag, type InetDiagSocket } from '../linux/inet-diag.js';
 import { AF_INET, AF_INET6 } from '../linux/socket.js';
 import { readProcLink } from '../pipeline/process/proc-files.js';
@@ -134,8 +134,8 @@ export function existingSockets(binding: AuditBinding, options: { timeoutMs: num
 }
 
 /** What /proc says of the process at once (stat, status, exe); the process stage adds the rest. */
-function ownerOf(procRoot: string, pid: number, uid: number): ReturnType<typeof uidOnly> {
-  const owner = uidOnly(uid);
+function ownerOf(procRoot: string, pid: number, uid: number): ProcessFields {
+  const owner = noProcess(uid);
   const stat = readProcStat(procRoot, pid);
   const known = ids(procRoot, pid);
   return {

@@ -17,8 +17,8 @@
 //       28    28  local sockaddr  struct sockaddr_in or sockaddr_in6 (28 bytes, include/uapi/linux/in6.h)
 //       56     4  remote length   getpeername's address length (0: not connected)
 //       60    28  remote sockaddr
-//       88     8  read at  when the ends were read: CLOCK_REALTIME in microseconds, a float64 (exact:
-//                          under 2^53); 0 when the socket was not reached
+//       88     8  read at  when the ends were read, or (status not 0) when the socket was found gone:
+//                          CLOCK_REALTIME in microseconds, a float64 (exact under 2^53)
 //
 // Total 96 bytes per entry.
 /** What the addon does on reading the SYSCALL record of a call named in `lookupCalls` (its kind). */

@@ -3,7 +3,7 @@
 // that flow's process context, direction and Community ID, and adds what only the socket's end
 // knows: how long it lived and, for TCP, what it moved (struct tcp_info, include/uapi/linux/tcp.h).
 import { communityId } from './community-id.js';
-import { PORT_PROTOCOLS, unresolvedContext } from './flow.js';
+import { PORT_PROTOCOLS, noProcess, type ProcessFields } from './flow.js';
 import type { Endpoint } from './socket-kinds.js';
 import { FLOW_SCHEMA_VERSION, type Flow } from '../schema/entries.js';
 import type { InetDiagSocket } from '../linux/inet-diag.js';
@@ -25,63 +25,6 @@ export function diagEnds(socket: InetDiagSocket): { local: Endpoint; remote: End
   const local = diagEnd(socket.localAddr, socket.localPort);
   const remote = diagEnd(socket.remoteAddr, socket.remotePort);
   return { local, remote: socket.remotePort === 0 && remote.bytes.every((b) => b === 0) ? undefined : remote };
-}
-
-/** The process context a flow carries (everything but the call and its ends), to copy into its close. */
-type ProcessFields = Pick<
-  Flow,
-  | 'pid'
-  | 'ppid'
-  | 'uid'
-  | 'user'
-  | 'euid'
-  | 'euser'
-  | 'gid'
-  | 'group'
-  | 'auid'
-  | 'auser'
-  | 'ses'
-  | 'tty'
-  | 'comm'
-  | 'exe'
-  | 'argv'
-  | 'cwd'
-  | 'proc_start'
-  | 'proc_gone'
-  | 'parent_exe'
-  | 'parent_comm'
-  | 'parent_argv'
-  | 'container_id'
-  | 'container_runtime'
-  | 'pod_uid'
-  | 'unit'
-  | 'labels'
-  | 'key'
-  | 'fd'
->;
-
-/** A socket's owner when only its uid is known. */
-export function uidOnly(uid: number): ProcessFields {
-  return {
-    pid: null,
-    ppid: null,
-    uid,
-    user: null,
-    euid: null,
-    euser: null,
-    gid: null,
-    group: null,
-    auid: null,
-    auser: null,
-    ses: null,
-    tty: null,
-    comm: null,
-    exe: null,
-    argv: [],
-    ...unresolvedContext(),
-    key: null,
-    fd: null,
-  };
 }
 
 function processOf(flow: Flow): ProcessFields {
@@ -143,7 +86,7 @@ function socketFlow(socket: InetDiagSocket, op: 'close' | 'existing', ts: number
  * when the peer's FIN arrived while this socket was still open: docs/flows.md, "Close entries").
  */
 export function closeFlow(socket: InetDiagSocket, now: number, opener: Flow | undefined): Flow {
-  const flow = socketFlow(socket, 'close', now, opener?.direction ?? 'unknown', opener ? processOf(opener) : uidOnly(socket.uid));
+  const flow = socketFlow(socket, 'close', now, opener?.direction ?? 'unknown', opener ? processOf(opener) : noProcess(socket.uid));
   if (opener !== undefined) {
     if (opener.community_id !== null && flow.remote_addr !== null) flow.community_id = opener.community_id;
     if (opener.op !== 'existing') flow.open_serial = opener.serial;
@@ -167,5 +110,5 @@ export function closeFlow(socket: InetDiagSocket, now: number, opener: Flow | un
 
 /** An `existing` entry: a socket the start's dump found, with its owner when /proc named one. */
 export function existingFlow(socket: InetDiagSocket, now: number, direction: Flow['direction'], owner: ProcessFields | undefined): Flow {
-  return socketFlow(socket, 'existing', now, direction, owner ?? uidOnly(socket.uid));
+  return socketFlow(socket, 'existing', now, direction, owner ?? noProcess(socket.uid));
 }

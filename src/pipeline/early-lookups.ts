@@ -71,7 +71,9 @@ const GONE = new Set([3, 9, 88]);
 export function readLookup(lookups: Buffer, entry: number): EarlyLookup | undefined {
   const base = entry * LOOKUP_ENTRY_BYTES;
   const status = lookups.readInt32LE(base + LookupOffset.status);
-  if (GONE.has(status)) return { pid: lookups.readUInt32LE(base + LookupOffset.pid), fd: lookups.readInt32LE(base + LookupOffset.fd), info: undefined };
+  if (GONE.has(status)) {
+    return { pid: lookups.readUInt32LE(base + LookupOffset.pid), fd: lookups.readInt32LE(base + LookupOffset.fd), info: undefined, goneByUs: lookups.readDoubleLE(base + LookupOffset.readAt) };
+  }
   if (status !== 0) return undefined;
   const sockaddr = (lengthAt: number, at: number): Buffer => {
     const length = Math.min(lookups.readUInt32LE(base + lengthAt), LOOKUP_SOCKADDR_BYTES);

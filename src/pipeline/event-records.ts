@@ -23,6 +23,8 @@ export interface EarlyLookup {
   fd: number;
   /** What it found; undefined for a socket that is not AF_INET/AF_INET6, or one already gone when it looked. */
   info: SocketInfo | undefined;
+  /** Found gone (the process, the fd, or a socket on it): by then, µs since the epoch (0: not said). */
+  goneByUs?: number;
 }
 
 export interface EventRecords {

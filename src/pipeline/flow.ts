@@ -39,6 +39,63 @@ export function unresolvedContext(): Pick<Flow, 'cwd' | 'proc_start' | 'proc_gon
   return { cwd: null, proc_start: null, proc_gone: null, parent_exe: null, parent_comm: null, parent_argv: null, container_id: null, container_runtime: null, pod_uid: null, unit: null, labels: [] };
 }
 
+/** The process context a flow carries (everything but the call and its ends): a close copies its opener's. */
+export type ProcessFields = Pick<
+  Flow,
+  | 'pid'
+  | 'ppid'
+  | 'uid'
+  | 'user'
+  | 'euid'
+  | 'euser'
+  | 'gid'
+  | 'group'
+  | 'auid'
+  | 'auser'
+  | 'ses'
+  | 'tty'
+  | 'comm'
+  | 'exe'
+  | 'argv'
+  | 'cwd'
+  | 'proc_start'
+  | 'proc_gone'
+  | 'parent_exe'
+  | 'parent_comm'
+  | 'parent_argv'
+  | 'container_id'
+  | 'container_runtime'
+  | 'pod_uid'
+  | 'unit'
+  | 'labels'
+  | 'key'
+  | 'fd'
+>;
+
+/** The process fields of an entry no process is known for (a packet's; a socket's with only its owner's uid). */
+export function noProcess(uid: number | null): ProcessFields {
+  return {
+    pid: null,
+    ppid: null,
+    uid,
+    user: null,
+    euid: null,
+    euser: null,
+    gid: null,
+    group: null,
+    auid: null,
+    auser: null,
+    ses: null,
+    tty: null,
+    comm: null,
+    exe: null,
+    argv: [],
+    ...unresolvedContext(),
+    key: null,
+    fd: null,
+  };
+}
+
 /** The flow of a network call the socket step let through. Changes nothing. */
 export function toFlow(event: EventRecords, facts: SocketFacts): Flow {
   const syscall = event.syscall as RecordFields;

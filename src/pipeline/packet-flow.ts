@@ -20,7 +20,7 @@
 // (4.12 to 6.x) their records look alike.
 import { communityId } from './community-id.js';
 import type { RecordFields } from './event-records.js';
-import { FLOW_SCHEMA_VERSION, PORT_PROTOCOLS, unresolvedContext, type Flow } from './flow.js';
+import { FLOW_SCHEMA_VERSION, PORT_PROTOCOLS, noProcess, type Flow } from './flow.js';
 import type { Endpoint } from './socket-kinds.js';
 import { ipTextBytes } from '../linux/ip-text.js';
 import { protocolName } from '../linux/socket.js';
@@ -94,24 +94,7 @@ export class PacketFlows {
         mark: hexNumber(packet.value('mark')),
         in_if: interfaceName(packet.value('inif')),
         out_if: interfaceName(packet.value('outif')),
-        pid: null,
-        ppid: null,
-        uid: null,
-        user: null,
-        euid: null,
-        euser: null,
-        gid: null,
-        group: null,
-        auid: null,
-        auser: null,
-        ses: null,
-        tty: null,
-        comm: null,
-        exe: null,
-        argv: [],
-        ...unresolvedContext(),
-        key: null,
-        fd: null,
+        ...noProcess(null),
         count: 1,
         first_ts: time,
         last_ts: time,
