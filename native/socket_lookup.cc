@@ -125,6 +125,7 @@ void SocketLookups::Run(Batch& batch, bool behind) {
       Put(entry, 4, fields.pid);
       Put(entry, 8, static_cast<int32_t>(fd));
       Put(entry, 12, static_cast<int32_t>(EBADF));
+      Put(entry, 88, RealtimeUs());
       batch.lookups.insert(batch.lookups.end(), entry, entry + kLookupEntryBytes);
       skipped_replaced_.fetch_add(1, std::memory_order_relaxed);
       continue;
@@ -238,6 +239,8 @@ void SocketLookups::LookUp(const SyscallFields& fields, uint32_t kind, int32_t f
     break;
   }
   Put(entry, 12, static_cast<int32_t>(status));
+  // Found gone: the event's socket was closed by now (its destroy came before, src/pipeline/flow-ends.ts).
+  if (status != 0) Put(entry, 88, RealtimeUs());
   out->insert(out->end(), entry, entry + kLookupEntryBytes);
   made_.fetch_add(1, std::memory_order_relaxed);
   if (status == 0) {
