@@ -60,17 +60,13 @@ bool TakeMessages(const uint8_t* datagram, size_t length, std::vector<uint8_t>* 
 }  // namespace
 
 Napi::Function SockDiagSocket::Init(Napi::Env env) {
-  return DefineClass(env, "SockDiagSocket",
-                     {
-                         InstanceMethod<&SockDiagSocket::Close>("close"),
-                         InstanceMethod<&SockDiagSocket::JsRef>("ref"),
-                         InstanceMethod<&SockDiagSocket::JsUnref>("unref"),
-                         InstanceMethod<&SockDiagSocket::Stats>("stats"),
-                     });
+  std::vector<Napi::ClassPropertyDescriptor<SockDiagSocket>> methods = LifecycleMethods();
+  methods.push_back(InstanceMethod<&SockDiagSocket::Stats>("stats"));
+  return DefineClass(env, "SockDiagSocket", methods);
 }
 
 // new SockDiagSocket({ rcvbuf, maxQueueBytes }, onBatch(data, offsets, error), onClosed)
-SockDiagSocket::SockDiagSocket(const Napi::CallbackInfo& info) : Napi::ObjectWrap<SockDiagSocket>(info) {
+SockDiagSocket::SockDiagSocket(const Napi::CallbackInfo& info) : ReaderThread<SockDiagSocket>(info) {
   Napi::Env env = info.Env();
   if (info.Length() < 3 || !info[0].IsObject() || !info[1].IsFunction() || !info[2].IsFunction()) {
     throw Napi::TypeError::New(env, "new SockDiagSocket(options, onBatch, onClosed)");
@@ -108,42 +104,10 @@ SockDiagSocket::SockDiagSocket(const Napi::CallbackInfo& info) : Napi::ObjectWra
     close(fd_);
     throw ErrnoError(env, err, "eventfd");
   }
-  on_closed_ = Napi::Persistent(info[2].As<Napi::Function>());
-  deliver_ = Napi::ThreadSafeFunction::New(env, info[1].As<Napi::Function>(), "auditflow.SockDiagSocket", 0, 1,
-                                           [this](Napi::Env finalizeEnv) {
-                                             Napi::HandleScope scope(finalizeEnv);
-                                             Napi::FunctionReference on_closed = std::move(on_closed_);
-                                             // At environment teardown JavaScript can no longer run.
-                                             try {
-                                               Napi::ObjectWrap<SockDiagSocket>::Unref();
-                                               on_closed.Call({});
-                                             } catch (const Napi::Error&) {
-                                             }
-                                           });
-  Napi::ObjectWrap<SockDiagSocket>::Ref();
-  napi_add_env_cleanup_hook(env, OnEnvCleanup, this);
-  reader_ = std::thread(&SockDiagSocket::ReaderLoop, this);
+  StartReader(env, info[1].As<Napi::Function>(), info[2].As<Napi::Function>(), "auditflow.SockDiagSocket");
 }
 
 SockDiagSocket::~SockDiagSocket() { Shutdown(); }
-
-void SockDiagSocket::OnEnvCleanup(void* self) { static_cast<SockDiagSocket*>(self)->Shutdown(); }
-
-void SockDiagSocket::Shutdown() {
-  if (closed_) return;
-  closed_ = true;
-  stopping_.store(true);
-  uint64_t one = 1;
-  if (write(wake_fd_, &one, sizeof one) < 0) {
-    // One write cannot fill the eventfd; poll's timeout is the fallback anyway.
-  }
-  if (reader_.joinable()) reader_.join();
-  close(fd_);
-  close(wake_fd_);
-  fd_ = -1;
-  wake_fd_ = -1;
-  deliver_.Release();
-}
 
 void SockDiagSocket::ReaderLoop() {
   std::vector<uint8_t> buffer(kReadBytes);
@@ -187,7 +151,7 @@ void SockDiagSocket::ReaderLoop() {
   std::lock_guard<std::mutex> lock(queue_mutex_);
   if (fatal_errno_ != 0 && !wake_pending_) {
     wake_pending_ = true;
-    deliver_.NonBlockingCall([this](Napi::Env env, Napi::Function onBatch) { Deliver(env, onBatch); });
+    CallDeliver();
   }
 }
 
@@ -205,7 +169,7 @@ void SockDiagSocket::Submit(Messages& pending) {
   queue_.push_back(std::move(batch));
   if (wake_pending_) return;
   wake_pending_ = true;
-  deliver_.NonBlockingCall([this](Napi::Env env, Napi::Function onBatch) { Deliver(env, onBatch); });
+  CallDeliver();
 }
 
 // On the JavaScript thread: onBatch(data, offsets, null) per queued batch, then (null, null, error)
@@ -232,22 +196,6 @@ void SockDiagSocket::Deliver(Napi::Env env, Napi::Function onBatch) {
     onBatch.Call({data, offsets, env.Null()});
   }
   if (fatal != 0) onBatch.Call({env.Null(), env.Null(), ErrnoError(env, fatal, "recv").Value()});
-}
-
-Napi::Value SockDiagSocket::Close(const Napi::CallbackInfo& info) {
-  if (!closed_) napi_remove_env_cleanup_hook(info.Env(), OnEnvCleanup, this);
-  Shutdown();
-  return info.Env().Undefined();
-}
-
-Napi::Value SockDiagSocket::JsRef(const Napi::CallbackInfo& info) {
-  if (!closed_) deliver_.Ref(info.Env());
-  return info.Env().Undefined();
-}
-
-Napi::Value SockDiagSocket::JsUnref(const Napi::CallbackInfo& info) {
-  if (!closed_) deliver_.Unref(info.Env());
-  return info.Env().Undefined();
 }
 
 Napi::Value SockDiagSocket::Stats(const Napi::CallbackInfo& info) {

@@ -12,42 +12,33 @@
 #include <deque>
 #include <memory>
 #include <mutex>
-#include <thread>
 #include <vector>
+
+#include "reader_thread.h"
 
 namespace auditflow {
 
-class SockDiagSocket : public Napi::ObjectWrap<SockDiagSocket> {
+class SockDiagSocket : public ReaderThread<SockDiagSocket> {
  public:
   static Napi::Function Init(Napi::Env env);
   explicit SockDiagSocket(const Napi::CallbackInfo& info);
   ~SockDiagSocket() override;
 
  private:
+  friend class ReaderThread<SockDiagSocket>;
+
   struct Messages {
     std::vector<uint8_t> data;
     std::vector<uint32_t> offsets;  // (offset, length) per message
   };
 
-  Napi::Value Close(const Napi::CallbackInfo& info);
-  Napi::Value JsRef(const Napi::CallbackInfo& info);
-  Napi::Value JsUnref(const Napi::CallbackInfo& info);
   Napi::Value Stats(const Napi::CallbackInfo& info);
 
   void ReaderLoop();
   void Submit(Messages& pending);
   void Deliver(Napi::Env env, Napi::Function onBatch);
-  void Shutdown();
-  static void OnEnvCleanup(void* self);
 
-  int fd_ = -1;
-  int wake_fd_ = -1;
   size_t max_queue_bytes_;
-  Napi::ThreadSafeFunction deliver_;
-  Napi::FunctionReference on_closed_;
-  std::thread reader_;
-  std::atomic<bool> stopping_{false};
-  bool closed_ = false;
 
   std::mutex queue_mutex_;
   std::deque<std::unique_ptr<Messages>> queue_;
