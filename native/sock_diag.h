@@ -1,5 +1,6 @@
 // SockDiagSocket: a NETLINK_SOCK_DIAG socket bound to the destroy groups (a broadcast per destroyed
-// TCP or UDP socket, IPv4 and IPv6), a reader thread that drains it into a queue bounded in bytes,
+// TCP or UDP socket, IPv4 and IPv6) in the daemon's network namespace or in another one (opened
+// through its /proc/<pid>/ns/net on a short-lived thread: sock_diag.cc), a reader thread that drains it into a queue bounded in bytes,
 // and batches handed to JavaScript through a ThreadSafeFunction: one Buffer of whole netlink
 // messages (header included) and two words per message (offset, length). A full queue drops what the
 // reader read (counted); the kernel's own drops show as ENOBUFS (counted). And sockDiagDump(): the
