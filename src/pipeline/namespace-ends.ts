@@ -33,12 +33,16 @@ export interface NamespaceEndsStats extends FlowEndsStats {
 // namespaces read (the daemon's, 64) all of them together stay within about eight hosts' worth.
 const NAMESPACE_BOUNDS = { maxOpeners: 8192, maxWaiting: 512, maxHeld: 2048 } as const;
 
-const COUNTERS = ['openers', 'waiting', 'held', 'closes', 'closesJoined', 'localFromClose', 'localMissing', 'skipped'] as const;
+/** What the joins hold now, and what they counted since the start (kept when a namespace's join goes). */
+const GAUGES = ['openers', 'waiting', 'held'] as const;
+const TOTALS = ['closes', 'closesJoined', 'localFromClose', 'localMissing', 'skipped'] as const;
 
 export class NamespaceEnds {
   private readonly host: FlowEnds;
   private readonly others = new Map<number, FlowEnds>();
   private unwatched = 0;
+  /** The totals of namespaces' joins gone (forget). */
+  private readonly retired = { closes: 0, closesJoined: 0, localFromClose: 0, localMissing: 0, skipped: 0 };
 
   constructor(private readonly options: NamespaceEndsOptions) {
     this.host = new FlowEnds(options);
@@ -77,6 +81,8 @@ export class NamespaceEnds {
     if (ends === undefined) return;
     this.others.delete(netns);
     ends.flush();
+    const stats = ends.stats();
+    for (const counter of TOTALS) this.retired[counter] += stats[counter];
   }
 
   advance(now: number): void {
@@ -100,9 +106,10 @@ export class NamespaceEnds {
 
   stats(): NamespaceEndsStats {
     const total = { ...this.host.stats(), namespaces: this.others.size, unwatched: this.unwatched };
+    for (const counter of TOTALS) total[counter] += this.retired[counter];
     for (const ends of this.others.values()) {
       const stats = ends.stats();
-      for (const counter of COUNTERS) total[counter] += stats[counter];
+      for (const counter of [...GAUGES, ...TOTALS]) total[counter] += stats[counter];
     }
     return total;
   }
