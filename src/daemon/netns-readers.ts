@@ -6,7 +6,7 @@
 // Privileges: setns(2) into a network namespace needs CAP_SYS_ADMIN, binding the destroy groups
 // CAP_NET_ADMIN in the user namespace that owns it. Without CAP_SYS_ADMIN nothing is tried: one
 // warning at start. A refusal (EPERM from a namespace owned by a user namespace the daemon has no
-// rights in, ...) is counted and logged once per namespace; the namespace is not asked again.
+// rights in, ...) is counted per namespace and logged once; the namespace is not asked again.
 //
 // Bounds: at most MAX_NAMESPACES readers. A reader holds its namespace alive (a socket keeps a
 // reference on its struct net), so the kernel never says the namespace is gone: every SWEEP_MS the
@@ -81,6 +81,7 @@ export class NamespaceReaders {
   private readonly max: number;
   private readonly counts = { opened: 0, closed: 0, refused: 0, overBound: 0 };
   private boundLogged = false;
+  private refusalLogged = false;
   private closing = false;
 
   constructor(private readonly options: NamespaceReadersOptions) {
@@ -172,7 +173,9 @@ export class NamespaceReaders {
       if (this.refused.size >= SKIPPED_KEPT) this.refused.clear();
       this.refused.add(netns);
       this.counts.refused++;
-      this.options.log.warn({ netns, pid, err: (error as Error).message, code }, 'cannot read socket destroys in another network namespace: no close entries from it (counted)');
+      if (this.refusalLogged) return 'refused';
+      this.refusalLogged = true;
+      this.options.log.warn({ netns, pid, err: (error as Error).message, code }, 'cannot read socket destroys in another network namespace: no close entries from it (counted; further refusals are not logged)');
       return 'refused';
     }
   }
