@@ -48,6 +48,12 @@ void PutAddress(uint8_t* entry, size_t length_at, const sockaddr_storage& addres
 
 }  // namespace
 
+double RealtimeUs() {
+  timespec now;
+  clock_gettime(CLOCK_REALTIME, &now);
+  return static_cast<double>(now.tv_sec) * 1e6 + static_cast<double>(now.tv_nsec / 1000);
+}
+
 uint64_t MonotonicNs() {
   timespec now;
   clock_gettime(CLOCK_MONOTONIC, &now);
@@ -211,6 +217,9 @@ void SocketLookups::LookUp(const SyscallFields& fields, uint32_t kind, int32_t f
     // it is not the record's socket, which is gone (EBADF).
     status = AskSocket(duplicate, true, &answer, &failed_call);
     close(duplicate);
+    // When the ends were read: a socket the process made on the same fd before this moment may be
+    // what was read (src/pipeline/local-check.ts compares it with the records that follow).
+    Put(entry, 88, RealtimeUs());
     if (status == 0 && have && (answer.family != known.family || (answer.type & 0xf) != known.type)) status = EBADF;
     if (status != 0) break;
     if (have) {

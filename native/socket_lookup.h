@@ -28,10 +28,12 @@ constexpr uint32_t kFdInA0 = 1;      // connect, bind, sendto, sendmsg, accept's
 constexpr uint32_t kFdInExit = 2;    // accept, accept4: the new socket is the exit value
 
 // One lookup entry (src/native/socket-lookups.ts); its first 4 bytes are the record's index.
-constexpr size_t kLookupEntryBytes = 88;
+constexpr size_t kLookupEntryBytes = 96;
 
 // CLOCK_MONOTONIC in nanoseconds.
 uint64_t MonotonicNs();
+// CLOCK_REALTIME in microseconds: the clock of the audit records' timestamps (kernel/auditsc.c).
+double RealtimeUs();
 
 class SocketLookups {
  public:

@@ -142,6 +142,11 @@ static int run(const char *scenario) {
   if (!strcmp(scenario, "connect-tcp4-ok")) {
     server(AF_INET, SOCK_STREAM, &port);
     connect4(SOCK_STREAM, "127.0.0.1", port);
+  } else if (!strcmp(scenario, "connect-reuse-fd")) {
+    // Three connects in a row on one fd, each socket closed at once: the next socket() gets the
+    // same fd back, so a lookup of the fd made after the event may meet a later socket.
+    server(AF_INET, SOCK_STREAM, &port);
+    for (int round = 0; round < 3; ++round) close(connect4(SOCK_STREAM, "127.0.0.1", port));
   } else if (!strcmp(scenario, "connect-tcp4-refused")) {
     connect4(SOCK_STREAM, "127.0.0.1", CLOSED_PORT);
   } else if (!strcmp(scenario, "connect-tcp4-nonblock")) {

@@ -50,8 +50,8 @@ const MAX_HELD_BYTES = 64 * 1024 * 1024;
 const TICK_MS = 1000;
 /** The stop reason of a start that failed: it puts back everything, whatever on_stop says. */
 const START_FAILED = 'start failed';
-/** How often the close join's short waits (local_wait_ms, a destroy's wait for its opener) are looked at. */
-const FLOW_END_TICK_MS = 50;
+/** How often the short waits (the local check's; the close join's local_wait_ms and a destroy's wait for its opener) are looked at. */
+const SHORT_WAITS_TICK_MS = 50;
 /** How long a destroy broadcast waits for the flow that opened its socket: the audit path (delivery, process lookups) comes later than the broadcast, seconds later under a burst. */
 const FLOW_END_HOLD_MS = 10_000;
 /** The start's socket snapshot (existing entries): the dump and the /proc walk together, at most. */
@@ -304,7 +304,7 @@ export class Daemon {
       this.telemetry.writeStatus(this.settings.runtime_dir);
     });
     every('kernel', this.settings.kernel_poll_ms, () => this.pollKernel());
-    if (this.sockDiag !== undefined) every('flow-end', FLOW_END_TICK_MS, () => this.pipeline.advanceFlowEnds(Date.now()));
+    every('short-waits', SHORT_WAITS_TICK_MS, () => this.pipeline.advanceShortWaits(Date.now()));
     const namespaces = this.namespaces;
     if (namespaces !== undefined) every('netns-sweep', SWEEP_MS, () => namespaces.sweep());
     this.telemetry.statsEvery(this.settings.stats_interval_s);

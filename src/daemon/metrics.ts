@@ -96,6 +96,12 @@ export function renderMetrics(s: DaemonSnapshot, scrape: ScrapeSample): string {
         [{ outcome: 'close' }, s.pipeline.flowEnds?.localFromClose ?? 0],
         [{ outcome: 'missing' }, s.pipeline.flowEnds?.localMissing ?? 0],
       ]),
+      family('auditflow_local_end_checks_total', 'counter', "Flows whose ends were read from their socket after the event, by the check of the records that followed: dropped because a later socket on the same fd may have been read (the flow waits for its destroy's local end instead), kept, kept when the wait ran out, or let through unchecked by a full table.", [
+        [{ verdict: 'replaced' }, s.pipeline.localCheck?.replaced ?? 0],
+        [{ verdict: 'kept' }, s.pipeline.localCheck?.kept ?? 0],
+        [{ verdict: 'timed_out' }, s.pipeline.localCheck?.timedOut ?? 0],
+        [{ verdict: 'unchecked' }, s.pipeline.localCheck?.unchecked ?? 0],
+      ]),
       family('auditflow_flow_end_namespaces', 'gauge', "Other network namespaces whose destroy broadcasts are read and joined now (flow_end_namespaces = all).", [[{}, s.pipeline.flowEnds?.namespaces ?? 0]]),
       family('auditflow_flow_end_unread_namespace_flows_total', 'counter', "Flows of processes in another network namespace whose destroys are not read (flow_end_namespaces = host, no CAP_SYS_ADMIN, refused, or past the bound): no close entry, no local end from one.", [[{}, s.pipeline.flowEnds?.unwatched ?? 0]]),
       family('auditflow_reader_datagrams_total', 'counter', 'Netlink datagrams read by the reader thread.', [[{}, s.reader.datagrams]]),

@@ -30,7 +30,7 @@ export function liveSocketResolver(binding: AuditBinding, options: LiveSocketRes
           options.onReused?.();
           return undefined;
         }
-        return ends === null ? undefined : socketInfoFromEnds(ends);
+        return ends === null ? undefined : socketInfoFromEnds(ends, Date.now() * 1000);
       } catch (caught) {
         // A lookup never stops the pipeline: whatever the addon met, /proc answers this one.
         const error = caught as NodeJS.ErrnoException;

@@ -17,8 +17,10 @@
 //       28    28  local sockaddr  struct sockaddr_in or sockaddr_in6 (28 bytes, include/uapi/linux/in6.h)
 //       56     4  remote length   getpeername's address length (0: not connected)
 //       60    28  remote sockaddr
+//       88     8  read at  when the ends were read: CLOCK_REALTIME in microseconds, a float64 (exact:
+//                          under 2^53); 0 when the socket was not reached
 //
-// Total 88 bytes per entry.
+// Total 96 bytes per entry.
 /** What the addon does on reading the SYSCALL record of a call named in `lookupCalls` (its kind). */
 export const LookupKind = {
   /** socket(): (pid, exit fd) -> (a0 domain, a1 type & 0xf, a2 protocol) is remembered, no lookup. */
@@ -29,7 +31,7 @@ export const LookupKind = {
   fdInExit: 2,
 } as const;
 
-export const LOOKUP_ENTRY_BYTES = 88;
+export const LOOKUP_ENTRY_BYTES = 96;
 export const LOOKUP_SOCKADDR_BYTES = 28;
 
 export const LookupOffset = {
@@ -45,6 +47,7 @@ export const LookupOffset = {
   local: 28,
   remoteLength: 56,
   remote: 60,
+  readAt: 88,
 } as const;
 
 /** `flags` bit: the family, type and protocol are the socket() record's (SO_DOMAIN and SO_TYPE were checked against them). */
@@ -70,6 +73,8 @@ export interface LookupEntry {
   flags: number;
   local: Buffer | null;
   remote: Buffer | null;
+  /** When the ends were read, µs since the epoch (0: not given). */
+  readAtUs?: number;
 }
 
 export function encodeLookups(entries: readonly LookupEntry[]): Buffer {
@@ -84,6 +89,7 @@ export function encodeLookups(entries: readonly LookupEntry[]): Buffer {
     out.writeUInt16LE(entry.type, base + LookupOffset.type);
     out.writeUInt16LE(entry.protocol, base + LookupOffset.protocol);
     out.writeUInt8(entry.flags, base + LookupOffset.flags);
+    out.writeDoubleLE(entry.readAtUs ?? 0, base + LookupOffset.readAt);
     for (const [bytes, lengthAt, at] of [
       [entry.local, LookupOffset.localLength, LookupOffset.local],
       [entry.remote, LookupOffset.remoteLength, LookupOffset.remote],

@@ -27,8 +27,8 @@ function endpoint(bytes: Buffer): Endpoint | undefined {
 
 const unset = (end: Endpoint): boolean => end.port === 0 && end.bytes.every((byte) => byte === 0);
 
-/** The socket table's SocketInfo of a socket's ends; undefined for anything but an inet socket. */
-export function socketInfoFromEnds(ends: SocketEnds): SocketInfo | undefined {
+/** The socket table's SocketInfo of a socket's ends, read at `readAtUs`; undefined for anything but an inet socket. */
+export function socketInfoFromEnds(ends: SocketEnds, readAtUs: number): SocketInfo | undefined {
   if (ends.family !== AF_INET && ends.family !== AF_INET6) return undefined;
   const local = endpoint(ends.local);
   const remote = ends.remote === null ? undefined : endpoint(ends.remote);
@@ -40,6 +40,8 @@ export function socketInfoFromEnds(ends: SocketEnds): SocketInfo | undefined {
     local: local === undefined || unset(local) ? undefined : local,
     remote: remote === undefined || unset(remote) ? undefined : remote,
     source: 'proc',
+    // 0: the entry does not say (a feeder's entry).
+    readAtUs: readAtUs > 0 ? readAtUs : undefined,
   };
 }
 
@@ -85,6 +87,6 @@ export function readLookup(lookups: Buffer, entry: number): EarlyLookup | undefi
       protocol: lookups.readUInt16LE(base + LookupOffset.protocol),
       local: sockaddr(LookupOffset.localLength, LookupOffset.local),
       remote: remoteLength === 0 ? null : sockaddr(LookupOffset.remoteLength, LookupOffset.remote),
-    }),
+    }, lookups.readDoubleLE(base + LookupOffset.readAt)),
   };
 }

@@ -20,6 +20,7 @@ import { SocketTable, type SocketResolver } from './sockets.js';
 import { AUDIT_REPLACE } from '../linux/record-types.js';
 import { parseInetDiag } from '../linux/inet-diag.js';
 import { NamespaceEnds, type NamespaceEndsStats } from './namespace-ends.js';
+import { LocalCheck, endsRead, type LocalCheckStats } from './local-check.js';
 
 export interface PipelineOptions {
   onFlow: (flow: Flow) => void;
@@ -54,7 +55,14 @@ export interface PipelineOptions {
    * are from now on (pushSockDiag with that namespace). Absent: only the daemon's namespace is joined.
    */
   flowEnds?: { localWaitMs: number; holdMs: number; watch?: (netns: number, flow: Flow) => boolean };
+  /**
+   * How long a flow whose ends were read from its socket may wait for the events that say whether
+   * the read met a later socket on its fd (./local-check.ts), ms after its event (default 250).
+   */
+  localCheckWaitMs?: number;
 }
+
+const DEFAULT_LOCAL_CHECK_WAIT_MS = 250;
 
 export interface PipelineStats {
   records: number;
@@ -68,6 +76,8 @@ export interface PipelineStats {
   process?: ProcessResolverStats;
   /** The close join's counters, when there is one. */
   flowEnds?: NamespaceEndsStats;
+  /** The check of ends read from sockets (./local-check.ts). */
+  localCheck?: LocalCheckStats;
 }
 
 export class Pipeline {
@@ -83,9 +93,11 @@ export class Pipeline {
     if (this.ends) this.ends.push(flow);
     else this.aggregator.push(flow);
   };
+  private readonly check: LocalCheck;
+  private readonly toCheck = (flow: Flow): void => this.check.push(flow);
   private readonly toProcessContext = (flow: Flow): void => {
-    if (this.processContext) this.processContext.push(flow, this.toEnds);
-    else this.toEnds(flow);
+    if (this.processContext) this.processContext.push(flow, this.toCheck);
+    else this.check.push(flow);
   };
   private readonly uring: UringOps;
   private readonly packets: PacketFlows;
@@ -118,6 +130,7 @@ export class Pipeline {
     };
     this.aggregator = new Aggregator({ windowMs: options.aggregateWindowMs, onFlow: emit });
     this.ends = options.flowEnds && new NamespaceEnds({ ...options.flowEnds, onFlow: this.toAggregator, onClose: emit, onLoss: (report) => this.lose(report) });
+    this.check = new LocalCheck({ onFlow: this.toEnds, maxWaitMs: options.localCheckWaitMs ?? DEFAULT_LOCAL_CHECK_WAIT_MS, maxHeld: options.maxInFlight });
     this.uring = new UringOps({ timeoutMs: options.eventTimeoutMs, maxHeld: options.maxInFlight, onFlow: this.toProcessContext });
     this.packets = new PacketFlows(options.localAddresses);
     this.reassembler = new Reassembler({
@@ -177,8 +190,9 @@ export class Pipeline {
     this.ends?.forget(netns);
   }
 
-  /** Moves the close join's time forward (live: every few tens of ms, its waits are short). */
-  advanceFlowEnds(now: number): void {
+  /** Moves the short waits' time forward (live: every few tens of ms): the local check's and the close join's. */
+  advanceShortWaits(now: number): void {
+    this.check.advance(now);
     this.ends?.advance(now);
   }
 
@@ -197,6 +211,7 @@ export class Pipeline {
   advance(now: number): void {
     this.reassembler.advance(now);
     this.uring.advance(now);
+    this.check.advance(now);
     this.ends?.advance(now);
     this.aggregator.advance(now);
   }
@@ -209,6 +224,7 @@ export class Pipeline {
     this.reassembler.flush();
     this.uring.flush();
     this.processContext?.flush();
+    this.check.flush();
     this.ends?.flush();
     this.aggregator.flush();
   }
@@ -228,7 +244,14 @@ export class Pipeline {
    * everything reached the sink) stays below it.
    */
   oldestPendingSerial(): number | undefined {
-    const stages = [this.reassembler.oldestPendingSerial, this.uring.oldestPendingSerial, this.processContext?.oldestPendingSerial, this.ends?.oldestPendingSerial, this.aggregator.oldestPendingSerial];
+    const stages = [
+      this.reassembler.oldestPendingSerial,
+      this.uring.oldestPendingSerial,
+      this.processContext?.oldestPendingSerial,
+      this.check.oldestPendingSerial,
+      this.ends?.oldestPendingSerial,
+      this.aggregator.oldestPendingSerial,
+    ];
     const serials = stages.filter((s): s is number => s !== undefined);
     return serials.length === 0 ? undefined : Math.min(...serials);
   }
@@ -243,6 +266,7 @@ export class Pipeline {
       losses: this.losses.toJSON(),
       ...(this.processContext ? { process: this.processContext.stats() } : {}),
       ...(this.ends ? { flowEnds: this.ends.stats() } : {}),
+      localCheck: this.check.stats(),
     };
   }
 
@@ -263,15 +287,24 @@ export class Pipeline {
 
   /** One event, by either path: the socket step, then the flow, then the process context. */
   private onEvent(event: EventRecords): void {
+    this.check.see(event.time);
     const step = event.uringop
       ? this.uring.push(event, this.families)
       : event.packet
         ? this.packets.push(event.node, event.serial, event.time, event.packet, this.families)
-        : updateSockets(event, this.sockets, this.families);
+        : updateSockets(event, this.sockets, this.families, this.check);
     switch (step.kind) {
-      case 'flow':
-        this.toProcessContext('flow' in step ? step.flow : toFlow(event, step));
+      case 'flow': {
+        if ('flow' in step) {
+          this.toProcessContext(step.flow);
+          break;
+        }
+        const flow = toFlow(event, step);
+        const read = endsRead(step);
+        if (read !== undefined) this.check.noteRead(flow, read);
+        this.toProcessContext(flow);
         break;
+      }
       case 'held':
         break;
       case 'dropped':

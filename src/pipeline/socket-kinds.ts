@@ -18,6 +18,12 @@ export interface SocketInfo {
   /** The connected peer: from the socket's connect, or from /proc. */
   remote: Endpoint | undefined;
   source: 'socket' | 'proc';
+  /**
+   * When `local` (and a `remote` not taken from a record) was read from the socket itself, µs since
+   * the epoch: the fd may have named a later socket by then (./local-check.ts). Undefined for ends
+   * the records gave (bind's and connect's addresses) and for /proc's answers.
+   */
+  readAtUs?: number;
 }
 
 /** What the events already say about a socket: the resolver looks where such a socket is listed. */

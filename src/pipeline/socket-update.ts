@@ -9,6 +9,7 @@ import { decodeSockaddrHex, sockaddrFamily, type Sockaddr, type SockaddrError } 
 import { resultName, socketCall, type Call, type Op } from './socket-calls.js';
 import type { Endpoint, SocketInfo } from './socket-kinds.js';
 import type { SocketTable } from './sockets.js';
+import type { LocalCheck } from './local-check.js';
 
 export const DEFAULT_FAMILIES: ReadonlySet<string> = new Set(['inet', 'inet6']);
 
@@ -42,8 +43,11 @@ export type SocketStep =
   /** Not a flow: another syscall, a socket(), or no SYSCALL record. */
   | { kind: 'none' };
 
-/** Updates the socket table from one event; says whether it is a flow, and what its socket is. */
-export function updateSockets(event: EventRecords, sockets: SocketTable, families: ReadonlySet<string> | 'all' = DEFAULT_FAMILIES): SocketStep {
+/**
+ * Updates the socket table from one event; says whether it is a flow, and what its socket is.
+ * `check` is told of each fd a socket() or accept gave a new socket.
+ */
+export function updateSockets(event: EventRecords, sockets: SocketTable, families: ReadonlySet<string> | 'all' = DEFAULT_FAMILIES, check?: LocalCheck): SocketStep {
   const syscall = event.syscall;
   if (!syscall) return { kind: 'none' };
   const call = socketCall(syscall, event.socketcall);
@@ -56,7 +60,10 @@ export function updateSockets(event: EventRecords, sockets: SocketTable, familie
   const fd = call.args[0];
 
   if (call.op === 'socket') {
-    if (success && pid !== undefined && exit !== undefined && exit >= 0) sockets.addSocket(pid, exit, call.args[0], call.args[1], call.args[2]);
+    if (success && pid !== undefined && exit !== undefined && exit >= 0) {
+      sockets.addSocket(pid, exit, call.args[0], call.args[1], call.args[2]);
+      check?.opened(pid, exit, event.serial, event.time);
+    }
     return { kind: 'none' };
   }
   const op: Op = call.op;
@@ -99,7 +106,10 @@ export function updateSockets(event: EventRecords, sockets: SocketTable, familie
     if (op === 'bind' && addressEnd) sockets.setLocal(pid, fd, addressEnd);
     // A connect with AF_UNSPEC dissolves a datagram socket's association (man 2 connect).
     if (op === 'connect') sockets.setRemote(pid, fd, addressEnd);
-    if (acceptedFd !== undefined) sockets.addAccepted(pid, fd, acceptedFd);
+    if (acceptedFd !== undefined) {
+      sockets.addAccepted(pid, fd, acceptedFd);
+      check?.opened(pid, acceptedFd, event.serial, event.time);
+    }
   }
   if (!kept(family)) return { kind: 'dropped', family };
   return { kind: 'flow', call, op, pid, exit, success, fd, acceptedFd, address, addressEnd, family, known, proc };
@@ -135,7 +145,7 @@ function rememberResolved(sockets: SocketTable, pid: number, fd: number, known: 
     return;
   }
   if (proc.local === undefined || proc.family !== known.family || proc.type !== known.type) return;
-  if (op === 'connect' || known.local === undefined) sockets.setLocal(pid, fd, proc.local);
+  if (op === 'connect' || known.local === undefined) sockets.setLocal(pid, fd, proc.local, proc.readAtUs);
 }
 
 /** An inet or inet6 address as an endpoint; undefined for other families. */

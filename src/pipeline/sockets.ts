@@ -38,11 +38,15 @@ export class SocketTable {
 
   /**
    * A successful bind: the socket's local address is now known. A bind to port 0 lets the
-   * kernel choose, and the record does not say what it chose: that port stays unknown.
+   * kernel choose, and the record does not say what it chose: that port stays unknown. `readAtUs`:
+   * the end was read from the socket then (a lookup), not taken from a record.
    */
-  setLocal(pid: number, fd: number, local: Endpoint): void {
+  setLocal(pid: number, fd: number, local: Endpoint, readAtUs?: number): void {
     const entry = this.entries.get(key(pid, fd));
-    if (entry && local.port !== 0) entry.local = local;
+    if (entry && local.port !== 0) {
+      entry.local = local;
+      entry.readAtUs = readAtUs;
+    }
   }
 
   /** A connect (also one in progress): later sends without an address go to this peer. */

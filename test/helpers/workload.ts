@@ -10,6 +10,7 @@ export const WORKLOAD_SOURCE = fileURLToPath(new URL('../../scripts/fixture-work
 
 export const SCENARIOS = [
   'connect-tcp4-ok',
+  'connect-reuse-fd',
   'connect-tcp4-refused',
   'connect-tcp4-nonblock',
   'connect-tcp6-ok',
