@@ -89,6 +89,8 @@ async function runInNamespace(stream: string, setting: 'host' | 'all'): Promise<
     await untilAsync(connectsAndCloses, 20_000, 'the clients flows (and with all their closes)').catch(() => undefined);
     parent.stdin?.end();
     await parentDone;
+    // The namespace stays (ip netns keeps it mounted) without a process: the next sweep (every 10 s) closes its reader.
+    if (setting === 'all') await daemon.waitForLog('a network namespace has no process left: its destroy reader is closed', 25_000);
     return { netns, port, parentPid: parent.pid as number, clients };
   } finally {
     parent?.kill();
@@ -98,7 +100,7 @@ async function runInNamespace(stream: string, setting: 'host' | 'all'): Promise<
 }
 
 describe('auditflow run with flow_end_namespaces', () => {
-  it('= all: the close entries of a namespace of the test, joined to its own connects, with both ends and its netns', async () => {
+  it('= all: the close entries of a namespace of the test, joined to its own connects, with both ends and its netns; its reader closed once no process is left in it', async () => {
     const stream = 'live:netns-all';
     const run = await runInNamespace(stream, 'all');
     const flows = await flowsOf(stream);
