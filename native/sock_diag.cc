@@ -15,6 +15,7 @@
 #include <cerrno>
 #include <cstring>
 #include <string>
+#include <system_error>
 #include <thread>
 
 #include "errno_error.h"
@@ -101,15 +102,21 @@ int OpenDestroySocket(int rcvbuf, const char** failed) {
 // (in the caller's user namespace and the one owning the target namespace, setns(2)).
 int OpenDestroySocketIn(int ns_fd, int rcvbuf, const char** failed) {
   int result = -EINVAL;
-  std::thread opener([&] {
-    if (setns(ns_fd, CLONE_NEWNET) != 0) {
-      result = -errno;
-      *failed = "setns";
-      return;
-    }
-    result = OpenDestroySocket(rcvbuf, failed);
-  });
-  opener.join();
+  try {
+    std::thread opener([&] {
+      if (setns(ns_fd, CLONE_NEWNET) != 0) {
+        result = -errno;
+        *failed = "setns";
+        return;
+      }
+      result = OpenDestroySocket(rcvbuf, failed);
+    });
+    opener.join();
+  } catch (const std::system_error& error) {
+    // No thread to be had (EAGAIN: a thread limit): refused like any other call, never an abort.
+    *failed = "pthread_create";
+    return -error.code().value();
+  }
   return result;
 }
 
