@@ -17,6 +17,9 @@
 # away Docker's other defaults (DAC_OVERRIDE, CHOWN, SETUID, ...), which the daemon does not use. NET_ADMIN:
 # the socket destroy broadcasts of sock_diag (close entries with bytes and duration, local ends of
 # sockets closed at once; without it none, one warning) and SO_RCVBUFFORCE's 16 MiB receive buffer.
+# Not granted: SYS_ADMIN, which flow_end_namespaces = all needs (setns(2) into each container's network
+# namespace to read its destroy broadcasts) and which allows far more; add --cap-add=SYS_ADMIN and
+# -e AUDITFLOW_FLOW_END_NAMESPACES=all only where those close entries are worth it (docs/security.md).
 # A Redis password goes in a file mounted read-only and named by AUDITFLOW_REDIS_PASSWORD_FILE
 # (e.g. -v /etc/auditflow/redis-password:/run/secrets/redis-password:ro
 #  -e AUDITFLOW_REDIS_PASSWORD_FILE=/run/secrets/redis-password), never in AUDITFLOW_REDIS_URL:

@@ -85,20 +85,16 @@ std::vector<LookupCall> ReadLookupCalls(Napi::Env env, const Napi::Object& optio
 }  // namespace
 
 Napi::Function AuditSocket::Init(Napi::Env env) {
-  return DefineClass(env, "AuditSocket",
-                     {
-                         InstanceMethod<&AuditSocket::Send>("send"),
-                         InstanceMethod<&AuditSocket::Close>("close"),
-                         InstanceMethod<&AuditSocket::JsRef>("ref"),
-                         InstanceMethod<&AuditSocket::JsUnref>("unref"),
-                         InstanceMethod<&AuditSocket::Stats>("stats"),
-                         InstanceAccessor<&AuditSocket::PortId>("portId"),
-                         InstanceAccessor<&AuditSocket::ReceiveBufferSize>("receiveBufferSize"),
-                     });
+  std::vector<Napi::ClassPropertyDescriptor<AuditSocket>> methods = LifecycleMethods();
+  methods.push_back(InstanceMethod<&AuditSocket::Send>("send"));
+  methods.push_back(InstanceMethod<&AuditSocket::Stats>("stats"));
+  methods.push_back(InstanceAccessor<&AuditSocket::PortId>("portId"));
+  methods.push_back(InstanceAccessor<&AuditSocket::ReceiveBufferSize>("receiveBufferSize"));
+  return DefineClass(env, "AuditSocket", methods);
 }
 
 // new AuditSocket({ mode, rcvbuf, maxBatchRecords, maxQueueBytes, lookupCalls, selfPid }, onBatch, onClosed)
-AuditSocket::AuditSocket(const Napi::CallbackInfo& info) : Napi::ObjectWrap<AuditSocket>(info) {
+AuditSocket::AuditSocket(const Napi::CallbackInfo& info) : ReaderThread<AuditSocket>(info) {
   Napi::Env env = info.Env();
   if (info.Length() < 3 || !info[0].IsObject() || !info[1].IsFunction() || !info[2].IsFunction()) {
     throw Napi::TypeError::New(env, "new AuditSocket(options, onBatch, onClosed)");
@@ -158,59 +154,24 @@ AuditSocket::AuditSocket(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Audi
     throw ErrnoError(env, err, "eventfd");
   }
 
-  on_closed_ = Napi::Persistent(info[2].As<Napi::Function>());
-  deliver_ = Napi::ThreadSafeFunction::New(env, info[1].As<Napi::Function>(), "auditflow.AuditSocket", 0, 1,
-                                           [this](Napi::Env finalizeEnv) {
-                                             Napi::HandleScope scope(finalizeEnv);
-                                             Napi::FunctionReference on_closed = std::move(on_closed_);
-                                             // During environment teardown (process exit with the
-                                             // socket unref'd) JavaScript can no longer run; the
-                                             // calls fail and there is nobody left to tell.
-                                             try {
-                                               // Last use of `this`: the wrapper may be collected now.
-                                               Napi::ObjectWrap<AuditSocket>::Unref();
-                                               on_closed.Call({});
-                                             } catch (const Napi::Error&) {
-                                             }
-                                           });
-  // The reader thread and queued deliveries use `this`, so the wrapper stays alive
-  // until close() has run and the last batch was delivered (the finalizer above).
-  Napi::ObjectWrap<AuditSocket>::Ref();
-  napi_add_env_cleanup_hook(env, OnEnvCleanup, this);
-  reader_ = std::thread(&AuditSocket::ReaderLoop, this);
+  StartReader(env, info[1].As<Napi::Function>(), info[2].As<Napi::Function>(), "auditflow.AuditSocket");
   if (lookups_enabled_) lookup_thread_ = std::thread(&AuditSocket::LookupLoop, this);
 }
 
 AuditSocket::~AuditSocket() { Shutdown(); }
 
-void AuditSocket::OnEnvCleanup(void* self) { static_cast<AuditSocket*>(self)->Shutdown(); }
+void AuditSocket::OnStopping() {
+  std::lock_guard<std::mutex> lock(queue_mutex_);
+  room_cv_.notify_all();
+}
 
-void AuditSocket::Shutdown() {
-  if (closed_) return;
-  closed_ = true;
-  stopping_.store(true);
-  uint64_t one = 1;
-  if (write(wake_fd_, &one, sizeof one) < 0) {
-    // The eventfd cannot be full after one write; poll's timeout is the fallback anyway.
-  }
+void AuditSocket::OnReaderJoined() {
   {
-    std::lock_guard<std::mutex> lock(queue_mutex_);
-    room_cv_.notify_all();
-  }
-  if (reader_.joinable()) reader_.join();
-  {
-    // The lookup thread passes on what the reader left, then ends.
     std::lock_guard<std::mutex> lock(queue_mutex_);
     reader_done_ = true;
     stage_cv_.notify_all();
   }
   if (lookup_thread_.joinable()) lookup_thread_.join();
-  close(fd_);
-  close(wake_fd_);
-  fd_ = -1;
-  wake_fd_ = -1;
-  // Batches already queued are still delivered; the finalizer (onClosed) runs after them.
-  deliver_.Release();
 }
 
 void AuditSocket::ReaderLoop() {
@@ -474,7 +435,7 @@ void AuditSocket::WakeLocked() {
   deferred_since_ = 0;
   if (wake_pending_) return;
   wake_pending_ = true;
-  deliver_.NonBlockingCall([this](Napi::Env env, Napi::Function onBatch) { Deliver(env, onBatch); });
+  CallDeliver();
 }
 
 size_t AuditSocket::QueuedRecordsLocked() const {
@@ -586,22 +547,6 @@ Napi::Value AuditSocket::Send(const Napi::CallbackInfo& info) {
     throw ErrnoError(env, err, "sendto");
   }
   return Napi::Number::New(env, header.nlmsg_seq);
-}
-
-Napi::Value AuditSocket::Close(const Napi::CallbackInfo& info) {
-  if (!closed_) napi_remove_env_cleanup_hook(info.Env(), OnEnvCleanup, this);
-  Shutdown();
-  return info.Env().Undefined();
-}
-
-Napi::Value AuditSocket::JsRef(const Napi::CallbackInfo& info) {
-  if (!closed_) deliver_.Ref(info.Env());
-  return info.Env().Undefined();
-}
-
-Napi::Value AuditSocket::JsUnref(const Napi::CallbackInfo& info) {
-  if (!closed_) deliver_.Unref(info.Env());
-  return info.Env().Undefined();
 }
 
 Napi::Value AuditSocket::Stats(const Napi::CallbackInfo& info) {

@@ -17,21 +17,21 @@
 #include <vector>
 
 #include "batch.h"
+#include "reader_thread.h"
 #include "socket_lookup.h"
 
 namespace auditflow {
 
-class AuditSocket : public Napi::ObjectWrap<AuditSocket> {
+class AuditSocket : public ReaderThread<AuditSocket> {
  public:
   static Napi::Function Init(Napi::Env env);
   explicit AuditSocket(const Napi::CallbackInfo& info);
   ~AuditSocket() override;
 
  private:
+  friend class ReaderThread<AuditSocket>;
+
   Napi::Value Send(const Napi::CallbackInfo& info);
-  Napi::Value Close(const Napi::CallbackInfo& info);
-  Napi::Value JsRef(const Napi::CallbackInfo& info);
-  Napi::Value JsUnref(const Napi::CallbackInfo& info);
   Napi::Value Stats(const Napi::CallbackInfo& info);
   Napi::Value PortId(const Napi::CallbackInfo& info);
   Napi::Value ReceiveBufferSize(const Napi::CallbackInfo& info);
@@ -50,25 +50,20 @@ class AuditSocket : public Napi::ObjectWrap<AuditSocket> {
   void Deliver(Napi::Env env, Napi::Function onBatch);
   void WakeLocked();
   size_t QueuedRecordsLocked() const;
-  void Shutdown();
-  static void OnEnvCleanup(void* self);
+  // ReaderThread's hooks: a reader stopped on the bound waits on room_cv_; the lookup thread passes
+  // on what the reader left, then ends.
+  void OnStopping();
+  void OnReaderJoined();
 
-  int fd_ = -1;
-  int wake_fd_ = -1;
   uint32_t port_id_ = 0;
   int receive_buffer_size_ = 0;
   size_t max_batch_records_;
   size_t max_queue_bytes_;
   std::atomic<uint32_t> next_seq_{1};
 
-  Napi::ThreadSafeFunction deliver_;
-  Napi::FunctionReference on_closed_;
-  std::thread reader_;
   std::thread lookup_thread_;
   std::unique_ptr<SocketLookups> lookups_;
   bool lookups_enabled_ = false;
-  std::atomic<bool> stopping_{false};
-  bool closed_ = false;
 
   // Guards everything down to fatal_syscall_. queued_bytes_ counts stage_ and queue_ together.
   std::mutex queue_mutex_;

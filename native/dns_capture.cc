@@ -63,17 +63,13 @@ const sock_filter kDnsAnswerFilter[] = {
 }  // namespace
 
 Napi::Function DnsCapture::Init(Napi::Env env) {
-  return DefineClass(env, "DnsCapture",
-                     {
-                         InstanceMethod<&DnsCapture::Close>("close"),
-                         InstanceMethod<&DnsCapture::JsRef>("ref"),
-                         InstanceMethod<&DnsCapture::JsUnref>("unref"),
-                         InstanceMethod<&DnsCapture::Stats>("stats"),
-                     });
+  std::vector<Napi::ClassPropertyDescriptor<DnsCapture>> methods = LifecycleMethods();
+  methods.push_back(InstanceMethod<&DnsCapture::Stats>("stats"));
+  return DefineClass(env, "DnsCapture", methods);
 }
 
 // new DnsCapture({ rcvbuf, maxBatchPackets, maxQueueBytes }, onBatch, onClosed)
-DnsCapture::DnsCapture(const Napi::CallbackInfo& info) : Napi::ObjectWrap<DnsCapture>(info) {
+DnsCapture::DnsCapture(const Napi::CallbackInfo& info) : ReaderThread<DnsCapture>(info) {
   Napi::Env env = info.Env();
   if (info.Length() < 3 || !info[0].IsObject() || !info[1].IsFunction() || !info[2].IsFunction()) {
     throw Napi::TypeError::New(env, "new DnsCapture(options, onBatch, onClosed)");
@@ -112,42 +108,10 @@ DnsCapture::DnsCapture(const Napi::CallbackInfo& info) : Napi::ObjectWrap<DnsCap
   wake_fd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   if (wake_fd_ < 0) fail("eventfd");
 
-  on_closed_ = Napi::Persistent(info[2].As<Napi::Function>());
-  deliver_ = Napi::ThreadSafeFunction::New(env, info[1].As<Napi::Function>(), "auditflow.DnsCapture", 0, 1,
-                                           [this](Napi::Env finalizeEnv) {
-                                             Napi::HandleScope scope(finalizeEnv);
-                                             Napi::FunctionReference on_closed = std::move(on_closed_);
-                                             // As AuditSocket: at environment teardown JavaScript cannot run.
-                                             try {
-                                               Napi::ObjectWrap<DnsCapture>::Unref();
-                                               on_closed.Call({});
-                                             } catch (const Napi::Error&) {
-                                             }
-                                           });
-  Napi::ObjectWrap<DnsCapture>::Ref();
-  napi_add_env_cleanup_hook(env, OnEnvCleanup, this);
-  reader_ = std::thread(&DnsCapture::ReaderLoop, this);
+  StartReader(env, info[1].As<Napi::Function>(), info[2].As<Napi::Function>(), "auditflow.DnsCapture");
 }
 
 DnsCapture::~DnsCapture() { Shutdown(); }
-
-void DnsCapture::OnEnvCleanup(void* self) { static_cast<DnsCapture*>(self)->Shutdown(); }
-
-void DnsCapture::Shutdown() {
-  if (closed_) return;
-  closed_ = true;
-  stopping_.store(true);
-  uint64_t one = 1;
-  if (write(wake_fd_, &one, sizeof one) < 0) {
-    // The eventfd cannot be full after one write; poll's timeout is the fallback anyway.
-  }
-  if (reader_.joinable()) reader_.join();
-  close(fd_);
-  close(wake_fd_);
-  fd_ = -1;
-  wake_fd_ = -1;
-  deliver_.Release();
-}
 
 // PACKET_STATISTICS (packet(7)): packets the kernel dropped for a full socket buffer since the last
 // read; reading resets the counters, so the reader adds them up.
@@ -235,7 +199,7 @@ void DnsCapture::ReaderLoop() {
   std::lock_guard<std::mutex> lock(queue_mutex_);
   if (fatal_errno_ != 0 && !wake_pending_) {
     wake_pending_ = true;
-    deliver_.NonBlockingCall([this](Napi::Env env, Napi::Function onBatch) { Deliver(env, onBatch); });
+    CallDeliver();
   }
 }
 
@@ -254,7 +218,7 @@ void DnsCapture::Submit(PacketBatch& pending) {
   queue_.push_back(std::move(batch));
   if (wake_pending_) return;
   wake_pending_ = true;
-  deliver_.NonBlockingCall([this](Napi::Env env, Napi::Function onBatch) { Deliver(env, onBatch); });
+  CallDeliver();
 }
 
 // Runs on the JavaScript thread: onBatch(data, meta, null) per queued batch, then (null, null,
@@ -284,22 +248,6 @@ void DnsCapture::Deliver(Napi::Env env, Napi::Function onBatch) {
     onBatch.Call({data, meta, env.Null()});
   }
   if (fatal_errno != 0) onBatch.Call({env.Null(), env.Null(), ErrnoError(env, fatal_errno, fatal_syscall).Value()});
-}
-
-Napi::Value DnsCapture::Close(const Napi::CallbackInfo& info) {
-  if (!closed_) napi_remove_env_cleanup_hook(info.Env(), OnEnvCleanup, this);
-  Shutdown();
-  return info.Env().Undefined();
-}
-
-Napi::Value DnsCapture::JsRef(const Napi::CallbackInfo& info) {
-  if (!closed_) deliver_.Ref(info.Env());
-  return info.Env().Undefined();
-}
-
-Napi::Value DnsCapture::JsUnref(const Napi::CallbackInfo& info) {
-  if (!closed_) deliver_.Unref(info.Env());
-  return info.Env().Undefined();
 }
 
 Napi::Value DnsCapture::Stats(const Napi::CallbackInfo& info) {

@@ -11,8 +11,9 @@
 #include <deque>
 #include <memory>
 #include <mutex>
-#include <thread>
 #include <vector>
+
+#include "reader_thread.h"
 
 namespace auditflow {
 
@@ -25,35 +26,24 @@ struct PacketBatch {
   size_t Bytes() const { return data.size() + meta.size() * sizeof(uint32_t); }
 };
 
-class DnsCapture : public Napi::ObjectWrap<DnsCapture> {
+class DnsCapture : public ReaderThread<DnsCapture> {
  public:
   static Napi::Function Init(Napi::Env env);
   explicit DnsCapture(const Napi::CallbackInfo& info);
   ~DnsCapture() override;
 
  private:
-  Napi::Value Close(const Napi::CallbackInfo& info);
-  Napi::Value JsRef(const Napi::CallbackInfo& info);
-  Napi::Value JsUnref(const Napi::CallbackInfo& info);
+  friend class ReaderThread<DnsCapture>;
+
   Napi::Value Stats(const Napi::CallbackInfo& info);
 
   void ReaderLoop();
   void ReadKernelDrops();
   void Submit(PacketBatch& pending);
   void Deliver(Napi::Env env, Napi::Function onBatch);
-  void Shutdown();
-  static void OnEnvCleanup(void* self);
 
-  int fd_ = -1;
-  int wake_fd_ = -1;
   size_t max_batch_packets_;
   size_t max_queue_bytes_;
-
-  Napi::ThreadSafeFunction deliver_;
-  Napi::FunctionReference on_closed_;
-  std::thread reader_;
-  std::atomic<bool> stopping_{false};
-  bool closed_ = false;
 
   std::mutex queue_mutex_;
   std::deque<std::unique_ptr<PacketBatch>> queue_;

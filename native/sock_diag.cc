@@ -3,14 +3,20 @@
 #include <linux/inet_diag.h>
 #include <linux/netlink.h>
 #include <linux/sock_diag.h>
+#include <fcntl.h>
 #include <poll.h>
+#include <sched.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
+#include <string>
+#include <system_error>
+#include <thread>
 
 #include "errno_error.h"
 
@@ -57,20 +63,75 @@ bool TakeMessages(const uint8_t* datagram, size_t length, std::vector<uint8_t>* 
   return true;
 }
 
+// The destroy socket: NETLINK_SOCK_DIAG bound to the four destroy groups, in the calling thread's
+// network namespace. Returns the fd, or -errno with *failed naming the call.
+int OpenDestroySocket(int rcvbuf, const char** failed) {
+  int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
+  if (fd < 0) {
+    *failed = "socket";
+    return -errno;
+  }
+  auto fail = [fd, failed](const char* syscall) {
+    int err = errno;
+    close(fd);
+    *failed = syscall;
+    return -err;
+  };
+  // SO_RCVBUFFORCE passes net.core.rmem_max with CAP_NET_ADMIN (which binding the groups needs anyway).
+  if (rcvbuf > 0 && setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof rcvbuf) < 0 &&
+      setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf) < 0) {
+    return fail("setsockopt");
+  }
+  sockaddr_nl local{};
+  local.nl_family = AF_NETLINK;
+  // enum sknetlink_groups (include/uapi/linux/sock_diag.h): group g is bit g - 1 of nl_groups.
+  // The kernel refuses the bind without CAP_NET_ADMIN in the user namespace that owns the socket's
+  // network namespace (netlink_bind → netlink_allowed, net/netlink/af_netlink.c).
+  for (int group : {SKNLGRP_INET_TCP_DESTROY, SKNLGRP_INET_UDP_DESTROY, SKNLGRP_INET6_TCP_DESTROY, SKNLGRP_INET6_UDP_DESTROY}) {
+    local.nl_groups |= 1u << (group - 1);
+  }
+  if (bind(fd, reinterpret_cast<sockaddr*>(&local), sizeof local) < 0) return fail("bind");
+  return fd;
+}
+
+// The destroy socket of another network namespace (ns_fd: its /proc/<pid>/ns/net). The kernel
+// broadcasts a socket's destroy only in the socket's own namespace (sock_diag_broadcast_destroy,
+// net/core/sock_diag.c), and a socket belongs to the namespace of the thread that made it
+// (__sock_create takes current->nsproxy->net_ns): a thread of its own setns(2)es there, makes the
+// socket and ends, so the JavaScript thread never changes namespace. setns needs CAP_SYS_ADMIN
+// (in the caller's user namespace and the one owning the target namespace, setns(2)).
+int OpenDestroySocketIn(int ns_fd, int rcvbuf, const char** failed) {
+  int result = -EINVAL;
+  try {
+    std::thread opener([&] {
+      if (setns(ns_fd, CLONE_NEWNET) != 0) {
+        result = -errno;
+        *failed = "setns";
+        return;
+      }
+      result = OpenDestroySocket(rcvbuf, failed);
+    });
+    opener.join();
+  } catch (const std::system_error& error) {
+    // No thread to be had (EAGAIN: a thread limit): refused like any other call, never an abort.
+    *failed = "pthread_create";
+    return -error.code().value();
+  }
+  return result;
+}
+
 }  // namespace
 
 Napi::Function SockDiagSocket::Init(Napi::Env env) {
-  return DefineClass(env, "SockDiagSocket",
-                     {
-                         InstanceMethod<&SockDiagSocket::Close>("close"),
-                         InstanceMethod<&SockDiagSocket::JsRef>("ref"),
-                         InstanceMethod<&SockDiagSocket::JsUnref>("unref"),
-                         InstanceMethod<&SockDiagSocket::Stats>("stats"),
-                     });
+  std::vector<Napi::ClassPropertyDescriptor<SockDiagSocket>> methods = LifecycleMethods();
+  methods.push_back(InstanceMethod<&SockDiagSocket::Stats>("stats"));
+  return DefineClass(env, "SockDiagSocket", methods);
 }
 
-// new SockDiagSocket({ rcvbuf, maxQueueBytes }, onBatch(data, offsets, error), onClosed)
-SockDiagSocket::SockDiagSocket(const Napi::CallbackInfo& info) : Napi::ObjectWrap<SockDiagSocket>(info) {
+// new SockDiagSocket({ rcvbuf, maxQueueBytes, netnsPath, netnsInode }, onBatch(data, offsets, error), onClosed)
+// netnsPath (a /proc/<pid>/ns/net) and netnsInode (that namespace's inode, checked on the opened
+// file): the destroys of that network namespace; without them, those of the caller's.
+SockDiagSocket::SockDiagSocket(const Napi::CallbackInfo& info) : ReaderThread<SockDiagSocket>(info) {
   Napi::Env env = info.Env();
   if (info.Length() < 3 || !info[0].IsObject() || !info[1].IsFunction() || !info[2].IsFunction()) {
     throw Napi::TypeError::New(env, "new SockDiagSocket(options, onBatch, onClosed)");
@@ -81,69 +142,38 @@ SockDiagSocket::SockDiagSocket(const Napi::CallbackInfo& info) : Napi::ObjectWra
   if (max_queue <= 0) throw Napi::RangeError::New(env, "maxQueueBytes must be positive");
   max_queue_bytes_ = static_cast<size_t>(max_queue);
 
-  fd_ = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
-  if (fd_ < 0) throw ErrnoError(env, errno, "socket");
-  // SO_RCVBUFFORCE passes net.core.rmem_max with CAP_NET_ADMIN (which binding the groups needs anyway).
-  if (rcvbuf > 0 && setsockopt(fd_, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof rcvbuf) < 0 &&
-      setsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf) < 0) {
-    int err = errno;
-    close(fd_);
-    throw ErrnoError(env, err, "setsockopt");
+  std::string netns_path = options.Get("netnsPath").IsString() ? options.Get("netnsPath").As<Napi::String>().Utf8Value() : "";
+  const char* failed = nullptr;
+  int opened;
+  if (netns_path.empty()) {
+    opened = OpenDestroySocket(rcvbuf, &failed);
+  } else {
+    if (!options.Get("netnsInode").IsNumber()) throw Napi::TypeError::New(env, "netnsPath needs netnsInode");
+    int64_t inode = options.Get("netnsInode").As<Napi::Number>().Int64Value();
+    int ns_fd = open(netns_path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (ns_fd < 0) throw ErrnoError(env, errno, "open");
+    struct stat ns_stat;
+    // The pid the path names may be another process's by now, in another namespace: ESRCH.
+    if (fstat(ns_fd, &ns_stat) != 0 || static_cast<int64_t>(ns_stat.st_ino) != inode) {
+      close(ns_fd);
+      throw ErrnoError(env, ESRCH, "open");
+    }
+    opened = OpenDestroySocketIn(ns_fd, rcvbuf, &failed);
+    close(ns_fd);
   }
-  sockaddr_nl local{};
-  local.nl_family = AF_NETLINK;
-  // enum sknetlink_groups (include/uapi/linux/sock_diag.h): group g is bit g - 1 of nl_groups.
-  // The kernel refuses the bind without CAP_NET_ADMIN (sock_diag_bind, net/core/sock_diag.c).
-  for (int group : {SKNLGRP_INET_TCP_DESTROY, SKNLGRP_INET_UDP_DESTROY, SKNLGRP_INET6_TCP_DESTROY, SKNLGRP_INET6_UDP_DESTROY}) {
-    local.nl_groups |= 1u << (group - 1);
-  }
-  if (bind(fd_, reinterpret_cast<sockaddr*>(&local), sizeof local) < 0) {
-    int err = errno;
-    close(fd_);
-    throw ErrnoError(env, err, "bind");
-  }
+  if (opened < 0) throw ErrnoError(env, -opened, failed);
+  fd_ = opened;
   wake_fd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   if (wake_fd_ < 0) {
     int err = errno;
     close(fd_);
+    fd_ = -1;
     throw ErrnoError(env, err, "eventfd");
   }
-  on_closed_ = Napi::Persistent(info[2].As<Napi::Function>());
-  deliver_ = Napi::ThreadSafeFunction::New(env, info[1].As<Napi::Function>(), "auditflow.SockDiagSocket", 0, 1,
-                                           [this](Napi::Env finalizeEnv) {
-                                             Napi::HandleScope scope(finalizeEnv);
-                                             Napi::FunctionReference on_closed = std::move(on_closed_);
-                                             // At environment teardown JavaScript can no longer run.
-                                             try {
-                                               Napi::ObjectWrap<SockDiagSocket>::Unref();
-                                               on_closed.Call({});
-                                             } catch (const Napi::Error&) {
-                                             }
-                                           });
-  Napi::ObjectWrap<SockDiagSocket>::Ref();
-  napi_add_env_cleanup_hook(env, OnEnvCleanup, this);
-  reader_ = std::thread(&SockDiagSocket::ReaderLoop, this);
+  StartReader(env, info[1].As<Napi::Function>(), info[2].As<Napi::Function>(), "auditflow.SockDiagSocket");
 }
 
 SockDiagSocket::~SockDiagSocket() { Shutdown(); }
-
-void SockDiagSocket::OnEnvCleanup(void* self) { static_cast<SockDiagSocket*>(self)->Shutdown(); }
-
-void SockDiagSocket::Shutdown() {
-  if (closed_) return;
-  closed_ = true;
-  stopping_.store(true);
-  uint64_t one = 1;
-  if (write(wake_fd_, &one, sizeof one) < 0) {
-    // One write cannot fill the eventfd; poll's timeout is the fallback anyway.
-  }
-  if (reader_.joinable()) reader_.join();
-  close(fd_);
-  close(wake_fd_);
-  fd_ = -1;
-  wake_fd_ = -1;
-  deliver_.Release();
-}
 
 void SockDiagSocket::ReaderLoop() {
   std::vector<uint8_t> buffer(kReadBytes);
@@ -187,7 +217,7 @@ void SockDiagSocket::ReaderLoop() {
   std::lock_guard<std::mutex> lock(queue_mutex_);
   if (fatal_errno_ != 0 && !wake_pending_) {
     wake_pending_ = true;
-    deliver_.NonBlockingCall([this](Napi::Env env, Napi::Function onBatch) { Deliver(env, onBatch); });
+    CallDeliver();
   }
 }
 
@@ -205,7 +235,7 @@ void SockDiagSocket::Submit(Messages& pending) {
   queue_.push_back(std::move(batch));
   if (wake_pending_) return;
   wake_pending_ = true;
-  deliver_.NonBlockingCall([this](Napi::Env env, Napi::Function onBatch) { Deliver(env, onBatch); });
+  CallDeliver();
 }
 
 // On the JavaScript thread: onBatch(data, offsets, null) per queued batch, then (null, null, error)
@@ -232,22 +262,6 @@ void SockDiagSocket::Deliver(Napi::Env env, Napi::Function onBatch) {
     onBatch.Call({data, offsets, env.Null()});
   }
   if (fatal != 0) onBatch.Call({env.Null(), env.Null(), ErrnoError(env, fatal, "recv").Value()});
-}
-
-Napi::Value SockDiagSocket::Close(const Napi::CallbackInfo& info) {
-  if (!closed_) napi_remove_env_cleanup_hook(info.Env(), OnEnvCleanup, this);
-  Shutdown();
-  return info.Env().Undefined();
-}
-
-Napi::Value SockDiagSocket::JsRef(const Napi::CallbackInfo& info) {
-  if (!closed_) deliver_.Ref(info.Env());
-  return info.Env().Undefined();
-}
-
-Napi::Value SockDiagSocket::JsUnref(const Napi::CallbackInfo& info) {
-  if (!closed_) deliver_.Unref(info.Env());
-  return info.Env().Undefined();
 }
 
 Napi::Value SockDiagSocket::Stats(const Napi::CallbackInfo& info) {

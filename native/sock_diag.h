@@ -1,5 +1,6 @@
 // SockDiagSocket: a NETLINK_SOCK_DIAG socket bound to the destroy groups (a broadcast per destroyed
-// TCP or UDP socket, IPv4 and IPv6), a reader thread that drains it into a queue bounded in bytes,
+// TCP or UDP socket, IPv4 and IPv6) in the daemon's network namespace or in another one (opened
+// through its /proc/<pid>/ns/net on a short-lived thread: sock_diag.cc), a reader thread that drains it into a queue bounded in bytes,
 // and batches handed to JavaScript through a ThreadSafeFunction: one Buffer of whole netlink
 // messages (header included) and two words per message (offset, length). A full queue drops what the
 // reader read (counted); the kernel's own drops show as ENOBUFS (counted). And sockDiagDump(): the
@@ -12,42 +13,33 @@
 #include <deque>
 #include <memory>
 #include <mutex>
-#include <thread>
 #include <vector>
+
+#include "reader_thread.h"
 
 namespace auditflow {
 
-class SockDiagSocket : public Napi::ObjectWrap<SockDiagSocket> {
+class SockDiagSocket : public ReaderThread<SockDiagSocket> {
  public:
   static Napi::Function Init(Napi::Env env);
   explicit SockDiagSocket(const Napi::CallbackInfo& info);
   ~SockDiagSocket() override;
 
  private:
+  friend class ReaderThread<SockDiagSocket>;
+
   struct Messages {
     std::vector<uint8_t> data;
     std::vector<uint32_t> offsets;  // (offset, length) per message
   };
 
-  Napi::Value Close(const Napi::CallbackInfo& info);
-  Napi::Value JsRef(const Napi::CallbackInfo& info);
-  Napi::Value JsUnref(const Napi::CallbackInfo& info);
   Napi::Value Stats(const Napi::CallbackInfo& info);
 
   void ReaderLoop();
   void Submit(Messages& pending);
   void Deliver(Napi::Env env, Napi::Function onBatch);
-  void Shutdown();
-  static void OnEnvCleanup(void* self);
 
-  int fd_ = -1;
-  int wake_fd_ = -1;
   size_t max_queue_bytes_;
-  Napi::ThreadSafeFunction deliver_;
-  Napi::FunctionReference on_closed_;
-  std::thread reader_;
-  std::atomic<bool> stopping_{false};
-  bool closed_ = false;
 
   std::mutex queue_mutex_;
   std::deque<std::unique_ptr<Messages>> queue_;

@@ -29,6 +29,7 @@ import { SerialLedger } from './serial-ledger.js';
 import { inspectSnapshot, type DaemonSnapshot } from './snapshot.js';
 import { liveSocketResolver } from './socket-resolver.js';
 import { SockDiagSource } from './sock-diag-source.js';
+import { hasSysAdmin, NamespaceReaders, SWEEP_MS } from './netns-readers.js';
 import { existingSockets } from './existing-sockets.js';
 import { statusLine, Telemetry } from './telemetry.js';
 
@@ -75,6 +76,8 @@ export class Daemon {
   private dns: DnsSession | undefined;
   /** The destroy broadcasts (flow_end); undefined when off or refused. */
   private sockDiag: SockDiagSource | undefined;
+  /** The destroy readers of other network namespaces (flow_end_namespaces = all); undefined otherwise or without CAP_SYS_ADMIN. */
+  private namespaces: NamespaceReaders | undefined;
   private sink!: FlowSink;
   private redis: RedisClient | undefined;
   private lag: LagReport | undefined;
@@ -167,7 +170,15 @@ export class Daemon {
         onError: (error) => this.log.warn({ stage: 'pipeline', err: error.message, code: error.code }, 'cannot ask a socket itself (pidfd_getfd); reading /proc instead'),
         onReused: () => this.socketsReused++,
       }),
-      ...(s.flow_end ? { flowEnds: { localWaitMs: s.local_wait_ms, holdMs: Math.max(FLOW_END_HOLD_MS, s.local_wait_ms + s.process_lookup_timeout_ms) } } : {}),
+      ...(s.flow_end
+        ? {
+            flowEnds: {
+              localWaitMs: s.local_wait_ms,
+              holdMs: Math.max(FLOW_END_HOLD_MS, s.local_wait_ms + s.process_lookup_timeout_ms),
+              watch: (netns: number, flow: Flow) => this.namespaces?.watch(netns, flow) ?? false,
+            },
+          }
+        : {}),
     });
     // Before the audit session: a socket opened once the rules are in is destroyed after this.
     if (s.flow_end) {
@@ -179,6 +190,7 @@ export class Daemon {
         },
         lose: (loss) => this.losses.add(loss),
       });
+      if (this.sockDiag !== undefined && s.flow_end_namespaces === 'all') this.namespaces = this.namespaceReaders();
     }
 
     this.dns = new DnsSession({ settings: s, log: this.stageLogger('dns'), binding: this.options.binding, onEntry: (entry) => this.held.offer(entry) });
@@ -229,6 +241,24 @@ export class Daemon {
     log.info({}, 'running');
   }
 
+  /** The readers of other network namespaces, or undefined (one warning) without CAP_SYS_ADMIN, which setns(2) needs. */
+  private namespaceReaders(): NamespaceReaders | undefined {
+    const log = this.stageLogger('sock_diag');
+    if (!hasSysAdmin(readFileSync('/proc/self/status', 'utf8'))) {
+      log.warn({ setting: 'flow_end_namespaces' }, 'flow_end_namespaces = all needs CAP_SYS_ADMIN (setns into a network namespace): only the close entries of the daemon\'s own network namespace are read (docs/security.md)');
+      return undefined;
+    }
+    return new NamespaceReaders({
+      binding: this.binding,
+      log,
+      onBatch: (data, offsets, netns) => {
+        if (!this.stopped) this.pipeline.pushSockDiag(data, offsets, Date.now(), netns);
+      },
+      onClosed: (netns) => this.pipeline.forgetNamespace(netns),
+      lose: (loss) => this.losses.add(loss),
+    });
+  }
+
   /** `existing` entries for the sockets open now, after the start entry, before the audit session's flows. */
   private publishExisting(): void {
     const log = this.stageLogger('sock_diag');
@@ -268,12 +298,15 @@ export class Daemon {
       this.dns?.advance(Date.now());
       this.ledger.readerLosses(this.kernel.reader.stats());
       this.sockDiag?.reportLosses(Date.now());
+      this.namespaces?.reportLosses(Date.now());
       this.losses.drain((entry) => this.sink.publish(entry));
       this.checkpoint();
       this.telemetry.writeStatus(this.settings.runtime_dir);
     });
     every('kernel', this.settings.kernel_poll_ms, () => this.pollKernel());
     every('short-waits', SHORT_WAITS_TICK_MS, () => this.pipeline.advanceShortWaits(Date.now()));
+    const namespaces = this.namespaces;
+    if (namespaces !== undefined) every('netns-sweep', SWEEP_MS, () => namespaces.sweep());
     this.telemetry.statsEvery(this.settings.stats_interval_s);
     const redis = this.redis;
     if (redis !== undefined && this.settings.lag_check_interval_s > 0) {
@@ -428,6 +461,10 @@ export class Daemon {
       const sockDiag = this.sockDiag;
       await step('close sock_diag socket', () => sockDiag.close());
     }
+    if (this.namespaces !== undefined) {
+      const namespaces = this.namespaces;
+      await step("close other namespaces' sock_diag sockets", () => namespaces.close());
+    }
     if (started) {
       await step('drain held records', () => this.held.drain());
       // Lets the flows waiting for /proc lookups finish (each within process_lookup_timeout_ms).
@@ -438,6 +475,7 @@ export class Daemon {
       }
       if (this.kernel !== undefined) this.ledger.readerLosses(this.kernel.reader.stats());
       this.sockDiag?.reportLosses(Date.now());
+      this.namespaces?.reportLosses(Date.now());
     }
     this.stopped = true;
     if (this.sink !== undefined) {

@@ -102,6 +102,8 @@ export function renderMetrics(s: DaemonSnapshot, scrape: ScrapeSample): string {
         [{ verdict: 'timed_out' }, s.pipeline.localCheck?.timedOut ?? 0],
         [{ verdict: 'unchecked' }, s.pipeline.localCheck?.unchecked ?? 0],
       ]),
+      family('auditflow_flow_end_namespaces', 'gauge', "Other network namespaces whose destroy broadcasts are read and joined now (flow_end_namespaces = all).", [[{}, s.pipeline.flowEnds?.namespaces ?? 0]]),
+      family('auditflow_flow_end_unread_namespace_flows_total', 'counter', "Flows of processes in another network namespace whose destroys are not read (flow_end_namespaces = host, no CAP_SYS_ADMIN, refused, or past the bound): no close entry, no local end from one.", [[{}, s.pipeline.flowEnds?.unwatched ?? 0]]),
       family('auditflow_reader_datagrams_total', 'counter', 'Netlink datagrams read by the reader thread.', [[{}, s.reader.datagrams]]),
       family('auditflow_reader_bytes_total', 'counter', 'Bytes read by the reader thread.', [[{}, s.reader.bytes]]),
       family('auditflow_reader_enobufs_total', 'counter', 'Reads that failed with ENOBUFS (the socket buffer overflowed).', [[{}, s.reader.enobufs]]),

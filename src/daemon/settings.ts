@@ -48,6 +48,7 @@ export interface Settings {
   families: string[];
   aggregate_window_ms: number;
   flow_end: boolean;
+  flow_end_namespaces: 'host' | 'all';
   local_wait_ms: number;
   process_context: boolean;
   process_cache_size: number;
@@ -237,6 +238,12 @@ export const SETTINGS: readonly SettingSpec[] = [
   spec('families', 'inet,inet6', families, 'socket families kept as flows (inet, inet6, unix, netlink, ... or all); the rest is dropped and counted'),
   spec('aggregate_window_ms', '10000', integer(0), 'repeated sendto/sendmsg of one flow within this window become one entry with a count; 0 = off'),
   spec('flow_end', 'on', boolean, "close entries (op=close: duration, bytes, packets) and existing ones at start, from the kernel's socket destroy broadcasts and a socket dump (sock_diag, needs CAP_NET_ADMIN); off = none"),
+  spec(
+    'flow_end_namespaces',
+    'host',
+    oneOf('host', 'all'),
+    "with flow_end: host = the close entries of the daemon's network namespace; all = also those of each other network namespace a flow's process is in (containers), up to 64, each read from inside it (needs CAP_SYS_ADMIN, which the packaged unit does not grant: docs/security.md)",
+  ),
   spec('local_wait_ms', '300', integer(0, 10_000), "with flow_end: how long a connect, accept or send whose socket was closed before it could be looked up waits for its destroy broadcast's local end, ms; 0 = not at all"),
   spec('process_context', 'true', boolean, 'add the process context from /proc and the user database (user names, parent, cwd, container, unit, labels) to every flow'),
   spec('process_cache_size', '16384', integer(1), 'processes whose /proc context is cached'),

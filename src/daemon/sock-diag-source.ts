@@ -1,7 +1,8 @@
 // The daemon's sock_diag reader (flow_end): the addon's NETLINK_SOCK_DIAG socket bound to the
 // destroy groups (native/sock_diag.cc), its batches handed to the pipeline with the time they
 // arrived, and its own losses (ENOBUFS, a full queue) turned into loss entries. Binding the groups
-// needs CAP_NET_ADMIN: without it the daemon runs on without close entries, and says so once.
+// needs CAP_NET_ADMIN: without it the daemon runs on without close entries, and says so once. One
+// reader per network namespace: the daemon's (open), others' (openIn, ./netns-readers.ts).
 import type { AuditBinding, NativeSockDiagSocket, NativeSockDiagStats } from '../native/binding.js';
 import type { LossInfo } from './loss-reporter.js';
 import type { Logger } from './logger.js';
@@ -12,6 +13,8 @@ export interface SockDiagSourceOptions {
   /** Destroy messages as the addon delivers them: whole netlink messages, (offset, length) pairs. */
   onBatch: (data: Buffer, offsets: Uint32Array) => void;
   lose: (loss: LossInfo) => void;
+  /** Another network namespace's destroys: its `/proc/<pid>/ns/net` and its inode. */
+  netns?: { path: string; inode: number };
 }
 
 /** The socket buffer asked for (forced past rmem_max with CAP_NET_ADMIN): about 8,000 broadcasts of ~500 bytes. */
@@ -32,30 +35,36 @@ export class SockDiagSource {
     private readonly closed: Promise<void>,
   ) {}
 
-  /** Opens the reader, or undefined (logged) when the kernel refuses it. */
+  /** Opens the reader of the daemon's network namespace, or undefined (logged) when the kernel refuses it. */
   static open(options: SockDiagSourceOptions): SockDiagSource | undefined {
-    let resolve: () => void = () => {};
-    const closed = new Promise<void>((done) => {
-      resolve = done;
-    });
     try {
-      const native = new options.binding.SockDiagSocket(
-        { rcvbuf: RCVBUF, maxQueueBytes: MAX_QUEUE_BYTES },
-        (data, offsets, error) => {
-          if (error !== null) {
-            options.log.error({ err: error.message, code: error.code }, 'the sock_diag socket failed: no more close entries');
-            return;
-          }
-          if (data !== null && offsets !== null) options.onBatch(data, offsets);
-        },
-        () => resolve(),
-      );
-      return new SockDiagSource(native, options, closed);
+      return SockDiagSource.openIn(options);
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
       options.log.warn({ err: (error as Error).message, code }, 'cannot read socket destroy broadcasts (sock_diag needs CAP_NET_ADMIN): no close entries, and short-lived sockets keep only what the socket lookup found');
       return undefined;
     }
+  }
+
+  /** Opens the reader (of `options.netns` when given), or throws the kernel's refusal (an errno error). */
+  static openIn(options: SockDiagSourceOptions): SockDiagSource {
+    let resolve: () => void = () => {};
+    const closed = new Promise<void>((done) => {
+      resolve = done;
+    });
+    const netns = options.netns;
+    const native = new options.binding.SockDiagSocket(
+      { rcvbuf: RCVBUF, maxQueueBytes: MAX_QUEUE_BYTES, ...(netns === undefined ? {} : { netnsPath: netns.path, netnsInode: netns.inode }) },
+      (data, offsets, error) => {
+        if (error !== null) {
+          options.log.error({ err: error.message, code: error.code, netns: netns?.inode ?? null }, 'the sock_diag socket failed: no more close entries');
+          return;
+        }
+        if (data !== null && offsets !== null) options.onBatch(data, offsets);
+      },
+      () => resolve(),
+    );
+    return new SockDiagSource(native, options, closed);
   }
 
   stats(): NativeSockDiagStats {

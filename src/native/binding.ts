@@ -159,6 +159,13 @@ export interface NativeSockDiagSocket {
   stats(): NativeSockDiagStats;
 }
 
+export interface NativeSockDiagOptions {
+  rcvbuf: number;
+  maxQueueBytes: number;
+  netnsPath?: string;
+  netnsInode?: number;
+}
+
 export interface NativeSockDiagStats {
   /** SOCK_DIAG_BY_FAMILY messages read. */
   messages: number;
@@ -185,8 +192,13 @@ export interface NativeSockDiagDump {
 }
 
 export interface AuditBinding {
-  /** Needs CAP_NET_ADMIN (bind to the destroy groups); rcvbuf above rmem_max is forced with it. */
-  SockDiagSocket: new (options: { rcvbuf: number; maxQueueBytes: number }, onBatch: NativeSockDiagCallback, onClosed: () => void) => NativeSockDiagSocket;
+  /**
+   * Needs CAP_NET_ADMIN (bind to the destroy groups); rcvbuf above rmem_max is forced with it. With
+   * netnsPath (a `/proc/<pid>/ns/net`) and netnsInode (that namespace's inode, checked on the opened
+   * file; `code` ESRCH when it names another one now): the destroys of that network namespace, which
+   * needs CAP_SYS_ADMIN too (setns on a native thread of its own).
+   */
+  SockDiagSocket: new (options: NativeSockDiagOptions, onBatch: NativeSockDiagCallback, onClosed: () => void) => NativeSockDiagSocket;
   /** The inet sockets of one family and protocol that exist now, with tcp_info (a SOCK_DIAG_BY_FAMILY dump). */
   sockDiagDump(family: number, protocol: number, timeoutMs: number): NativeSockDiagDump;
   AuditSocket: new (options: NativeSocketOptions, onBatch: NativeBatchCallback, onClosed: () => void) => NativeAuditSocket;

@@ -102,7 +102,7 @@ const socketKey = (protocol: number, local: Pick<Endpoint, 'addr' | 'port'>, rem
   protocol === TCP ? `6|${endKey(local)}|${remote === undefined ? '' : endKey(remote)}` : `${protocol}|${endKey(local)}`;
 
 const OPENING_OPS: ReadonlySet<Flow['op']> = new Set(['connect', 'accept']);
-const LOCAL_OPS: ReadonlySet<Flow['op']> = new Set(['connect', 'accept', 'sendto', 'sendmsg']);
+export const LOCAL_OPS: ReadonlySet<Flow['op']> = new Set(['connect', 'accept', 'sendto', 'sendmsg']);
 const started = (flow: Flow): boolean => flow.result === 'ok' || flow.result === 'inprogress' || flow.result === 'unknown';
 const ownedBy = (flow: Flow, uid: number): boolean => flow.euid === uid || flow.uid === uid;
 const familyOf = (socket: InetDiagSocket): string => (socket.family === AF_INET ? 'inet' : 'inet6');

@@ -1,6 +1,7 @@
 // Pipeline: records in, flows and loss reports out. Wires the stages in order
 //   (batch: whole events read in place, ./batch.ts) parseRecord → Reassembler → updateSockets (socket table, family filter) → toFlow → [ProcessResolver] → [FlowEnds] → Aggregator
-// and, beside them, sock_diag's destroy broadcasts → FlowEnds → close entries (./flow-ends.ts).
+// and, beside them, sock_diag's destroy broadcasts → FlowEnds → close entries (./flow-ends.ts), one
+// join per network namespace read (./namespace-ends.ts).
 // and counts what each stage lost. It imports neither the addon nor a sink: the daemon feeds
 // it kernel records, `auditflow replay` feeds it log lines, tests feed it fixtures.
 import { Aggregator } from './aggregate.js';
@@ -18,7 +19,7 @@ import { UringOps } from './uring-ops.js';
 import { SocketTable, type SocketResolver } from './sockets.js';
 import { AUDIT_REPLACE } from '../linux/record-types.js';
 import { parseInetDiag } from '../linux/inet-diag.js';
-import { FlowEnds, type FlowEndsStats } from './flow-ends.js';
+import { NamespaceEnds, type NamespaceEndsStats } from './namespace-ends.js';
 import { LocalCheck, endsRead, type LocalCheckStats } from './local-check.js';
 
 export interface PipelineOptions {
@@ -50,8 +51,10 @@ export interface PipelineOptions {
   /**
    * Close entries and local ends from sock_diag (pushSockDiag): how long a flow without a local end
    * waits for its socket's destroy, and a destroy for its opener, ms. Absent: no join, flows pass on.
+   * `watch`: a flow of another network namespace whose destroys are not read yet; true when they
+   * are from now on (pushSockDiag with that namespace). Absent: only the daemon's namespace is joined.
    */
-  flowEnds?: { localWaitMs: number; holdMs: number };
+  flowEnds?: { localWaitMs: number; holdMs: number; watch?: (netns: number, flow: Flow) => boolean };
   /**
    * How long a flow whose ends were read from its socket may wait for the events that say whether
    * the read met a later socket on its fd (./local-check.ts), ms after its event (default 250).
@@ -72,7 +75,7 @@ export interface PipelineStats {
   /** The process stage's counters, when there is one. */
   process?: ProcessResolverStats;
   /** The close join's counters, when there is one. */
-  flowEnds?: FlowEndsStats;
+  flowEnds?: NamespaceEndsStats;
   /** The check of ends read from sockets (./local-check.ts). */
   localCheck?: LocalCheckStats;
 }
@@ -85,7 +88,7 @@ export class Pipeline {
   private readonly families: ReadonlySet<string> | 'all';
   private readonly processContext: ProcessResolver | undefined;
   private readonly toAggregator = (flow: Flow): void => this.aggregator.push(flow);
-  private readonly ends: FlowEnds | undefined;
+  private readonly ends: NamespaceEnds | undefined;
   private readonly toEnds = (flow: Flow): void => {
     if (this.ends) this.ends.push(flow);
     else this.aggregator.push(flow);
@@ -126,7 +129,7 @@ export class Pipeline {
       options.onFlow(flow);
     };
     this.aggregator = new Aggregator({ windowMs: options.aggregateWindowMs, onFlow: emit });
-    this.ends = options.flowEnds && new FlowEnds({ ...options.flowEnds, onFlow: this.toAggregator, onClose: emit, onLoss: (report) => this.lose(report) });
+    this.ends = options.flowEnds && new NamespaceEnds({ ...options.flowEnds, onFlow: this.toAggregator, onClose: emit, onLoss: (report) => this.lose(report) });
     this.check = new LocalCheck({ onFlow: this.toEnds, maxWaitMs: options.localCheckWaitMs ?? DEFAULT_LOCAL_CHECK_WAIT_MS, maxHeld: options.maxInFlight });
     this.uring = new UringOps({ timeoutMs: options.eventTimeoutMs, maxHeld: options.maxInFlight, onFlow: this.toProcessContext });
     this.packets = new PacketFlows(options.localAddresses);
@@ -158,14 +161,15 @@ export class Pipeline {
 
   /**
    * sock_diag messages (whole netlink messages, two words per message in `offsets`: offset, length),
-   * received at `now` (ms): destroy broadcasts, joined to their flows (./flow-ends.ts).
+   * received at `now` (ms) from network namespace `netns` (null: the daemon's): destroy broadcasts,
+   * joined to their flows of that namespace (./flow-ends.ts, ./namespace-ends.ts).
    */
-  pushSockDiag(data: Buffer, offsets: Uint32Array, now: number): void {
+  pushSockDiag(data: Buffer, offsets: Uint32Array, now: number, netns: number | null = null): void {
     if (!this.ends) return;
     for (let i = 0; i + 1 < offsets.length; i += 2) {
       const at = offsets[i] as number;
       const parsed = parseInetDiag(data.subarray(at, at + (offsets[i + 1] as number)));
-      if (parsed.ok) this.ends.pushDestroy(parsed.socket, now);
+      if (parsed.ok) this.ends.pushDestroy(parsed.socket, now, netns);
       else this.lose({ reason: 'sock-diag-parse', count: 1, node: '', time: now, detail: parsed.reason });
     }
   }
@@ -179,6 +183,11 @@ export class Pipeline {
     };
     if (this.processContext) this.processContext.push(flow, out);
     else out(flow);
+  }
+
+  /** Network namespace `netns` is no longer read (it is gone): its join lets out what waits there. */
+  forgetNamespace(netns: number): void {
+    this.ends?.forget(netns);
   }
 
   /** Moves the short waits' time forward (live: every few tens of ms): the local check's and the close join's. */

@@ -112,6 +112,11 @@ export const FLOW_FIELDS = {
   container_runtime: textOrNull('`docker`, `containerd`, `cri-o`, `podman`, `systemd-nspawn`, `machine`, or `null` (no container, or a Kubernetes cgroupfs path that does not say)'),
   pod_uid: textOrNull("the Kubernetes pod's uid, from kubelet's `kubepods` cgroup path"),
   unit: textOrNull('the systemd unit of a host process (`ssh.service`, `session-3.scope`); `null` inside a container'),
+  netns: optional(
+    integer(
+      "the inode of the process's network namespace (`/proc/<pid>/ns/net`, as `ip netns identify` and `lsns -t net` show it), only when it is not the daemon's own (a container, an `ip netns`): the same addresses and ports mean different sockets in two namespaces. For a process gone before it was read, its parent's when that is in another namespace. On `close` entries the namespace whose destroy broadcast it was (`flow_end_namespaces = all`)",
+    ),
+  ),
   labels: strings("the process's labels (see \"Process context\"), sorted; `[]` for none"),
   key: textOrNull("the audit rule's key (`-k`); several keys joined with `,`"),
   fd: integerOrNull("the socket's file descriptor; for accept the new connection's; `null` for io_uring and packets"),

@@ -1,5 +1,5 @@
 // A directory laid out like /proc for the process resolver's procRoot option: per process
-// stat (in the kernel's format: fs/proc/array.c do_task_stat), exe and cwd symlinks, cmdline
+// stat (in the kernel's format: fs/proc/array.c do_task_stat), exe, cwd and ns/net symlinks, cmdline
 // (NUL-terminated arguments) and cgroup; and uptime. Tests add, change and remove processes to
 // stage exits, pid reuse and execs that a real /proc cannot be made to show on demand.
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -18,6 +18,8 @@ export interface FakeProcess {
   argv?: string[];
   /** /proc/<pid>/cgroup contents. */
   cgroup?: string;
+  /** The inode /proc/<pid>/ns/net names (`net:[<inode>]`). */
+  netns?: number;
 }
 
 export class FakeProc {
@@ -52,6 +54,10 @@ export class FakeProc {
     if (process.cwd !== undefined) symlinkSync(process.cwd, join(dir, 'cwd'));
     writeFileSync(join(dir, 'cmdline'), (process.argv ?? []).map((arg) => `${arg}\0`).join(''));
     writeFileSync(join(dir, 'cgroup'), process.cgroup ?? '0::/\n');
+    if (process.netns !== undefined) {
+      mkdirSync(join(dir, 'ns'));
+      symlinkSync(`net:[${process.netns}]`, join(dir, 'ns', 'net'));
+    }
   }
 
   remove(pid: number): void {

@@ -20,6 +20,19 @@ export function readProcLink(procRoot: string, pid: number, name: 'exe' | 'cwd')
   }
 }
 
+/**
+ * The inode of a process's network namespace: /proc/<pid>/ns/net links to `net:[<inode>]`
+ * (namespaces(7)); null when gone or not permitted (reading it needs ptrace read access, as exe does).
+ */
+export function readNetns(procRoot: string, pid: number | 'self'): number | null {
+  try {
+    const match = /^net:\[(\d+)\]$/.exec(readlinkSync(`${procRoot}/${pid}/ns/net`));
+    return match === null ? null : Number(match[1]);
+  } catch {
+    return null;
+  }
+}
+
 /** A command line from /proc/<pid>/cmdline, at most a given number of bytes of it. */
 export interface BoundedArgv {
   argv: string[];

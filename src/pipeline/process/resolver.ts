@@ -28,8 +28,8 @@
 // are cut at those bounds by the parser, record.ts fieldValue); the cache by entries and by
 // estimated bytes.
 //
-// Off the hot path. A cache hit costs at most that one stat read. A new process costs two
-// readlinks (exe, cwd) on this thread, which cannot wait on other tasks, and a request to
+// Off the hot path. A cache hit costs at most that one stat read. A new process costs three
+// readlinks (exe, cwd, ns/net) on this thread, which cannot wait on other tasks, and a request to
 // the worker thread for its cgroup and cmdline, which can (proc-files.ts). Flows wait for
 // that answer in an ordered queue and leave in the order they came: each when its answer is
 // in, or after `lookupTimeoutMs` with what this thread read (counted as a timeout). A stuck
@@ -41,7 +41,7 @@ import type { Flow } from '../flow.js';
 import { LruTtlCache, processKey } from './cache.js';
 import { cgroupContext, parseCgroupFile, type CgroupContext } from './cgroup.js';
 import { LabelRules } from './labels.js';
-import { capArgs, cmdlineArgv, readProcLink, SlowProcReader, type BoundedArgv } from './proc-files.js';
+import { capArgs, cmdlineArgv, readNetns, readProcLink, SlowProcReader, type BoundedArgv } from './proc-files.js';
 import { hasExited, readBootTimeMs, readProcStat, START_TOLERANCE_MS, startTimeMs, type ProcStat } from './proc-stat.js';
 import { UserNames } from './user-names.js';
 
@@ -66,6 +66,8 @@ export interface ProcessResolverOptions {
   maxPending?: number;
   /** Wall clock (ms since the epoch), for the cache's time-to-live and the boot time. */
   now?: () => number;
+  /** The daemon's network namespace (its inode): flows of processes in another one carry `netns`. Default: `<procRoot>/self/ns/net`. */
+  ownNetns?: number | null;
 }
 
 export interface ProcessResolverStats {
@@ -106,6 +108,8 @@ interface ProcessEntry {
   comm: string;
   exe: string | null;
   cwd: string | null;
+  /** Its network namespace's inode (read with exe and cwd); null when unreadable. */
+  netns: number | null;
   /** The exe this process's events named when the entry was read: another one means an exec since. */
   eventExe: string | null;
   parent: ProcessEntry | null;
@@ -178,6 +182,7 @@ export class ProcessResolver {
   private readonly argvMaxArgs: number;
   private readonly maxPending: number;
   private readonly now: () => number;
+  private readonly ownNetns: number | null;
   private readonly queue: Array<Pending | undefined> = [];
   private head = 0;
   private timer: NodeJS.Timeout | undefined;
@@ -203,6 +208,7 @@ export class ProcessResolver {
     this.lookupTimeoutMs = options.lookupTimeoutMs ?? 250;
     this.maxPending = Math.max(1, options.maxPending ?? 4096);
     this.now = options.now ?? Date.now;
+    this.ownNetns = options.ownNetns === undefined ? readNetns(this.procRoot, 'self') : options.ownNetns;
     this.bootCheckedAt = this.now();
     this.bootMs = readBootTimeMs(this.procRoot, this.now, true);
   }
@@ -325,6 +331,7 @@ export class ProcessResolver {
     flow.proc_gone = false;
     flow.proc_start = entry.startMs;
     flow.cwd = entry.cwd;
+    this.addNetns(flow, entry);
     flow.labels = sorted(this.labelsOf(entry.pid, entry.startTicks));
     // What a record without them (URINGOP) did not say, from /proc.
     if (flow.exe === null) flow.exe = entry.exe;
@@ -382,6 +389,10 @@ export class ProcessResolver {
     if (!found || !parent) return undefined;
     flow.parent_exe = parent.exe;
     flow.parent_comm = parent.comm;
+    // A child starts in its parent's network namespace (clone(2) without CLONE_NEWNET): a parent in
+    // another namespace than the daemon's says where the gone child most likely was; one in the
+    // daemon's says nothing (the child may have been a container's first process).
+    this.addNetns(flow, parent);
     flow.labels = sorted([...eventLabels, ...this.labelsOf(parent.pid, parent.startTicks)]);
     if (parent.details) {
       addParentArgv(flow, parent.details);
@@ -453,6 +464,7 @@ export class ProcessResolver {
     this.counts.lookups++;
     const exe = readProcLink(this.procRoot, stat.pid, 'exe');
     const cwd = readProcLink(this.procRoot, stat.pid, 'cwd');
+    const netns = readNetns(this.procRoot, stat.pid);
     // A link that could not be read: a kernel thread, or the process exited since its stat was
     // read. (It cannot have been replaced: the kernel hands a freed pid out again only after
     // every other one, kernel/pid.c alloc_pid's cyclic allocation, not within microseconds.)
@@ -473,6 +485,7 @@ export class ProcessResolver {
       comm: stat.comm,
       exe,
       cwd,
+      netns,
       eventExe,
       parent: parent ?? null,
       details: undefined,
@@ -516,6 +529,11 @@ export class ProcessResolver {
       return entry.details;
     });
     return entry.detailsRead;
+  }
+
+  /** `netns` of a process in another network namespace than the daemon's. */
+  private addNetns(flow: Flow, entry: ProcessEntry): void {
+    if (entry.netns !== null && entry.netns !== this.ownNetns) flow.netns = entry.netns;
   }
 
   private addLabels(id: string, labels: readonly string[]): void {

@@ -144,6 +144,24 @@ describe('the process resolver', () => {
     expect(flow).toMatchObject({ proc_gone: false, cwd: '/srv/work dir', container_id: DOCKER_ID, container_runtime: 'docker', unit: null });
   });
 
+  it("gives a process in another network namespace that namespace's inode, one in the daemon's none, and a gone one its parent's when that is in another", async () => {
+    const own = 4026531833;
+    proc.add(parent({ netns: own }));
+    proc.add(child({ netns: 4026532175 }));
+    const [inside] = await resolveAll(resolver({ ownNetns: own }), [copy()]);
+    expect(inside).toMatchObject({ proc_gone: false, netns: 4026532175 });
+    proc.add(child({ netns: own }));
+    const [host] = await resolveAll(resolver({ ownNetns: own }), [copy()]);
+    expect(host).not.toHaveProperty('netns');
+    proc.remove(PID);
+    proc.add(parent({ netns: 4026532180 }));
+    const [gone] = await resolveAll(resolver({ ownNetns: own }), [copy()]);
+    expect(gone).toMatchObject({ proc_gone: true, netns: 4026532180 });
+    proc.add(parent({ netns: own }));
+    const [goneOnHost] = await resolveAll(resolver({ ownNetns: own }), [copy()]);
+    expect(goneOnHost).not.toHaveProperty('netns');
+  });
+
   it('treats a zombie as gone', async () => {
     proc.add(parent());
     proc.add(child({ state: 'Z' }));
