@@ -18,6 +18,7 @@
 #include <system_error>
 #include <thread>
 
+#include "clock.h"
 #include "errno_error.h"
 
 namespace auditflow {
@@ -128,7 +129,7 @@ Napi::Function SockDiagSocket::Init(Napi::Env env) {
   return DefineClass(env, "SockDiagSocket", methods);
 }
 
-// new SockDiagSocket({ rcvbuf, maxQueueBytes, netnsPath, netnsInode }, onBatch(data, offsets, error), onClosed)
+// new SockDiagSocket({ rcvbuf, maxQueueBytes, netnsPath, netnsInode }, onBatch(data, offsets, error, receivedUs), onClosed)
 // netnsPath (a /proc/<pid>/ns/net) and netnsInode (that namespace's inode, checked on the opened
 // file): the destroys of that network namespace; without them, those of the caller's.
 SockDiagSocket::SockDiagSocket(const Napi::CallbackInfo& info) : ReaderThread<SockDiagSocket>(info) {
@@ -224,6 +225,7 @@ void SockDiagSocket::ReaderLoop() {
 // Queues what was read and wakes JavaScript once; a batch the full queue cannot take is dropped, counted.
 void SockDiagSocket::Submit(Messages& pending) {
   if (pending.offsets.empty()) return;
+  pending.received_us = RealtimeUs();
   auto batch = std::make_unique<Messages>(std::move(pending));
   pending = Messages();
   std::lock_guard<std::mutex> lock(queue_mutex_);
@@ -238,8 +240,8 @@ void SockDiagSocket::Submit(Messages& pending) {
   CallDeliver();
 }
 
-// On the JavaScript thread: onBatch(data, offsets, null) per queued batch, then (null, null, error)
-// once if the reader failed.
+// On the JavaScript thread: onBatch(data, offsets, null, receivedUs) per queued batch, then
+// (null, null, error, 0) once if the reader failed.
 void SockDiagSocket::Deliver(Napi::Env env, Napi::Function onBatch) {
   std::deque<std::unique_ptr<Messages>> batches;
   int fatal;
@@ -259,9 +261,9 @@ void SockDiagSocket::Deliver(Napi::Env env, Napi::Function onBatch) {
     Messages* batch = owned.release();
     Napi::Buffer<uint8_t> data = Napi::Buffer<uint8_t>::New(
         env, batch->data.data(), batch->data.size(), [](Napi::Env, uint8_t*, Messages* owner) { delete owner; }, batch);
-    onBatch.Call({data, offsets, env.Null()});
+    onBatch.Call({data, offsets, env.Null(), Napi::Number::New(env, batch->received_us)});
   }
-  if (fatal != 0) onBatch.Call({env.Null(), env.Null(), ErrnoError(env, fatal, "recv").Value()});
+  if (fatal != 0) onBatch.Call({env.Null(), env.Null(), ErrnoError(env, fatal, "recv").Value(), Napi::Number::New(env, 0)});
 }
 
 Napi::Value SockDiagSocket::Stats(const Napi::CallbackInfo& info) {

@@ -31,6 +31,7 @@ class SockDiagSocket : public ReaderThread<SockDiagSocket> {
   struct Messages {
     std::vector<uint8_t> data;
     std::vector<uint32_t> offsets;  // (offset, length) per message
+    double received_us = 0;         // when they were read (RealtimeUs), all within one wake
   };
 
   Napi::Value Stats(const Napi::CallbackInfo& info);

@@ -48,18 +48,6 @@ void PutAddress(uint8_t* entry, size_t length_at, const sockaddr_storage& addres
 
 }  // namespace
 
-double RealtimeUs() {
-  timespec now;
-  clock_gettime(CLOCK_REALTIME, &now);
-  return static_cast<double>(now.tv_sec) * 1e6 + static_cast<double>(now.tv_nsec / 1000);
-}
-
-uint64_t MonotonicNs() {
-  timespec now;
-  clock_gettime(CLOCK_MONOTONIC, &now);
-  return static_cast<uint64_t>(now.tv_sec) * 1000000000ull + static_cast<uint64_t>(now.tv_nsec);
-}
-
 SocketLookups::SocketLookups(std::vector<LookupCall> calls, uint32_t self_pid) : calls_(std::move(calls)), self_pid_(self_pid) {}
 
 SocketLookups::~SocketLookups() {

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "batch.h"
+#include "clock.h"
 #include "syscall_scan.h"
 
 namespace auditflow {
@@ -30,10 +31,6 @@ constexpr uint32_t kFdInExit = 2;    // accept, accept4: the new socket is the e
 // One lookup entry (src/native/socket-lookups.ts); its first 4 bytes are the record's index.
 constexpr size_t kLookupEntryBytes = 96;
 
-// CLOCK_MONOTONIC in nanoseconds.
-uint64_t MonotonicNs();
-// CLOCK_REALTIME in microseconds: the clock of the audit records' timestamps (kernel/auditsc.c).
-double RealtimeUs();
 
 class SocketLookups {
  public:

@@ -185,8 +185,8 @@ export class Daemon {
       this.sockDiag = SockDiagSource.open({
         binding: this.binding,
         log: this.stageLogger('sock_diag'),
-        onBatch: (data, offsets) => {
-          if (!this.stopped) this.pipeline.pushSockDiag(data, offsets, Date.now());
+        onBatch: (data, offsets, receivedMs) => {
+          if (!this.stopped) this.pipeline.pushSockDiag(data, offsets, receivedMs);
         },
         lose: (loss) => this.losses.add(loss),
       });
@@ -251,8 +251,8 @@ export class Daemon {
     return new NamespaceReaders({
       binding: this.binding,
       log,
-      onBatch: (data, offsets, netns) => {
-        if (!this.stopped) this.pipeline.pushSockDiag(data, offsets, Date.now(), netns);
+      onBatch: (data, offsets, receivedMs, netns) => {
+        if (!this.stopped) this.pipeline.pushSockDiag(data, offsets, receivedMs, netns);
       },
       onClosed: (netns) => this.pipeline.forgetNamespace(netns),
       lose: (loss) => this.losses.add(loss),

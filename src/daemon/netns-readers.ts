@@ -40,7 +40,7 @@ export interface NamespaceReadersOptions {
   binding: AuditBinding;
   log: Logger;
   /** Destroy messages read in namespace `netns`. */
-  onBatch: (data: Buffer, offsets: Uint32Array, netns: number) => void;
+  onBatch: (data: Buffer, offsets: Uint32Array, receivedMs: number, netns: number) => void;
   /** The reader of `netns` was closed: its namespace has no process left. */
   onClosed: (netns: number) => void;
   lose: (loss: LossInfo) => void;
@@ -162,7 +162,7 @@ export class NamespaceReaders {
       return SockDiagSource.openIn({
         binding: this.options.binding,
         log: this.options.log,
-        onBatch: (data, offsets) => this.options.onBatch(data, offsets, netns),
+        onBatch: (data, offsets, receivedMs) => this.options.onBatch(data, offsets, receivedMs, netns),
         lose: this.options.lose,
         netns: { path: `${this.procRoot}/${pid}/ns/net`, inode: netns },
       });

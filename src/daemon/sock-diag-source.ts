@@ -11,7 +11,7 @@ export interface SockDiagSourceOptions {
   binding: AuditBinding;
   log: Logger;
   /** Destroy messages as the addon delivers them: whole netlink messages, (offset, length) pairs. */
-  onBatch: (data: Buffer, offsets: Uint32Array) => void;
+  onBatch: (data: Buffer, offsets: Uint32Array, receivedMs: number) => void;
   lose: (loss: LossInfo) => void;
   /** Another network namespace's destroys: its `/proc/<pid>/ns/net` and its inode. */
   netns?: { path: string; inode: number };
@@ -55,12 +55,12 @@ export class SockDiagSource {
     const netns = options.netns;
     const native = new options.binding.SockDiagSocket(
       { rcvbuf: RCVBUF, maxQueueBytes: MAX_QUEUE_BYTES, ...(netns === undefined ? {} : { netnsPath: netns.path, netnsInode: netns.inode }) },
-      (data, offsets, error) => {
+      (data, offsets, error, receivedUs) => {
         if (error !== null) {
           options.log.error({ err: error.message, code: error.code, netns: netns?.inode ?? null }, 'the sock_diag socket failed: no more close entries');
           return;
         }
-        if (data !== null && offsets !== null) options.onBatch(data, offsets);
+        if (data !== null && offsets !== null) options.onBatch(data, offsets, receivedUs / 1000);
       },
       () => resolve(),
     );

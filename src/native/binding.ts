@@ -180,9 +180,10 @@ export interface NativeSockDiagStats {
 
 /**
  * Whole netlink messages (header included) in `data`, two words per message in `offsets`: offset,
- * length. A fatal read error arrives as (null, null, error) and ends the reader.
+ * length; `receivedUs`: when the reader thread read them (CLOCK_REALTIME, µs, all within one wake).
+ * A fatal read error arrives as (null, null, error, 0) and ends the reader.
  */
-export type NativeSockDiagCallback = (data: Buffer | null, offsets: Uint32Array | null, error: NodeJS.ErrnoException | null) => void;
+export type NativeSockDiagCallback = (data: Buffer | null, offsets: Uint32Array | null, error: NodeJS.ErrnoException | null, receivedUs: number) => void;
 
 export interface NativeSockDiagDump {
   data: Buffer;

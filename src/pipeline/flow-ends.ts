@@ -41,7 +41,20 @@ export interface FlowEndsOptions {
   maxOpeners?: number;
   maxWaiting?: number;
   maxHeld?: number;
+  /**
+   * When a flow's socket was found gone (its lookup met a closed fd or an exited process, or the local
+   * check found its fd taken by a later socket), ms: its destroy came before that.
+   */
+  goneBy?: (flow: Flow) => number | undefined;
 }
+
+/**
+ * How much later than its socket was found gone its destroy may be read, ms: the kernel sends the
+ * broadcast from a workqueue (net/core/sock_diag.c, sock_diag_broadcast_destroy), and the reader thread
+ * wakes for it. Kept short: at 100 connects a second the next socket's destroy comes 10 ms later, and a
+ * wider window would let it rival the right one.
+ */
+const GONE_SLACK_MS = 5;
 
 export interface FlowEndsStats {
   openers: number;
@@ -218,9 +231,14 @@ export class FlowEnds {
     return { openers: this.openerCount, waiting: this.waitQueue.filter((w) => !w.done).length, held: this.heldQueue.filter((h) => !h.done).length, ...this.counts };
   }
 
-  /** Whether `socket`, destroyed at `at`, can be the socket of `flow`: family, protocol, time order. */
+  /**
+   * Whether `socket`, whose destroy was read at `at`, can be the socket of `flow`: family, protocol,
+   * and time: after the flow's event, and no later than its socket was found gone.
+   */
   private fits(flow: Flow, socket: InetDiagSocket, at: number): boolean {
     if (flow.ts > at || flow.family !== familyOf(socket)) return false;
+    const gone = this.options.goneBy?.(flow);
+    if (gone !== undefined && at > gone + GONE_SLACK_MS) return false;
     return flow.proto_num === null || socket.protocol === null || flow.proto_num === socket.protocol;
   }
 

@@ -40,6 +40,8 @@ export interface LocalCheckOptions {
   maxHeld?: number;
   /** Socket openings remembered at most (default 65,536). */
   maxOpenings?: number;
+  /** A flow's read ends were dropped: its socket was gone by `atUs`, when the read met another. */
+  onReplaced?: (flow: Flow, atUs: number) => void;
 }
 
 /** What of a flow's ends was read from its socket, and when (µs since the epoch). */
@@ -177,6 +179,7 @@ export class LocalCheck {
   private decide(flow: Flow, read: EndsRead, verdict: 'replaced' | 'kept'): void {
     if (verdict === 'replaced') {
       this.counts.replaced++;
+      this.options.onReplaced?.(flow, read.atUs);
       flow.local_addr = null;
       flow.local_port = null;
       flow.community_id = null;

@@ -115,6 +115,8 @@ export class Pipeline {
       this.onEvent(event);
     },
   });
+  /** When a flow's socket was found gone (ms): the close join takes no destroy read much later (./flow-ends.ts). */
+  private readonly goneBy = new WeakMap<Flow, number>();
   /** Early lookups of SYSCALL records that went the generic way, by serial, until their event completes. */
   private readonly lookups = new Map<number, EarlyLookup>();
   private records = 0;
@@ -129,8 +131,14 @@ export class Pipeline {
       options.onFlow(flow);
     };
     this.aggregator = new Aggregator({ windowMs: options.aggregateWindowMs, onFlow: emit });
-    this.ends = options.flowEnds && new NamespaceEnds({ ...options.flowEnds, onFlow: this.toAggregator, onClose: emit, onLoss: (report) => this.lose(report) });
-    this.check = new LocalCheck({ onFlow: this.toEnds, maxWaitMs: options.localCheckWaitMs ?? DEFAULT_LOCAL_CHECK_WAIT_MS, maxHeld: options.maxInFlight });
+    this.ends =
+      options.flowEnds && new NamespaceEnds({ ...options.flowEnds, onFlow: this.toAggregator, onClose: emit, onLoss: (report) => this.lose(report), goneBy: (flow) => this.goneBy.get(flow) });
+    this.check = new LocalCheck({
+      onFlow: this.toEnds,
+      maxWaitMs: options.localCheckWaitMs ?? DEFAULT_LOCAL_CHECK_WAIT_MS,
+      maxHeld: options.maxInFlight,
+      onReplaced: (flow, atUs) => this.goneBy.set(flow, atUs / 1000),
+    });
     this.uring = new UringOps({ timeoutMs: options.eventTimeoutMs, maxHeld: options.maxInFlight, onFlow: this.toProcessContext });
     this.packets = new PacketFlows(options.localAddresses);
     this.reassembler = new Reassembler({
@@ -161,7 +169,7 @@ export class Pipeline {
 
   /**
    * sock_diag messages (whole netlink messages, two words per message in `offsets`: offset, length),
-   * received at `now` (ms) from network namespace `netns` (null: the daemon's): destroy broadcasts,
+   * read at `now` (ms; live: by the addon's reader thread) from network namespace `netns` (null: the daemon's): destroy broadcasts,
    * joined to their flows of that namespace (./flow-ends.ts, ./namespace-ends.ts).
    */
   pushSockDiag(data: Buffer, offsets: Uint32Array, now: number, netns: number | null = null): void {
@@ -302,6 +310,8 @@ export class Pipeline {
         const flow = toFlow(event, step);
         const read = endsRead(step);
         if (read !== undefined) this.check.noteRead(flow, read);
+        const lookup = event.lookup;
+        if (lookup?.info === undefined && lookup?.goneByUs !== undefined && lookup.goneByUs > 0 && lookup.pid === flow.pid && lookup.fd === flow.fd) this.goneBy.set(flow, lookup.goneByUs / 1000);
         this.toProcessContext(flow);
         break;
       }

@@ -188,6 +188,41 @@ describe('local ends from destroy broadcasts', () => {
     expect(ends.stats()).toMatchObject({ localFromClose: 0, localMissing: 2 });
   });
 
+  it('joins each of a client\'s connects 10 ms apart to its own destroy when each socket was found gone at once', () => {
+    // A client reconnecting to one server every 10 ms: each socket closed before its lookup, which
+    // says when it found it gone. Without those times both destroys fit both flows, and none is taken.
+    const second = { ...client, localPort: client.localPort + 1 };
+    const run = (withGone: boolean): Flow[] => {
+      const gone = new Map<Flow, number>();
+      const { ends, flows } = join({ goneBy: (flow) => (withGone ? gone.get(flow) : undefined) });
+      const first = flowOf('connect', null, toServer);
+      const next = flowOf('connect', null, toServer, { ts: captured.ts + 10, serial: captured.serial + 2 });
+      gone.set(first, captured.ts + 1);
+      gone.set(next, captured.ts + 11);
+      // The broadcasts come first: the audit path is the slower one.
+      ends.pushDestroy(client, captured.ts + 0.4);
+      ends.pushDestroy(second, captured.ts + 10.4);
+      ends.push(first);
+      ends.push(next);
+      ends.flush();
+      return flows.sort((a, b) => a.serial - b.serial);
+    };
+    expect(run(true).map((flow) => [flow.local_port, flow.local_source])).toEqual([
+      [client.localPort, 'close'],
+      [client.localPort + 1, 'close'],
+    ]);
+    expect(run(false).map((flow) => flow.local_port)).toEqual([null, null]);
+  });
+
+  it('does not join a destroy read more than 5 ms after its flow\'s socket was found gone', () => {
+    const flow = flowOf('connect', null, toServer);
+    const { ends, flows } = join({ goneBy: () => captured.ts + 1 });
+    ends.push(flow);
+    ends.pushDestroy(client, captured.ts + 6.5);
+    ends.flush();
+    expect(flows.map((f) => f.local_port)).toEqual([null]);
+  });
+
   it('does not join a destroy of another protocol, family or an earlier time', () => {
     const { ends, flows } = join();
     ends.push(flowOf('connect', null, toServer, { proto: 'udp', proto_num: 17 }));
