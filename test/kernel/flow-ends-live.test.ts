@@ -5,7 +5,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { readlinkSync, readdirSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { finished, waitForLine } from '../helpers/child.js';
-import { readStream, startDaemon, useDaemonRedis } from '../helpers/daemon.js';
+import { readStream, startDaemon, useDaemonRedis, type DaemonChild } from '../helpers/daemon.js';
 import { useKernel } from '../helpers/kernel.js';
 import { untilAsync, until } from '../helpers/until.js';
 import { nativeBinding } from '../../src/native/binding.js';
@@ -101,6 +101,26 @@ async function flowsOf(stream: string): Promise<Array<Record<string, string>>> {
   return (await readStream(servers.redis.url, stream)).map((entry) => entry.fields).filter((fields) => fields.kind === 'flow');
 }
 
+/**
+ * The server's accepts of the client's TCP connections (by the server's pid: an ephemeral port the
+ * client used comes back for other connections, such as this test's to Redis): each has its
+ * listener's end and the client's port.
+ */
+function expectAccepts(flows: Array<Record<string, string>>, serverPid: number | undefined, seen: Array<[string, number]>): void {
+  const clientPorts = new Set(seen.filter(([kind]) => kind.startsWith('tcp')).map(([, port]) => String(port)));
+  const accepts = flows.filter((f) => f.op === 'accept' && f.pid === String(serverPid) && clientPorts.has(f.remote_port ?? ''));
+  expect(accepts.length).toBe(clientPorts.size);
+  for (const accept of accepts) expect(accept).toMatchObject({ proto: 'tcp', local_port: expect.stringMatching(/^\d+$/) });
+}
+
+async function stopServerAndDaemon(server: ChildProcess | undefined, daemon: DaemonChild): Promise<void> {
+  if (server !== undefined) {
+    server.kill();
+    await finished(server);
+  }
+  expect((await daemon.stop()).code).toBe(0);
+}
+
 /** The inode of each socket a process holds (/proc/<pid>/fd). */
 function socketInodes(pid: number): number[] {
   return readdirSync(`/proc/${pid}/fd`).flatMap((fd) => {
@@ -181,11 +201,7 @@ describe('auditflow run with flow_end', () => {
         'the flows and closes',
       ).catch(() => undefined);
     } finally {
-      if (serverChild !== undefined) {
-        serverChild.kill();
-        await finished(serverChild);
-      }
-      expect((await daemon.stop()).code).toBe(0);
+      await stopServerAndDaemon(serverChild, daemon);
     }
     const flows = await flowsOf(stream);
     const mine = flows.filter((f) => f.pid === String(clientPid));
@@ -210,12 +226,7 @@ describe('auditflow run with flow_end', () => {
       expect(connect, `opener of ${close.local_port}: ${summary}`).toBeDefined();
       expect(close).toMatchObject({ direction: 'egress', exe: connect?.exe, community_id: connect?.community_id, remote_port: connect?.remote_port });
     }
-    // The server's accepts: each has its listener's end and the client's port. (By the server's pid:
-    // an ephemeral port the client used comes back for other connections, such as this test's to Redis.)
-    const clientPorts = new Set(seen.filter(([kind]) => kind.startsWith('tcp')).map(([, port]) => String(port)));
-    const accepts = flows.filter((f) => f.op === 'accept' && f.pid === String(serverChild?.pid) && clientPorts.has(f.remote_port ?? ''));
-    expect(accepts.length).toBe(clientPorts.size);
-    for (const accept of accepts) expect(accept).toMatchObject({ proto: 'tcp', local_port: expect.stringMatching(/^\d+$/) });
+    expectAccepts(flows, serverChild?.pid, seen);
   });
 
   it('gives every connect and send of short-lived processes the local end the process saw, and the server\'s accepts theirs', async () => {
@@ -246,11 +257,7 @@ describe('auditflow run with flow_end', () => {
         'every flow with its local end',
       ).catch(() => undefined);
     } finally {
-      if (serverChild !== undefined) {
-        serverChild.kill();
-        await finished(serverChild);
-      }
-      expect((await daemon.stop()).code).toBe(0);
+      await stopServerAndDaemon(serverChild, daemon);
     }
     const flows = await flowsOf(stream);
     for (const child of children) {
@@ -264,12 +271,7 @@ describe('auditflow run with flow_end', () => {
         expect(['socket', 'close']).toContain(flow?.local_source);
       }
     }
-    // The server accepted each TCP connection and closed it at once: each accept has the listener's
-    // end and the client's port.
-    const clientPorts = new Set(children.flatMap((child) => child.seen.filter(([kind]) => kind.startsWith('tcp')).map(([, port]) => String(port))));
-    const accepts = flows.filter((f) => f.op === 'accept' && f.pid === String(serverChild?.pid) && clientPorts.has(f.remote_port ?? ''));
-    expect(accepts.length).toBe(clientPorts.size);
-    for (const accept of accepts) expect(accept).toMatchObject({ proto: 'tcp', local_port: expect.stringMatching(/^\d+$/) });
+    expectAccepts(flows, serverChild?.pid, children.flatMap((child) => child.seen));
   });
 
   it("reports a known transfer's bytes, packets and duration in both sides' close entries", async () => {
