@@ -60,7 +60,8 @@ export class SockDiagSource {
           options.log.error({ err: error.message, code: error.code, netns: netns?.inode ?? null }, 'the sock_diag socket failed: no more close entries');
           return;
         }
-        if (data !== null && offsets !== null) options.onBatch(data, offsets, receivedUs / 1000);
+        // Whole ms, as entries carry their times.
+        if (data !== null && offsets !== null) options.onBatch(data, offsets, Math.floor(receivedUs / 1000));
       },
       () => resolve(),
     );

@@ -32,8 +32,19 @@ export function TopView(props: ViewProps): ReactElement {
   const { stdout } = useStdout();
   const [by, setBy] = useState(props.by);
   const [sort, setSort] = useState(props.sort);
-  const [filter, setFilter] = useState(props.filter);
-  const [editing, setEditing] = useState<string | null>(null);
+  const [filter, setFilterState] = useState(props.filter);
+  const [editing, setEditingState] = useState<string | null>(null);
+  // Keys can come faster than a redraw, each in its own input event: the handler reads what the
+  // keys before it left, not the values of the last render.
+  const current = useRef({ filter: props.filter, editing: null as string | null });
+  const setFilter = (value: string): void => {
+    current.current.filter = value;
+    setFilterState(value);
+  };
+  const setEditing = (value: string | null): void => {
+    current.current.editing = value;
+    setEditingState(value);
+  };
   const [paused, setPaused] = useState(false);
   const [, setTick] = useState(0);
   const frozen = useRef<TopSnapshot | null>(null);
@@ -44,6 +55,7 @@ export function TopView(props: ViewProps): ReactElement {
   }, [props.refreshMs]);
 
   useInput((input, key) => {
+    const { editing, filter } = current.current;
     if (editing !== null) {
       if (key.return) {
         setFilter(editing);

@@ -4,8 +4,8 @@
 // busybox nc client that sends one line and exits; `auditflow run` on the host publishes the flows
 // into a private Redis. The client is gone before /proc can be read (proc_gone): its container comes
 // from its parent, the container's shell (docs/flows.md, "Identity before data").
-// Needs Debian's docker.io and busybox-static; run with `npm run test:docker` (AUDITFLOW_DOCKER_TEST=1),
-// which starts dockerd when no engine answers and stops it again by its pid.
+// Needs Debian's docker.io and busybox-static (scripts/install-deps.sh installs both); part of `npm
+// test`. It starts dockerd when no engine answers and stops it again by its pid.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, copyFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -15,7 +15,6 @@ import { readStream, startDaemon, useDaemonRedis } from '../helpers/daemon.js';
 import { useKernel } from '../helpers/kernel.js';
 import { untilAsync } from '../helpers/until.js';
 
-const enabled = process.env.AUDITFLOW_DOCKER_TEST === '1';
 const image = `auditflow-busybox:${process.pid}`;
 const name = `auditflow-flows-${process.pid}`;
 const STREAM = 'live:docker-container';
@@ -29,13 +28,14 @@ function docker(...args: string[]): { status: number | null; stdout: string; std
 // the shell (the client's parent) is alive when the daemon reads /proc.
 const SCRIPT = 'sleep 1; nc -l -p 8080 >/dev/null & sleep 0.3; echo hello | nc -w 1 127.0.0.1 8080; wait; sleep 3';
 
-describe.skipIf(!enabled)('flows of a real container (npm run test:docker)', () => {
+describe('flows of a real container', () => {
   useKernel();
   const servers = useDaemonRedis();
   let engine: ChildProcess | undefined;
   let root: string;
 
   beforeAll(async () => {
+    expect(spawnSync('docker', ['--version']).status, 'docker is missing: bash scripts/install-deps.sh installs docker.io').toBe(0);
     if (docker('info').status !== 0) {
       engine = spawn('dockerd', [], { stdio: 'ignore' });
       await untilAsync(async () => docker('info').status === 0, 60_000, 'dockerd');
