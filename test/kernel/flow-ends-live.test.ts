@@ -217,6 +217,9 @@ describe('auditflow run with flow_end', () => {
         // those) or taken from its destroy: either way the socket's own, or none.
         if (flow.local_port !== undefined && flow.local_port !== '') expect(flow.local_port, `${kind} #${n} (${flow.local_source}): ${summary}`).toBe(ports[n]);
       });
+      // The share with a local end, for the issue's note (not asserted: it depends on the machine's load).
+      const share = (source: string): number => ofKind.filter((f) => f.local_source === source).length;
+      console.log(`${kind}: ${ofKind.length} flows, local end from the socket ${share('socket')}, from the destroy ${share('close')}, none ${ofKind.length - share('socket') - share('close')}`);
       // Every TCP socket's end is in a close entry, with the port the child saw (joined to its connect or not).
       if (op === 'connect') for (const port of ports) expect(flows.some((f) => f.op === 'close' && f.local_port === port), `close of ${port}: ${summary}`).toBe(true);
     }
