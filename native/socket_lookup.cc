@@ -289,7 +289,8 @@ void SocketLookups::ReadProcess(const Process& process, std::vector<uint8_t>* pr
   Put(header, 16, RealtimeUs());
   processes->insert(processes->end(), header, header + kProcessReadHeaderBytes);
   if (status == 0) processes->insert(processes->end(), cgroup, cgroup + length);
-  (status == 0 ? cgroups_read_ : status == E2BIG ? cgroups_cut_ : status == ESRCH ? cgroups_gone_ : cgroups_failed_).fetch_add(1, std::memory_order_relaxed);
+  std::atomic<uint64_t>& counter = status == 0 ? cgroups_read_ : status == E2BIG ? cgroups_cut_ : status == ESRCH ? cgroups_gone_ : cgroups_failed_;
+  counter.fetch_add(1, std::memory_order_relaxed);
   cgroups_time_ns_.fetch_add(MonotonicNs() - started, std::memory_order_relaxed);
 }
 
