@@ -10,6 +10,7 @@
         "native/framing.cc",
         "native/sd_notify.cc",
         "native/file_lock.cc",
+        "native/process_cgroup.cc",
         "native/process_start.cc",
         "native/socket_ends.cc",
         "native/socket_query.cc",

@@ -383,7 +383,7 @@ void AuditSocket::LookupLoop() {
     }
     lock.lock();
     if (batch) {
-      queued_bytes_ += batch->lookups.size();
+      queued_bytes_ += batch->lookups.size() + batch->processes.size();
       EnqueueLocked(std::move(batch));
     }
   }
@@ -415,6 +415,7 @@ void AuditSocket::EnqueueLocked(std::unique_ptr<Batch> batch) {
         std::memcpy(batch->lookups.data() + at, &record, sizeof record);
       }
       back->lookups.insert(back->lookups.end(), batch->lookups.begin(), batch->lookups.end());
+      back->processes.insert(back->processes.end(), batch->processes.begin(), batch->processes.end());
       back->records += batch->records;
     } else {
       queue_.push_back(std::move(batch));
@@ -450,7 +451,7 @@ void AuditSocket::ReportFatal(Batch& pending, int err, const char* syscall) {
   Submit(pending);
 }
 
-// Runs on the JavaScript thread: onBatch(data, meta, error, lookups) once per queued batch. Taking
+// Runs on the JavaScript thread: onBatch(data, meta, error, lookups, processes) once per queued batch. Taking
 // the batches frees their room in the queue: a reader stopped by the bound reads again.
 void AuditSocket::Deliver(Napi::Env env, Napi::Function onBatch) {
   std::deque<std::unique_ptr<Batch>> batches;
@@ -475,6 +476,11 @@ void AuditSocket::Deliver(Napi::Env env, Napi::Function onBatch) {
       lookups = Napi::Buffer<uint8_t>::Copy(env, batch->lookups.data(), batch->lookups.size());
       batch->lookups = std::vector<uint8_t>();
     }
+    Napi::Value processes = env.Null();
+    if (!batch->processes.empty()) {
+      processes = Napi::Buffer<uint8_t>::Copy(env, batch->processes.data(), batch->processes.size());
+      batch->processes = std::vector<uint8_t>();
+    }
     Napi::Uint32Array meta = Napi::Uint32Array::New(env, batch->meta.size());
     std::memcpy(meta.Data(), batch->meta.data(), batch->meta.size() * sizeof(uint32_t));
     batch->meta = std::vector<uint32_t>();
@@ -489,10 +495,10 @@ void AuditSocket::Deliver(Napi::Env env, Napi::Function onBatch) {
       data = Napi::Buffer<uint8_t>::New(
           env, batch->data.data(), batch->data.size(), [](Napi::Env, uint8_t*, Batch* owner) { delete owner; }, batch);
     }
-    onBatch.Call({data, meta, env.Null(), lookups});
+    onBatch.Call({data, meta, env.Null(), lookups, processes});
   }
   if (fatal_errno != 0) {
-    onBatch.Call({env.Null(), env.Null(), ErrnoError(env, fatal_errno, fatal_syscall).Value(), env.Null()});
+    onBatch.Call({env.Null(), env.Null(), ErrnoError(env, fatal_errno, fatal_syscall).Value(), env.Null(), env.Null()});
   }
 }
 

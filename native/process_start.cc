@@ -20,6 +20,8 @@ int64_t ClockNs(clockid_t clock) {
   return static_cast<int64_t>(now.tv_sec) * 1000000000 + now.tv_nsec;
 }
 
+const long ticks_per_second = sysconf(_SC_CLK_TCK);
+
 // starttime's position: fields 3 (state) .. 22 (starttime) follow the comm, so it is the 20th after it.
 constexpr int kStartField = 20;
 
@@ -54,7 +56,6 @@ int64_t StatStartTicks(const char* line, size_t length) {
 }
 
 int64_t ProcessStartBootNs(int pid) {
-  static const long ticks_per_second = sysconf(_SC_CLK_TCK);
   char path[32];
   std::snprintf(path, sizeof path, "/proc/%d/stat", pid);
   int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -87,6 +88,8 @@ int PidfdStartBootNs(int pidfd, int pid, int64_t* start_boot_ns) {
   *start_boot_ns = start;
   return 0;
 }
+
+int64_t StartTicks(int64_t start_boot_ns) { return ticks_per_second <= 0 ? -1 : start_boot_ns / (1000000000 / ticks_per_second); }
 
 int64_t BootRealtimeNs() { return ClockNs(CLOCK_REALTIME) - ClockNs(CLOCK_BOOTTIME); }
 

@@ -28,6 +28,9 @@ int64_t ProcessStartBootNs(int pid);
 // 0, or ESRCH when the process exited (the pid may be another's by now), or the read's errno.
 int PidfdStartBootNs(int pidfd, int pid, int64_t* start_boot_ns);
 
+// A start as ProcessStartBootNs gives it, back in clock ticks (starttime's unit, sysconf(_SC_CLK_TCK)).
+int64_t StartTicks(int64_t start_boot_ns);
+
 // CLOCK_REALTIME minus CLOCK_BOOTTIME now, nanoseconds: the wall-clock time of boot.
 int64_t BootRealtimeNs();
 

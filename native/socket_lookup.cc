@@ -12,6 +12,7 @@
 #include <climits>
 #include <cstring>
 
+#include "process_cgroup.h"
 #include "process_start.h"
 #include "socket_query.h"
 
@@ -79,7 +80,7 @@ void SocketLookups::Run(Batch& batch, bool behind) {
       continue;
     }
     if (call->kind == kSocketCall) {
-      OnSocketCall(fields, now);
+      OnSocketCall(fields, now, &batch.processes);
       continue;
     }
     int64_t fd = -1;
@@ -118,7 +119,7 @@ void SocketLookups::Run(Batch& batch, bool behind) {
       skipped_replaced_.fetch_add(1, std::memory_order_relaxed);
       continue;
     }
-    LookUp(fields, call->kind, static_cast<int32_t>(fd), record, now, &batch.lookups);
+    LookUp(fields, call->kind, static_cast<int32_t>(fd), record, now, batch);
   }
 }
 
@@ -135,10 +136,10 @@ bool SocketLookups::ReplacedLater(const Batch& batch, uint32_t record, uint32_t 
   return false;
 }
 
-void SocketLookups::OnSocketCall(const SyscallFields& fields, uint64_t now) {
+void SocketLookups::OnSocketCall(const SyscallFields& fields, uint64_t now, std::vector<uint8_t>* processes) {
   if (fields.success != 1 || !(fields.seen & kExit) || fields.exit < 0 || fields.exit > INT32_MAX) return;
   int err = 0;
-  Entry entry = Acquire(fields.pid, now, &err);
+  Entry entry = Acquire(fields.pid, now, processes, &err);
   if (entry == lru_.end()) return;
   if (StartedAfter(*entry, fields)) {
     // The fd belongs to a process gone by now; this one's fd of that number is another socket.
@@ -149,8 +150,7 @@ void SocketLookups::OnSocketCall(const SyscallFields& fields, uint64_t now) {
            {static_cast<uint16_t>(fields.args[0]), static_cast<uint16_t>(fields.args[1] & 0xf), static_cast<uint16_t>(fields.args[2])});
 }
 
-void SocketLookups::LookUp(const SyscallFields& fields, uint32_t kind, int32_t fd, uint32_t record, uint64_t now,
-                           std::vector<uint8_t>* out) {
+void SocketLookups::LookUp(const SyscallFields& fields, uint32_t kind, int32_t fd, uint32_t record, uint64_t now, Batch& batch) {
   uint64_t started = MonotonicNs();
   uint8_t entry[kLookupEntryBytes] = {};
   Put(entry, 0, record);
@@ -162,7 +162,7 @@ void SocketLookups::LookUp(const SyscallFields& fields, uint32_t kind, int32_t f
   // same pid.
   for (int attempt = 0; attempt < 2; ++attempt) {
     bool kept = by_pid_.count(fields.pid) != 0;
-    Entry process = Acquire(fields.pid, now, &status);
+    Entry process = Acquire(fields.pid, now, &batch.processes, &status);
     if (process == lru_.end()) break;
     if (StartedAfter(*process, fields)) {
       // Its fds are another program's: never answered. The entry says ESRCH, the event's process is
@@ -229,7 +229,7 @@ void SocketLookups::LookUp(const SyscallFields& fields, uint32_t kind, int32_t f
   Put(entry, 12, static_cast<int32_t>(status));
   // Found gone: the event's socket was closed by now (its destroy came before, src/pipeline/flow-ends.ts).
   if (status != 0) Put(entry, 88, RealtimeUs());
-  out->insert(out->end(), entry, entry + kLookupEntryBytes);
+  batch.lookups.insert(batch.lookups.end(), entry, entry + kLookupEntryBytes);
   made_.fetch_add(1, std::memory_order_relaxed);
   if (status == 0) {
     found_.fetch_add(1, std::memory_order_relaxed);
@@ -241,7 +241,7 @@ void SocketLookups::LookUp(const SyscallFields& fields, uint32_t kind, int32_t f
   time_ns_.fetch_add(MonotonicNs() - started, std::memory_order_relaxed);
 }
 
-SocketLookups::Entry SocketLookups::Acquire(uint32_t pid, uint64_t now, int* err) {
+SocketLookups::Entry SocketLookups::Acquire(uint32_t pid, uint64_t now, std::vector<uint8_t>* processes, int* err) {
   auto found = by_pid_.find(pid);
   if (found != by_pid_.end()) {
     Entry entry = found->second;
@@ -270,7 +270,28 @@ SocketLookups::Entry SocketLookups::Acquire(uint32_t pid, uint64_t now, int* err
   pidfds_opened_.fetch_add(1, std::memory_order_relaxed);
   lru_.push_front(Process{pid, pidfd, start, now, {}});
   by_pid_[pid] = lru_.begin();
+  ReadProcess(lru_.front(), processes);
   return lru_.begin();
+}
+
+void SocketLookups::ReadProcess(const Process& process, std::vector<uint8_t>* processes) {
+  uint64_t started = MonotonicNs();
+  char cgroup[kCgroupMaxBytes];
+  size_t length = 0;
+  int status = ReadProcessCgroup(process.pidfd, static_cast<int>(process.pid), process.start_boot_ns, cgroup, &length);
+  // Sent even when the cgroup was not read: the start tells JavaScript that the pid is another
+  // process's now, so an older read of the pid is not given to this one's flows.
+  uint8_t header[kProcessReadHeaderBytes] = {};
+  Put(header, 0, process.pid);
+  Put(header, 4, static_cast<uint16_t>(status == 0 ? length : 0));
+  Put(header, 6, static_cast<uint16_t>(status));
+  Put(header, 8, static_cast<double>(StartTicks(process.start_boot_ns)));
+  Put(header, 16, RealtimeUs());
+  processes->insert(processes->end(), header, header + kProcessReadHeaderBytes);
+  if (status == 0) processes->insert(processes->end(), cgroup, cgroup + length);
+  std::atomic<uint64_t>& counter = status == 0 ? cgroups_read_ : status == E2BIG ? cgroups_cut_ : status == ESRCH ? cgroups_gone_ : cgroups_failed_;
+  counter.fetch_add(1, std::memory_order_relaxed);
+  cgroups_time_ns_.fetch_add(MonotonicNs() - started, std::memory_order_relaxed);
 }
 
 bool SocketLookups::StartedAfter(const Process& process, const SyscallFields& fields) const {
@@ -343,6 +364,13 @@ Napi::Object SocketLookups::Stats(Napi::Env env) const {
   pidfds.Set("reopened", number(pidfds_reopened_));
   pidfds.Set("closed", number(pidfds_closed_));
   stats.Set("pidfds", pidfds);
+  Napi::Object cgroups = Napi::Object::New(env);
+  cgroups.Set("read", number(cgroups_read_));
+  cgroups.Set("cut", number(cgroups_cut_));
+  cgroups.Set("gone", number(cgroups_gone_));
+  cgroups.Set("failed", number(cgroups_failed_));
+  cgroups.Set("timeNs", number(cgroups_time_ns_));
+  stats.Set("cgroups", cgroups);
   return stats;
 }
 

@@ -30,6 +30,8 @@ constexpr uint32_t kFdInExit = 2;    // accept, accept4: the new socket is the e
 
 // One lookup entry (src/native/socket-lookups.ts); its first 4 bytes are the record's index.
 constexpr size_t kLookupEntryBytes = 96;
+// A process read's fixed part (src/native/process-reads.ts); its cgroup bytes follow it.
+constexpr size_t kProcessReadHeaderBytes = 24;
 
 
 class SocketLookups {
@@ -39,7 +41,8 @@ class SocketLookups {
   SocketLookups(const SocketLookups&) = delete;
   SocketLookups& operator=(const SocketLookups&) = delete;
 
-  // Appends the entries for `batch`'s SYSCALL records to batch.lookups. When `behind`, the socket()
+  // Appends the entries for `batch`'s SYSCALL records to batch.lookups, and what it read of the
+  // processes it opened for them (their start and cgroup) to batch.processes. When `behind`, the socket()
   // table is still kept but no lookup is made (counted as skipped, reason "behind").
   void Run(Batch& batch, bool behind);
   // Closes the pidfds of processes that exited or were not used for kIdleNs.
@@ -62,13 +65,15 @@ class SocketLookups {
   using Entry = std::list<Process>::iterator;
 
   const LookupCall* CallOf(const SyscallFields& fields) const;
-  void OnSocketCall(const SyscallFields& fields, uint64_t now);
+  void OnSocketCall(const SyscallFields& fields, uint64_t now, std::vector<uint8_t>* processes);
   // Whether a record after `record` in the batch made a new socket on `fd` of `pid` (socket(), accept).
   bool ReplacedLater(const Batch& batch, uint32_t record, uint32_t pid, int64_t fd) const;
-  void LookUp(const SyscallFields& fields, uint32_t kind, int32_t fd, uint32_t record, uint64_t now, std::vector<uint8_t>* out);
-  // The process's entry, made (pidfd_open, and its start time read) when absent; end() with *err set
-  // when the process cannot be opened.
-  Entry Acquire(uint32_t pid, uint64_t now, int* err);
+  void LookUp(const SyscallFields& fields, uint32_t kind, int32_t fd, uint32_t record, uint64_t now, Batch& batch);
+  // The process's entry, made (pidfd_open, its start time and cgroup read, the read appended to
+  // `processes`) when absent; end() with *err set when the process cannot be opened.
+  Entry Acquire(uint32_t pid, uint64_t now, std::vector<uint8_t>* processes, int* err);
+  // Reads the new process's cgroup and appends the read (process-reads.ts) to `processes`.
+  void ReadProcess(const Process& process, std::vector<uint8_t>* processes);
   // The process started after the event: its pid was reused, the event's process is gone.
   bool StartedAfter(const Process& process, const SyscallFields& fields) const;
   void Drop(Entry entry);
@@ -98,6 +103,11 @@ class SocketLookups {
   std::atomic<uint64_t> pidfds_opened_{0};
   std::atomic<uint64_t> pidfds_reopened_{0};
   std::atomic<uint64_t> pidfds_closed_{0};
+  std::atomic<uint64_t> cgroups_read_{0};
+  std::atomic<uint64_t> cgroups_cut_{0};
+  std::atomic<uint64_t> cgroups_gone_{0};
+  std::atomic<uint64_t> cgroups_failed_{0};
+  std::atomic<uint64_t> cgroups_time_ns_{0};
 };
 
 }  // namespace auditflow

@@ -1,7 +1,8 @@
 // AuditSocket: the typed face of one native NETLINK_AUDIT socket. Each read of the addon goes to
-// onBatch as it came (one Buffer, six meta words per record, the addon's early socket lookups), so
-// the pipeline reads the records where they lie; control replies (type < AUDIT_FIRST_USER_MSG) in
-// it also go, one by one, to onReply, where AuditControl matches them to requests by sequence number.
+// onBatch as it came (one Buffer, six meta words per record, the addon's early socket lookups and
+// process reads), so the pipeline reads the records where they lie; control replies
+// (type < AUDIT_FIRST_USER_MSG) in it also go, one by one, to onReply, where AuditControl matches
+// them to requests by sequence number.
 import { AuditSocketClosedError } from './errors.js';
 import { batchLength, isKernelRecord, META_WORDS, type RecordBatch } from '../native/record-batch.js';
 import { nativeBinding, type AuditBinding, type NativeAuditSocket, type NativeSocketStats, type SocketMode } from '../native/binding.js';
@@ -68,7 +69,7 @@ export class AuditSocket {
         ...(options.selfPid === undefined ? {} : { selfPid: options.selfPid }),
         ...(options.deliveryDelayMs === undefined ? {} : { deliveryDelayMs: options.deliveryDelayMs }),
       },
-      (data, meta, error, lookups) => this.dispatch(data, meta, error, lookups),
+      (data, meta, error, lookups, processes) => this.dispatch(data, meta, error, lookups, processes),
       () => this.resolveClosed(),
     );
   }
@@ -116,14 +117,17 @@ export class AuditSocket {
     return this.closing;
   }
 
-  /** `lookups`: the addon's early socket lookups (src/native/socket-lookups.ts); a stand-in addon may leave them out. */
-  private dispatch(data: Buffer | null, meta: Uint32Array | null, error: NodeJS.ErrnoException | null, lookups: Buffer | null | undefined): void {
+  /**
+   * `lookups`: the addon's early socket lookups (src/native/socket-lookups.ts); `processes`: its
+   * process reads (src/native/process-reads.ts). A stand-in addon may leave them out.
+   */
+  private dispatch(data: Buffer | null, meta: Uint32Array | null, error: NodeJS.ErrnoException | null, lookups: Buffer | null | undefined, processes: Buffer | null | undefined): void {
     if (error) {
       guarded(() => this.onError(error));
       return;
     }
     if (!data || !meta) return;
-    const batch: RecordBatch = { data, meta, lookups: lookups ?? null };
+    const batch: RecordBatch = { data, meta, lookups: lookups ?? null, processes: processes ?? null };
     let records = false;
     for (let index = 0; index < batchLength(batch); index++) {
       if (isKernelRecord(meta[index * META_WORDS] as number)) {

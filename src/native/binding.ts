@@ -63,6 +63,13 @@ export interface NativeLookupStats {
   failed: Record<string, number>;
   /** The pidfds kept per process: opened, reopened after their process exited, closed. */
   pidfds: { opened: number; reopened: number; closed: number };
+  /**
+   * The cgroup files read, one per process opened (src/native/process-reads.ts): read and checked;
+   * cut (longer than the 1,024 bytes kept); gone (the process exited before the read could be
+   * checked); failed (another errno); and the time they took, nanoseconds (part of timeNs when a
+   * lookup opened the process).
+   */
+  cgroups: { read: number; cut: number; gone: number; failed: number; timeNs: number };
 }
 
 export interface NativeSocketStats {
@@ -86,11 +93,12 @@ export interface NativeSocketStats {
 /**
  * Called on the JavaScript thread once per batch. `meta` holds six words per record:
  * type, flags, seq, pid, payload offset and payload length into `data`. `lookups` holds the
- * batch's early socket lookups, 88-byte entries in record order (src/native/socket-lookups.ts),
- * or null when there are none. A fatal read error arrives as (null, null, error, null) and ends
- * the reader.
+ * batch's early socket lookups, 96-byte entries in record order (src/native/socket-lookups.ts),
+ * or null when there are none; `processes` what the lookup thread read of the processes it opened
+ * for them (src/native/process-reads.ts), or null. A fatal read error arrives as
+ * (null, null, error, null, null) and ends the reader.
  */
-export type NativeBatchCallback = (data: Buffer | null, meta: Uint32Array | null, error: NodeJS.ErrnoException | null, lookups: Buffer | null) => void;
+export type NativeBatchCallback = (data: Buffer | null, meta: Uint32Array | null, error: NodeJS.ErrnoException | null, lookups: Buffer | null, processes: Buffer | null) => void;
 
 export interface NativeAuditSocket {
   send(type: number, payload: Buffer, flags: number): number;

@@ -6,6 +6,7 @@
 // it kernel records, `auditflow replay` feeds it log lines, tests feed it fixtures.
 import { Aggregator } from './aggregate.js';
 import type { RecordBatch } from '../native/record-batch.js';
+import { readProcessReads } from '../native/process-reads.js';
 import { BatchReader } from './batch.js';
 import { parsedEventRecords, type EarlyLookup, type EventRecords } from './event-records.js';
 import { syscallProcess, toFlow, type Flow } from './flow.js';
@@ -164,6 +165,10 @@ export class Pipeline {
   pushBatch(batch: RecordBatch): void {
     // One /proc stat read per process per batch (process/resolver.ts).
     this.processContext?.beginBatch();
+    // The addon's reads of the processes it opened for these records: known before their flows come.
+    if (this.processContext && batch.processes) {
+      for (const read of readProcessReads(batch.processes)) this.processContext.earlyRead(read);
+    }
     this.batches.read(batch);
   }
 

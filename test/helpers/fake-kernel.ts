@@ -81,7 +81,7 @@ export class FakeKernel {
         }
         private deliver(seq: number, reply: FakeReply): void {
           const meta = new Uint32Array([reply.type, reply.flags ?? 0, seq, 0, 0, reply.payload.length]);
-          this.onBatch(reply.payload, meta, null, null);
+          this.onBatch(reply.payload, meta, null, null, null);
         }
       },
       // A fake kernel carries no packets: the capture is refused as it is without CAP_NET_RAW.
@@ -209,6 +209,6 @@ export function readerStats(counts: Partial<Omit<NativeSocketStats, 'lookups'>>)
     malformed: 0,
     pauses: 0,
     ...counts,
-    lookups: { made: 0, found: 0, timeNs: 0, skipped: { self: 0, family: 0, sockaddr: 0, behind: 0, noFd: 0, reused: 0, replaced: 0 }, failed: {}, pidfds: { opened: 0, reopened: 0, closed: 0 } },
+    lookups: { made: 0, found: 0, timeNs: 0, skipped: { self: 0, family: 0, sockaddr: 0, behind: 0, noFd: 0, reused: 0, replaced: 0 }, failed: {}, pidfds: { opened: 0, reopened: 0, closed: 0 }, cgroups: { read: 0, cut: 0, gone: 0, failed: 0, timeNs: 0 } },
   };
 }

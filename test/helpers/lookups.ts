@@ -17,9 +17,9 @@ export function observedBinding(observe: NativeBatchCallback): AuditBinding {
   const Observed = function (this: unknown, ...[options, onBatch, onClosed]: ConstructorParameters<AuditBinding['AuditSocket']>) {
     return new RealSocket(
       options,
-      (data, meta, error, lookups) => {
-        observe(data, meta, error, lookups);
-        onBatch(data, meta, error, lookups);
+      (data, meta, error, lookups, processes) => {
+        observe(data, meta, error, lookups, processes);
+        onBatch(data, meta, error, lookups, processes);
       },
       onClosed,
     );

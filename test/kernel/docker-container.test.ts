@@ -3,7 +3,8 @@
 // Inside one `--network none` container (its own loopback), a shell starts a busybox nc server and a
 // busybox nc client that sends one line and exits; `auditflow run` on the host publishes the flows
 // into a private Redis. The client is gone before /proc can be read (proc_gone): its container comes
-// from its parent, the container's shell (docs/flows.md, "Identity before data").
+// from its own cgroup as the addon's lookup thread read it at its first audited syscall, else from
+// its parent, the container's shell (docs/flows.md, "Identity before data").
 // Needs Debian's docker.io and busybox-static (scripts/install-deps.sh installs both); part of `npm
 // test`. It starts dockerd when no engine answers and stops it again by its pid.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';

@@ -4,7 +4,7 @@
 // children (test/helpers/process-workload.c) run as uid/gid 65534 and connect to a listener
 // of this process on loopback.
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
-import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,6 +16,7 @@ import type { Flow } from '../../src/pipeline/flow.js';
 import { Pipeline } from '../../src/pipeline/pipeline.js';
 import { createProcessResolver } from '../../src/pipeline/process/index.js';
 import { procSocketResolver } from '../../src/pipeline/sockets.js';
+import { removeCgroup } from '../helpers/cgroup.js';
 import { finished, waitForLine } from '../helpers/child.js';
 import { registerWithRules, useKernel, type TestAuditDaemon } from '../helpers/kernel.js';
 import { networkRulesWhere } from '../helpers/network-rules.js';
@@ -256,15 +257,3 @@ describe('process context on the real kernel', () => {
     expect(pipeline.stats().process).toMatchObject({ timeouts: 0, pending: 0 });
   });
 });
-
-/** rmdir a cgroup; right after its last process exits the kernel may still report it busy. */
-async function removeCgroup(path: string): Promise<void> {
-  for (let attempt = 0; existsSync(path); attempt++) {
-    try {
-      rmdirSync(path);
-    } catch (error) {
-      if (attempt >= 50) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
-  }
-}

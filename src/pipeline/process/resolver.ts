@@ -36,8 +36,15 @@
 // read thus delays output by at most that long and never blocks the pipeline. The price of
 // reading /proc after the event rather than at it: a process that exits in between
 // (short-lived programs do, within milliseconds) is only `proc_gone`.
+//
+// Early reads. The addon's lookup thread reads the start and the cgroup file of each process it
+// opens, microseconds after the process's first audited syscall (src/native/process-reads.ts), and
+// the pipeline hands them here (earlyRead()) before the batch's flows. A flow whose process is gone
+// by the time it is read here takes its container and unit from its own early read when that read
+// can be the event's process (see earlyCgroup()), else from its parent (addParentContainer).
 import { performance } from 'node:perf_hooks';
 import type { Flow } from '../flow.js';
+import type { ProcessRead } from '../../native/process-reads.js';
 import { LruTtlCache, processKey } from './cache.js';
 import { cgroupContext, parseCgroupFile, type CgroupContext } from './cgroup.js';
 import { LabelRules } from './labels.js';
@@ -68,6 +75,8 @@ export interface ProcessResolverOptions {
   now?: () => number;
   /** The daemon's network namespace (its inode): flows of processes in another one carry `netns`. Default: `<procRoot>/self/ns/net`. */
   ownNetns?: number | null;
+  /** The addon's early process reads kept, at most (default 4096, as many processes as its lookup thread keeps open); the oldest go first. */
+  earlyReadsMax?: number;
 }
 
 export interface ProcessResolverStats {
@@ -91,6 +100,10 @@ export interface ProcessResolverStats {
   timeouts: number;
   /** Cache entries dropped for room. */
   evictions: number;
+  /** The addon's early process reads kept (earlyRead()). */
+  earlyReads: number;
+  /** Flows of gone processes (or of processes gone before their cgroup was read) that took their container and unit from their own early read. */
+  earlyUsed: number;
 }
 
 /** What the worker read: the container and unit, and the command line (within argvMaxBytes and argvMaxArgs). */
@@ -131,6 +144,13 @@ interface StatRead {
   at: number;
 }
 
+/** What the addon read of a process when it opened it: its start, when it was last seen alive, its cgroup file. */
+interface EarlyRead {
+  startTicks: number;
+  readAtMs: number;
+  cgroup: string;
+}
+
 /** Labels of a non-flow event's rule keys, for the process at its pid at `time`. */
 interface Observed {
   labels: string[];
@@ -164,6 +184,11 @@ const SEEN_WINDOW_MS = 5000;
 // A cache entry's estimated size: its strings (V8 keeps one- or two-byte strings; two is the
 // bound), plus the objects around them.
 const ENTRY_OVERHEAD_BYTES = 400;
+// How long after an early read a gone process's event may come and still be taken for the read's
+// process, when nothing tells that the pid changed hands: a freed pid is handed out again only
+// after every other one (kernel/pid.c alloc_pid's cyclic allocation; pid_max is 32,768 here), and a
+// process that took the pid would have had an early read of its own, which replaces this one.
+const EARLY_READ_TRUST_MS = 5000;
 const ARG_OVERHEAD_BYTES = 16;
 
 export class ProcessResolver {
@@ -183,13 +208,16 @@ export class ProcessResolver {
   private readonly maxPending: number;
   private readonly now: () => number;
   private readonly ownNetns: number | null;
+  /** The addon's early reads by pid, oldest first (a Map keeps insertion order). */
+  private readonly early = new Map<number, EarlyRead>();
+  private readonly earlyReadsMax: number;
   private readonly queue: Array<Pending | undefined> = [];
   private head = 0;
   private timer: NodeJS.Timeout | undefined;
   private waiters: Array<() => void> = [];
   private bootMs: number;
   private bootCheckedAt: number;
-  private counts = { hits: 0, lookups: 0, statReads: 0, gone: 0, timeouts: 0 };
+  private counts = { hits: 0, lookups: 0, statReads: 0, gone: 0, timeouts: 0, earlyUsed: 0 };
 
   constructor(options: ProcessResolverOptions = {}) {
     this.procRoot = options.procRoot ?? '/proc';
@@ -209,6 +237,7 @@ export class ProcessResolver {
     this.maxPending = Math.max(1, options.maxPending ?? 4096);
     this.now = options.now ?? Date.now;
     this.ownNetns = options.ownNetns === undefined ? readNetns(this.procRoot, 'self') : options.ownNetns;
+    this.earlyReadsMax = Math.max(1, options.earlyReadsMax ?? 4096);
     this.bootCheckedAt = this.now();
     this.bootMs = readBootTimeMs(this.procRoot, this.now, true);
   }
@@ -252,6 +281,18 @@ export class ProcessResolver {
    */
   beginBatch(): void {
     this.batchStats = new Map();
+  }
+
+  /**
+   * What the addon read of a process when it first opened it (src/native/process-reads.ts). It
+   * replaces an older read of the pid: a pid is one process at a time, and the newest read names
+   * the process that holds it now. A read without a cgroup (cut, or the process went too fast)
+   * replaces one too, so that the older process's cgroup is not given to this one's flows.
+   */
+  earlyRead(read: ProcessRead): void {
+    this.early.delete(read.pid);
+    this.early.set(read.pid, { startTicks: read.startTicks, readAtMs: read.readAtMs, cgroup: read.cgroup ?? '' });
+    if (this.early.size > this.earlyReadsMax) this.early.delete(this.early.keys().next().value as number);
   }
 
   /**
@@ -303,7 +344,15 @@ export class ProcessResolver {
   }
 
   stats(): ProcessResolverStats {
-    return { cached: this.cache.size, cachedBytes: this.cache.bytes, labelled: this.labels.size, pending: this.queue.length - this.head, ...this.counts, evictions: this.cache.evictions };
+    return {
+      cached: this.cache.size,
+      cachedBytes: this.cache.bytes,
+      labelled: this.labels.size,
+      pending: this.queue.length - this.head,
+      ...this.counts,
+      evictions: this.cache.evictions,
+      earlyReads: this.early.size,
+    };
   }
 
   /** The ids' names from the user database, where it has them (once per flow: no patch object). */
@@ -345,13 +394,13 @@ export class ProcessResolver {
     const waitsSelf = entry.details === undefined;
     const waitsParent = parent !== null && parent.details === undefined;
     if (!waitsSelf && !waitsParent) {
-      addProcessDetails(flow, flow.argv, entry.details, parent);
+      addProcessDetails(flow, flow.argv, entry.details, parent, this.exitedEarly(entry));
       return undefined;
     }
     const argv = flow.argv;
     return Promise.all([waitsSelf ? this.details(entry) : undefined, waitsParent && parent ? this.details(parent) : undefined]).then(() => {
       const more: Patch = {};
-      addProcessDetails(more, argv, entry.details, parent);
+      addProcessDetails(more, argv, entry.details, parent, this.exitedEarly(entry));
       return more;
     });
   }
@@ -379,11 +428,16 @@ export class ProcessResolver {
     return entry;
   }
 
-  /** The process has exited: the record's fields stay; the parent's context comes if it still lives. */
+  /**
+   * The process has exited: the record's fields stay; its container and unit come from its early
+   * read if it has one, the parent's context if the parent still lives.
+   */
   private resolveGone(flow: Flow, eventLabels: readonly string[]): Promise<Patch> | undefined {
     this.counts.gone++;
     flow.proc_gone = true;
     flow.labels = sorted(eventLabels);
+    const own = flow.pid === null ? undefined : this.goneEarly(flow.pid, flow.ts);
+    if (own) addCgroup(flow, own);
     const found = flow.ppid === null || flow.ppid <= 0 ? undefined : this.identify(flow.ppid, flow.ts);
     const parent = found && this.entry(found.stat, undefined, false);
     if (!found || !parent) return undefined;
@@ -396,15 +450,49 @@ export class ProcessResolver {
     flow.labels = sorted([...eventLabels, ...this.labelsOf(parent.pid, parent.startTicks)]);
     if (parent.details) {
       addParentArgv(flow, parent.details);
-      addParentContainer(flow, parent.details);
+      if (!own) addParentContainer(flow, parent.details);
       return undefined;
     }
     return this.details(parent).then((details) => {
       const more: Patch = {};
       addParentArgv(more, details);
-      addParentContainer(more, details);
+      if (!own) addParentContainer(more, details);
       return more;
     });
+  }
+
+  /**
+   * The cgroup of a process that made an event at `time` and is gone now (its start unknown here),
+   * from the addon's early read of its pid, when that read can be the event's process: it started by
+   * the event (a process that started after it is a later holder of the pid), it was seen alive no
+   * more than EARLY_READ_TRUST_MS before the event, and what is at the pid now (a zombie, or a later
+   * process) does not say that the pid changed hands between the read and the event.
+   */
+  private goneEarly(pid: number, time: number): CgroupContext | undefined {
+    const read = this.early.get(pid);
+    if (!read) return undefined;
+    const boot = this.bootTime();
+    if (startTimeMs(boot, read.startTicks) > time + START_TOLERANCE_MS || time > read.readAtMs + EARLY_READ_TRUST_MS) return undefined;
+    // Read in this batch already (the identity check); a process at the pid that is not the read's
+    // and started by the event may be the event's.
+    const now = this.statAt(pid, time).stat;
+    if (now && now.startTicks !== read.startTicks && startTimeMs(boot, now.startTicks) <= time + START_TOLERANCE_MS) return undefined;
+    return this.earlyCgroup(read);
+  }
+
+  /** The cgroup of a process that was alive for its identity check but gone before the worker read its cgroup, from the addon's early read of that same process. */
+  private exitedEarly(entry: ProcessEntry): CgroupContext | undefined {
+    if (entry.details?.exited !== true) return undefined;
+    const read = this.early.get(entry.pid);
+    return read && read.startTicks === entry.startTicks ? this.earlyCgroup(read) : undefined;
+  }
+
+  /** What an early read's cgroup file says; undefined when it holds no line (not read, cut, or empty). */
+  private earlyCgroup(read: EarlyRead): CgroupContext | undefined {
+    const lines = parseCgroupFile(read.cgroup);
+    if (lines.length === 0) return undefined;
+    this.counts.earlyUsed++;
+    return cgroupContext(lines);
   }
 
   /** The process now at `pid`, if it can be the one that made an event at `time`, and when that was read. */
@@ -604,22 +692,29 @@ export class ProcessResolver {
 /**
  * Writes the worker's part of a flow and of its parent into `to`. A process that was alive for its
  * identity check but exited before the worker read its cgroup (a client that connects and goes)
- * takes its parent's container, as a gone one does (addParentContainer).
+ * takes the cgroup of its own early read (`early`), else its parent's container, as a gone one
+ * does (addParentContainer).
  */
-function addProcessDetails(to: Patch, own: string[], details: SlowDetails | undefined, parent: ProcessEntry | null): void {
+function addProcessDetails(to: Patch, own: string[], details: SlowDetails | undefined, parent: ProcessEntry | null, early: CgroupContext | undefined): void {
   addDetails(to, own, details);
+  if (early) addCgroup(to, early);
   if (!parent) return;
   addParentArgv(to, parent.details);
-  if (details?.exited === true) addParentContainer(to, parent.details);
+  if (details?.exited === true && !early) addParentContainer(to, parent.details);
+}
+
+/** Writes a process's own container and unit into `to`. */
+function addCgroup(to: Patch, cgroup: CgroupContext): void {
+  to.container_id = cgroup.containerId;
+  to.container_runtime = cgroup.runtime;
+  to.pod_uid = cgroup.podUid;
+  to.unit = cgroup.unit;
 }
 
 /** Writes the worker's part of a flow into `to`: container, unit, and the whole command line where the flow's own (PROCTITLE's) was cut. */
 function addDetails(to: Patch, own: string[], details: SlowDetails | undefined): void {
   if (!details) return;
-  to.container_id = details.cgroup.containerId;
-  to.container_runtime = details.cgroup.runtime;
-  to.pod_uid = details.cgroup.podUid;
-  to.unit = details.cgroup.unit;
+  addCgroup(to, details.cgroup);
   const argv = details.argv;
   // No command line from the records (an `existing` entry of the start's socket dump, an event
   // without PROCTITLE): all of it from /proc.

@@ -6,11 +6,12 @@ import { closeSync, constants as fsConstants, copyFileSync, mkdtempSync, openSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { encodeProcessReads, type ProcessRead } from '../../../../src/native/process-reads.js';
 import type { Flow } from '../../../../src/pipeline/flow.js';
 import { Pipeline } from '../../../../src/pipeline/pipeline.js';
 import { createProcessResolver, LabelRules, ProcessConfigError, ProcessResolver, UserNames, type ProcessResolverOptions } from '../../../../src/pipeline/process/index.js';
 import { FakeProc, type FakeProcess } from '../../../helpers/fake-proc.js';
-import { fixtureLines, runLogLines } from '../fixtures.js';
+import { fixtureLines, kernelRecord, recordBatch, runLogLines } from '../fixtures.js';
 
 const LINES = fixtureLines('connect-tcp4-ok');
 const RECORDED = runLogLines(LINES).flows;
@@ -342,6 +343,100 @@ describe('labels', () => {
       [22_002, true, ['software_mgmt']],
     ]);
     expect(later[0]?.labels).toEqual(['software_mgmt']);
+  });
+});
+
+describe("the addon's early process reads", () => {
+  const UNIT_CGROUP = '0::/af-test.slice/af-test-1.service\n';
+  // What the lookup thread read of the child microseconds after its socket() (just before the connect).
+  const early = (over: Partial<ProcessRead> = {}): ProcessRead => ({ pid: PID, startTicks: CHILD_TICKS, readAtMs: T - 1, cgroup: UNIT_CGROUP, status: 0, ...over });
+
+  it('give a process gone before the lookup its own unit and container, not its parent\'s, and it stays proc_gone', async () => {
+    proc.add(parent({ cgroup: `0::/system.slice/docker-${DOCKER_ID}.scope\n` }));
+    const stage = resolver();
+    stage.earlyRead(early());
+    const [onHost] = await resolveAll(stage, [copy()]);
+    expect(onHost).toMatchObject({ proc_gone: true, cwd: null, unit: 'af-test-1.service', container_id: null, container_runtime: null, parent_exe: '/usr/bin/bash', parent_argv: ['bash', '-c', 'run "it" ünï'] });
+    proc.add(parent());
+    const other = resolver();
+    other.earlyRead(early({ cgroup: `0::/system.slice/docker-${DOCKER_ID}.scope\n` }));
+    const [inside] = await resolveAll(other, [copy()]);
+    expect(inside).toMatchObject({ proc_gone: true, container_id: DOCKER_ID, container_runtime: 'docker', unit: null });
+    expect(other.stats()).toMatchObject({ gone: 1, earlyReads: 1, earlyUsed: 1 });
+  });
+
+  it("give a process alive for its identity check but gone before its cgroup was read its own cgroup, only from a read of that same process", async () => {
+    proc.add(parent({ cgroup: `0::/system.slice/docker-${DOCKER_ID}.scope\n` }));
+    proc.add(child());
+    rmSync(join(proc.root, String(PID), 'cgroup'));
+    const stage = resolver();
+    stage.earlyRead(early());
+    const [same] = await resolveAll(stage, [copy()]);
+    expect(same).toMatchObject({ proc_gone: false, cwd: '/srv/work dir', unit: 'af-test-1.service', container_id: null });
+    // A read of an earlier process at the pid: the parent's container, as without a read.
+    const other = resolver();
+    other.earlyRead(early({ startTicks: CHILD_TICKS - 100 }));
+    const [earlier] = await resolveAll(other, [copy()]);
+    expect(earlier).toMatchObject({ proc_gone: false, unit: null, container_id: DOCKER_ID });
+  });
+
+  it('are never given to an event before the process read started (a reused pid), nor long after it was seen alive', async () => {
+    proc.add(parent({ cgroup: `0::/system.slice/docker-${DOCKER_ID}.scope\n` }));
+    const stage = resolver();
+    // The read's process started 1 s after the event: a later holder of the pid.
+    stage.earlyRead(early({ startTicks: CHILD_TICKS + 150, readAtMs: T + 1100 }));
+    const [later] = await resolveAll(stage, [copy()]);
+    expect(later).toMatchObject({ proc_gone: true, unit: null, container_id: DOCKER_ID, container_runtime: 'docker' });
+    // Seen alive 10 s before the event: the pid may have changed hands since.
+    stage.earlyRead(early({ startTicks: CHILD_TICKS - 1500, readAtMs: T - 10_000 }));
+    const [stale] = await resolveAll(stage, [copy()]);
+    expect(stale).toMatchObject({ proc_gone: true, unit: null, container_id: DOCKER_ID });
+    // A zombie at the pid that is not the read's process and started by the event: it may be the event's.
+    proc.add(child({ state: 'Z', startTicks: CHILD_TICKS + 10 }));
+    stage.earlyRead(early());
+    const [zombie] = await resolveAll(stage, [copy()]);
+    expect(zombie).toMatchObject({ proc_gone: true, unit: null, container_id: DOCKER_ID });
+    // The read's own process as a zombie: its read stands.
+    proc.add(child({ state: 'Z' }));
+    const [own] = await resolveAll(stage, [copy()]);
+    expect(own).toMatchObject({ proc_gone: true, unit: 'af-test-1.service', container_id: null });
+    expect(stage.stats().earlyUsed).toBe(1);
+  });
+
+  it('are replaced by a newer read of the pid, also one without a cgroup', async () => {
+    proc.add(parent());
+    const stage = resolver();
+    stage.earlyRead(early({ startTicks: CHILD_TICKS - 100 }));
+    stage.earlyRead(early({ cgroup: null, status: 7 }));
+    const [flow] = await resolveAll(stage, [copy()]);
+    expect(flow).toMatchObject({ proc_gone: true, unit: null });
+    expect(stage.stats()).toMatchObject({ earlyReads: 1, earlyUsed: 0 });
+  });
+
+  it('are kept up to earlyReadsMax, the oldest going first', async () => {
+    proc.add(parent());
+    const stage = resolver({ earlyReadsMax: 2 });
+    stage.earlyRead(early());
+    stage.earlyRead(early({ pid: PID + 1 }));
+    stage.earlyRead(early({ pid: PID + 2 }));
+    expect(stage.stats().earlyReads).toBe(2);
+    const [evicted, kept] = await resolveAll(stage, [copy(), copy({ pid: PID + 2 })]);
+    expect(evicted).toMatchObject({ proc_gone: true, unit: null });
+    expect(kept).toMatchObject({ proc_gone: true, unit: 'af-test-1.service' });
+  });
+
+  it('reach the resolver from the batch that carries them, before its flows', async () => {
+    proc.add(parent());
+    const processContext = resolver();
+    await processContext.ready();
+    const flows: Flow[] = [];
+    const pipeline = new Pipeline({ onFlow: (flow) => flows.push(flow), processContext });
+    pipeline.pushBatch({ ...recordBatch(LINES.map(kernelRecord)), processes: encodeProcessReads([early()]) });
+    await pipeline.drain();
+    expect(flows.map((flow) => [flow.op, flow.proc_gone, flow.unit])).toEqual([
+      ['bind', true, 'af-test-1.service'],
+      ['connect', true, 'af-test-1.service'],
+    ]);
   });
 });
 
