@@ -124,6 +124,11 @@ const udpSendKey = (flow: Flow): string | undefined =>
   (flow.op === 'sendto' || flow.op === 'sendmsg') && (flow.proto_num === UDP || flow.proto_num === null) && flow.euid !== null ? `${flow.family}|${flow.euid}` : undefined;
 const udpDestroyKey = (socket: InetDiagSocket): string => `${familyOf(socket)}|${socket.uid}`;
 
+/** Whether `socket` is of `flow`'s family and protocol (as far as both say). */
+function sameKind(flow: Flow, socket: InetDiagSocket): boolean {
+  return flow.family === familyOf(socket) && (flow.proto_num === null || socket.protocol === null || flow.proto_num === socket.protocol);
+}
+
 export class FlowEnds {
   private readonly openers = new Index<Flow>();
   private openerCount = 0;
@@ -140,6 +145,7 @@ export class FlowEnds {
   private readonly maxOpeners: number;
   private readonly maxWaiting: number;
   private readonly maxHeld: number;
+  private lastDestroyAt = Number.NEGATIVE_INFINITY;
 
   constructor(private readonly options: FlowEndsOptions) {
     this.maxOpeners = options.maxOpeners ?? 65536;
@@ -179,7 +185,11 @@ export class FlowEnds {
   }
 
   /** A destroy broadcast, received at `now`. */
-  pushDestroy(socket: InetDiagSocket, now: number): void {
+  pushDestroy(socket: InetDiagSocket, read: number): void {
+    // Held destroys stay in the order of their times (heldIn() searches them): a clock set back
+    // does not put one before another.
+    const now = Math.max(read, this.lastDestroyAt);
+    this.lastDestroyAt = now;
     const protocol = socket.protocol ?? (socket.tcp !== null ? TCP : UDP);
     const { local, remote } = diagEnds(socket);
     const opener = this.takeOpener(protocol, socket, now);
@@ -189,9 +199,8 @@ export class FlowEnds {
     }
     const udp = remote === undefined && protocol === UDP ? udpDestroyKey(socket) : undefined;
     // Only a join that cannot be another's: one waiting flow fits, and no held destroy fits that flow.
-    const fitsHere = (w: Waiting): boolean => !w.done && this.fits(w.flow, socket, now);
-    const candidates = (remote !== undefined ? this.waiting.map.get(endKey(remote)) : udp !== undefined ? this.waitingUdp.map.get(udp) : undefined)?.filter(fitsHere) ?? [];
-    const waiting = candidates.length === 1 && this.rivalDestroys(candidates[0] as Waiting) === 0 ? candidates[0] : undefined;
+    const only = remote !== undefined ? this.onlyWaitingFit(this.waiting, endKey(remote), socket, now) : udp !== undefined ? this.onlyWaitingFit(this.waitingUdp, udp, socket, now) : undefined;
+    const waiting = only !== undefined && !this.hasRivalDestroy(only) ? only : undefined;
     if (waiting !== undefined) {
       this.forgetWaiting(waiting);
       this.complete(waiting.flow, socket, now);
@@ -236,10 +245,9 @@ export class FlowEnds {
    * and time: after the flow's event, and no later than its socket was found gone.
    */
   private fits(flow: Flow, socket: InetDiagSocket, at: number): boolean {
-    if (flow.ts > at || flow.family !== familyOf(socket)) return false;
+    if (flow.ts > at || !sameKind(flow, socket)) return false;
     const gone = this.options.goneBy?.(flow);
-    if (gone !== undefined && at > gone + GONE_SLACK_MS) return false;
-    return flow.proto_num === null || socket.protocol === null || flow.proto_num === socket.protocol;
+    return gone === undefined || at <= gone + GONE_SLACK_MS;
   }
 
   private addOpener(flow: Flow): void {
@@ -316,28 +324,92 @@ export class FlowEnds {
   private completeFromHeld(flow: Flow): boolean {
     const remote = endKey({ addr: flow.remote_addr as string, port: flow.remote_port as number });
     const udp = udpSendKey(flow);
-    const candidates = [...(this.heldByRemote.map.get(remote) ?? []), ...(udp === undefined ? [] : (this.heldUdp.map.get(udp) ?? []))].filter((h) => !h.done && this.fits(flow, h.socket, h.at));
-    const held = candidates.length === 1 ? (candidates[0] as Held) : undefined;
-    if (held === undefined || this.rivalFlows(held, flow) > 0) return false;
+    const held = this.heldIn(flow, [this.heldByRemote.map.get(remote), udp === undefined ? undefined : this.heldUdp.map.get(udp)], 2);
+    if (held === undefined || this.hasRivalFlow(held, flow)) return false;
     this.forgetHeld(held);
     this.complete(flow, held.socket, held.at);
     return true;
   }
 
-  /** Held destroys that could be the one of `entry`'s socket. */
-  private rivalDestroys(entry: Waiting): number {
+  /** Whether a held destroy could be the one of `entry`'s socket. */
+  private hasRivalDestroy(entry: Waiting): boolean {
     const flow = entry.flow;
     const udp = udpSendKey(flow);
-    const held = [...(this.heldByRemote.map.get(endKey({ addr: flow.remote_addr as string, port: flow.remote_port as number })) ?? []), ...(udp === undefined ? [] : (this.heldUdp.map.get(udp) ?? []))];
-    return held.filter((h) => !h.done && this.fits(flow, h.socket, h.at)).length;
+    const lists = [this.heldByRemote.map.get(endKey({ addr: flow.remote_addr as string, port: flow.remote_port as number })), udp === undefined ? undefined : this.heldUdp.map.get(udp)];
+    return this.heldIn(flow, lists, 1) !== undefined;
   }
 
-  /** Waiting flows other than `except` that `held` could be the destroy of. */
-  private rivalFlows(held: Held, except: Flow | undefined): number {
+  /**
+   * The one held destroy of `lists` that fits `flow` (`limit` 2; undefined when none or several),
+   * or the first (`limit` 1). The lists are in the order of the destroys' times: only those read
+   * between the flow's event and GONE_SLACK_MS after its socket was found gone are looked at.
+   */
+  private heldIn(flow: Flow, lists: ReadonlyArray<Held[] | undefined>, limit: 1 | 2): Held | undefined {
+    const gone = this.options.goneBy?.(flow);
+    const latest = gone === undefined ? Number.POSITIVE_INFINITY : gone + GONE_SLACK_MS;
+    let found: Held | undefined;
+    for (const list of lists) {
+      if (list === undefined) continue;
+      let low = 0;
+      let high = list.length;
+      while (low < high) {
+        const middle = (low + high) >> 1;
+        if ((list[middle] as Held).at < flow.ts) low = middle + 1;
+        else high = middle;
+      }
+      for (let i = low; i < list.length; i++) {
+        const held = list[i] as Held;
+        if (held.at > latest) break;
+        if (held.done || !sameKind(flow, held.socket)) continue;
+        if (limit === 1) return held;
+        if (found !== undefined) return undefined;
+        found = held;
+      }
+    }
+    return found;
+  }
+
+  /** Whether a waiting flow other than `except` could be the one `held` is the destroy of. */
+  private hasRivalFlow(held: Held, except: Flow | undefined): boolean {
     const { remote } = diagEnds(held.socket);
     const protocol = held.socket.protocol ?? (held.socket.tcp !== null ? TCP : UDP);
-    const lists = remote !== undefined ? [this.waiting.map.get(endKey(remote))] : protocol === UDP ? [this.waitingUdp.map.get(udpDestroyKey(held.socket))] : [];
-    return lists.flatMap((list) => list ?? []).filter((w) => !w.done && w.flow !== except && this.fits(w.flow, held.socket, held.at)).length;
+    const list = remote !== undefined ? this.waiting.map.get(endKey(remote)) : protocol === UDP ? this.waitingUdp.map.get(udpDestroyKey(held.socket)) : undefined;
+    return list?.some((w) => !w.done && w.flow !== except && this.fits(w.flow, held.socket, held.at)) ?? false;
+  }
+
+  /**
+   * The one waiting flow of `list` that `socket`, read at `at`, fits; undefined when none or several.
+   * Destroys come in the order they were read: a flow whose socket was found gone longer ago than
+   * GONE_SLACK_MS before `at` fits no later one either, and leaves the index as the scan passes it
+   * (it still waits in the queue, to go out without its local end). The scan stops at a second fit.
+   */
+  private onlyWaitingFit(index: Index<Waiting>, key: string, socket: InetDiagSocket, at: number): Waiting | undefined {
+    const list = index.map.get(key);
+    if (list === undefined) return undefined;
+    let found: Waiting | undefined;
+    let several = false;
+    for (let i = 0; i < list.length; i++) {
+      const entry = list[i] as Waiting;
+      const gone = this.options.goneBy?.(entry.flow);
+      if (gone !== undefined && at > gone + GONE_SLACK_MS) {
+        list.splice(i--, 1);
+        if (index === this.waiting) {
+          const udp = udpSendKey(entry.flow);
+          if (udp !== undefined) this.waitingUdp.remove(udp, entry);
+        } else {
+          this.waiting.remove(endKey({ addr: entry.flow.remote_addr as string, port: entry.flow.remote_port as number }), entry);
+        }
+        continue;
+      }
+      if (entry.done || !this.fits(entry.flow, socket, at)) continue;
+      if (found !== undefined) {
+        several = true;
+        break;
+      }
+      found = entry;
+    }
+    if (list.length === 0) index.map.delete(key);
+    return several ? undefined : found;
   }
 
   private forgetWaiting(entry: Waiting): void {

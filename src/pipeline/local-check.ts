@@ -114,7 +114,12 @@ export class LocalCheck {
     const opening = { serial, timeMs };
     const list = this.openings.get(key);
     if (list === undefined) this.openings.set(key, [opening]);
-    else list.push(opening);
+    else {
+      // In serial order (verdict() searches it): events complete nearly in order, so this is an append.
+      let at = list.length;
+      while (at > 0 && (list[at - 1] as Opening).serial > serial) at--;
+      list.splice(at, 0, opening);
+    }
     this.openingOrder.push({ key, opening });
     this.prune();
   }
@@ -168,10 +173,20 @@ export class LocalCheck {
   }
 
   private verdict(flow: Flow, read: EndsRead): 'replaced' | 'kept' | 'unsure' {
-    if (flow.pid !== null && flow.fd !== null) {
-      for (const opening of this.openings.get(fdKey(flow.pid, flow.fd)) ?? []) {
-        if (opening.serial > flow.serial && opening.timeMs * 1000 <= read.atUs) return 'replaced';
+    const list = flow.pid === null || flow.fd === null ? undefined : this.openings.get(fdKey(flow.pid, flow.fd));
+    if (list !== undefined) {
+      // The first opening after the flow's event began first: an fd is taken when its socket() or
+      // accept begins (accept reserves it before it waits, net/socket.c __sys_accept4_file), and
+      // only once the socket before was closed.
+      let low = 0;
+      let high = list.length;
+      while (low < high) {
+        const middle = (low + high) >> 1;
+        if ((list[middle] as Opening).serial <= flow.serial) low = middle + 1;
+        else high = middle;
       }
+      const next = list[low];
+      if (next !== undefined && next.timeMs * 1000 <= read.atUs) return 'replaced';
     }
     return (this.newestMs - EXIT_MARGIN_MS) * 1000 > read.atUs ? 'kept' : 'unsure';
   }
