@@ -5,13 +5,13 @@
 # tests' certificates, systemd for systemd-analyze (the unit file's test; it need not be the init
 # system), prometheus for promtool (the metrics' lint test; its service is not started), liburing-dev
 # for the io_uring workload, nftables and iproute2 for the netfilter test's network namespace,
-# groff-base for groff (the man page's test), tmux for the live view's test (auditflow top), docker.io
-# and busybox-static for the container test (a local image of busybox; the test starts dockerd when no
-# engine runs and stops it again). Node.js itself must already be installed: 22 or 24
+# groff-base for groff (the man page's test), tmux for the live view's test (auditflow top). The
+# container test's Docker engine is not installed here (setup.sh runs this): npm test installs it
+# (scripts/install-test-deps.sh). Node.js itself must already be installed: 22 or 24
 # (20.15 and later 20.x still work).
 set -euo pipefail
 
-packages=(build-essential python3 util-linux redis-server redis-tools openssl systemd prometheus liburing-dev nftables iproute2 groff-base tmux docker.io busybox-static)
+packages=(build-essential python3 util-linux redis-server redis-tools openssl systemd prometheus liburing-dev nftables iproute2 groff-base tmux)
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'install ok installed' || missing+=("$package")

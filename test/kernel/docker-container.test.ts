@@ -5,7 +5,7 @@
 // into a private Redis. The client is gone before /proc can be read (proc_gone): its container comes
 // from its own cgroup as the addon's lookup thread read it at its first audited syscall, else from
 // its parent, the container's shell (docs/flows.md, "Identity before data").
-// Needs Debian's docker.io and busybox-static (scripts/install-deps.sh installs both); part of `npm
+// Needs Debian's docker.io and busybox-static (npm test installs both: scripts/install-test-deps.sh); part of `npm
 // test`. It starts dockerd when no engine answers and stops it again by its pid.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, copyFileSync } from 'node:fs';
@@ -36,7 +36,7 @@ describe('flows of a real container', () => {
   let root: string;
 
   beforeAll(async () => {
-    expect(spawnSync('docker', ['--version']).status, 'docker is missing: bash scripts/install-deps.sh installs docker.io').toBe(0);
+    expect(spawnSync('docker', ['--version']).status, 'docker is missing: npm test installs docker.io (scripts/install-test-deps.sh)').toBe(0);
     if (docker('info').status !== 0) {
       engine = spawn('dockerd', [], { stdio: 'ignore' });
       await untilAsync(async () => docker('info').status === 0, 60_000, 'dockerd');
