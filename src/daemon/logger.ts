@@ -22,6 +22,10 @@ export function createLogger(options: { level: LogLevel; fd: number; format: Log
   destination.on('error', () => {
     broken = true;
   });
+  // pino's fatal() calls the stream's flushSync(), which sonic-boom runs while an asynchronous write
+  // is still in flight: the lines it writes land before that one (measured: a start-up warning after
+  // the fatal line, one run in three). pino gets the write alone; every exit awaits flush() instead.
+  const stream = { write: (line: string): boolean => destination.write(line) };
   const root = pino(
     {
       level: options.level,
@@ -30,7 +34,7 @@ export function createLogger(options: { level: LogLevel; fd: number; format: Log
       formatters: { level: (label) => ({ level: label }) },
       ...(wantsPriorities(options.format, options.fd, options.env) ? { hooks: { streamWrite: withPriority } } : {}),
     },
-    destination,
+    stream,
   );
   return {
     root,
