@@ -15,7 +15,10 @@ export interface DaemonLogger {
 
 export function createLogger(options: { level: LogLevel; fd: number; format: LogFormat; env?: NodeJS.ProcessEnv }): DaemonLogger {
   // Asynchronous writes keep a burst of log lines off the event loop's hot path; flush() before exit.
-  const destination = pino.destination({ fd: options.fd, sync: false });
+  // minLength 1: sonic-boom's flush(cb) waits for the writes in flight only when minLength > 0 (at 0
+  // it calls back at once, and lines still buffered at process.exit were lost); a line is always
+  // longer than one byte, so each is still written as it comes.
+  const destination = pino.destination({ fd: options.fd, sync: false, minLength: 1 });
   // A log nobody reads any more (EPIPE when journald or a pipe's reader went away) is not a reason
   // to crash the daemon; its lines are lost, the flows are not.
   let broken = false;
@@ -45,7 +48,9 @@ export function createLogger(options: { level: LogLevel; fd: number; format: Log
           return;
         }
         destination.flush((error) => {
-          if (error) process.stderr.write(`auditflow: flushing the log failed: ${error.message}\n`);
+          // Once written, sonic-boom also fsyncs the fd: a pipe or the journal's socket refuses that
+          // (EINVAL), and the lines are out all the same.
+          if (error && (error as NodeJS.ErrnoException).syscall !== 'fsync') process.stderr.write(`auditflow: flushing the log failed: ${error.message}\n`);
           resolve();
         });
       }),
