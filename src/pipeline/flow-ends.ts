@@ -124,6 +124,11 @@ const udpSendKey = (flow: Flow): string | undefined =>
   (flow.op === 'sendto' || flow.op === 'sendmsg') && (flow.proto_num === UDP || flow.proto_num === null) && flow.euid !== null ? `${flow.family}|${flow.euid}` : undefined;
 const udpDestroyKey = (socket: InetDiagSocket): string => `${familyOf(socket)}|${socket.uid}`;
 
+/** Whether `socket`, read at `at`, may be `flow`'s: of its kind, and read after its event. */
+function mayOwn(flow: Flow, socket: InetDiagSocket, at: number): boolean {
+  return flow.ts <= at && sameKind(flow, socket);
+}
+
 /** Whether `socket` is of `flow`'s family and protocol (as far as both say). */
 function sameKind(flow: Flow, socket: InetDiagSocket): boolean {
   return flow.family === familyOf(socket) && (flow.proto_num === null || socket.protocol === null || flow.proto_num === socket.protocol);
@@ -369,47 +374,29 @@ export class FlowEnds {
     return found;
   }
 
-  /** Whether a waiting flow other than `except` could be the one `held` is the destroy of. */
+  /** Whether a waiting flow other than `except` may be the one `held` is the destroy of (time window aside: see onlyWaitingFit). */
   private hasRivalFlow(held: Held, except: Flow | undefined): boolean {
     const { remote } = diagEnds(held.socket);
     const protocol = held.socket.protocol ?? (held.socket.tcp !== null ? TCP : UDP);
     const list = remote !== undefined ? this.waiting.map.get(endKey(remote)) : protocol === UDP ? this.waitingUdp.map.get(udpDestroyKey(held.socket)) : undefined;
-    return list?.some((w) => !w.done && w.flow !== except && this.fits(w.flow, held.socket, held.at)) ?? false;
+    return list?.some((w) => !w.done && w.flow !== except && mayOwn(w.flow, held.socket, held.at)) ?? false;
   }
 
   /**
-   * The one waiting flow of `list` that `socket`, read at `at`, fits; undefined when none or several.
-   * Destroys come in the order they were read: a flow whose socket was found gone longer ago than
-   * GONE_SLACK_MS before `at` fits no later one either, and leaves the index as the scan passes it
-   * (it still waits in the queue, to go out without its local end). The scan stops at a second fit.
+   * The one waiting flow that may own `socket`, read at `at`, when it also fits it in time; undefined
+   * when none, or when another waiting flow may own it too. A destroy is read some time after its
+   * socket was destroyed (later still on a loaded host), so the time window (fits) only narrows a
+   * flow's destroys; which flows a destroy may be the socket of is decided without it: every flow
+   * of its kind and owner that was waiting before it was read. The scan stops at a second one.
    */
   private onlyWaitingFit(index: Index<Waiting>, key: string, socket: InetDiagSocket, at: number): Waiting | undefined {
-    const list = index.map.get(key);
-    if (list === undefined) return undefined;
     let found: Waiting | undefined;
-    let several = false;
-    for (let i = 0; i < list.length; i++) {
-      const entry = list[i] as Waiting;
-      const gone = this.options.goneBy?.(entry.flow);
-      if (gone !== undefined && at > gone + GONE_SLACK_MS) {
-        list.splice(i--, 1);
-        if (index === this.waiting) {
-          const udp = udpSendKey(entry.flow);
-          if (udp !== undefined) this.waitingUdp.remove(udp, entry);
-        } else {
-          this.waiting.remove(endKey({ addr: entry.flow.remote_addr as string, port: entry.flow.remote_port as number }), entry);
-        }
-        continue;
-      }
-      if (entry.done || !this.fits(entry.flow, socket, at)) continue;
-      if (found !== undefined) {
-        several = true;
-        break;
-      }
+    for (const entry of index.map.get(key) ?? []) {
+      if (entry.done || !mayOwn(entry.flow, socket, at)) continue;
+      if (found !== undefined) return undefined;
       found = entry;
     }
-    if (list.length === 0) index.map.delete(key);
-    return several ? undefined : found;
+    return found !== undefined && this.fits(found.flow, socket, at) ? found : undefined;
   }
 
   private forgetWaiting(entry: Waiting): void {

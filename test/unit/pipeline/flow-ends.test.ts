@@ -214,6 +214,23 @@ describe('local ends from destroy broadcasts', () => {
     expect(run(false).map((flow) => flow.local_port)).toEqual([null, null]);
   });
 
+  it('never gives a flow the destroy of an earlier socket read late, while that socket\'s flow still waits', () => {
+    // Seen in CI under load: the first socket's destroy was read 9.5 ms after its lookup found it
+    // gone, outside its own window and inside the next flow's; the next flow took it.
+    const gone = new Map<Flow, number>();
+    const { ends, flows } = join({ goneBy: (flow) => gone.get(flow) });
+    const first = flowOf('connect', null, toServer);
+    const next = flowOf('connect', null, toServer, { ts: captured.ts + 10, serial: captured.serial + 2 });
+    gone.set(first, captured.ts + 1);
+    gone.set(next, captured.ts + 11);
+    ends.push(first);
+    ends.push(next);
+    ends.pushDestroy(client, captured.ts + 10.5);
+    ends.pushDestroy({ ...client, localPort: client.localPort + 1 }, captured.ts + 11.2);
+    ends.flush();
+    expect(flows.map((flow) => flow.local_port)).toEqual([null, null]);
+  });
+
   it('does not join a destroy read more than 5 ms after its flow\'s socket was found gone', () => {
     const flow = flowOf('connect', null, toServer);
     const { ends, flows } = join({ goneBy: () => captured.ts + 1 });
