@@ -20,9 +20,12 @@ useKernel();
 const servers = useDaemonRedis();
 const STREAM = 'live:early-cgroup';
 const CLIENTS = 5;
-// Moves itself into the cgroup (the shell's pid is the client's: it execs python), then connects
-// once and exits; python's own exit takes milliseconds, the daemon's batches wait longer (below).
-const CLIENT = 'echo $$ > "$1/cgroup.procs" && exec python3 -c "import socket, sys; socket.create_connection((\'127.0.0.1\', int(sys.argv[1]))).close()" "$2"';
+// Moves itself into the cgroup (the shell's pid is the client's: it execs python), connects once,
+// and 30 ms later exits at once (os._exit: python's own teardown took longer than the daemon's batch
+// wait once in CI, and the flow was read while the client was alive). The 30 ms let the lookup thread
+// meet the client alive (a C client gone within microseconds of its connect is gone before that
+// too: its unit then stays unknown); the daemon's batches wait 100 ms (below).
+const CLIENT = 'echo $$ > "$1/cgroup.procs" && exec python3 -c "import os, socket, sys, time; socket.create_connection((\'127.0.0.1\', int(sys.argv[1]))); time.sleep(0.03); os._exit(0)" "$2"';
 
 describe('a short-lived process in a unit of its own', () => {
   it('has its own unit on its connect flow, from the addon\'s early read, and stays proc_gone', async () => {
