@@ -21,7 +21,7 @@
 // ways to put a new socket on a closed fd (dup2, a descriptor passed over a UNIX socket, io_uring's
 // socket and accept operations) are not audited by the rules and are not seen here.
 import type { Flow } from './flow.js';
-import type { SocketFacts } from './socket-update.js';
+import { isUnspecified, type SocketFacts } from './socket-update.js';
 
 /**
  * How long after its fd was installed a socket() or accept is taken to have returned and queued its
@@ -47,7 +47,9 @@ export interface LocalCheckOptions {
 /** What of a flow's ends was read from its socket, and when (µs since the epoch). */
 export interface EndsRead {
   atUs: number;
-  /** The peer too (the event named none). */
+  /** The local end (not when the records gave it: an accept on a listener bound to one address). */
+  local: boolean;
+  /** The peer (the event named none). */
   remote: boolean;
 }
 
@@ -82,8 +84,10 @@ export function endsRead(facts: SocketFacts): EndsRead | undefined {
   const { proc, known } = facts;
   const atUs = proc?.local !== undefined ? proc.readAtUs : known?.local !== undefined ? known.readAtUs : undefined;
   if (atUs === undefined) return undefined;
+  // An accepted socket's local end is its listener's: exact when the listener's bind named one address.
+  const local = !(facts.op === 'accept' && known?.local !== undefined && known.readAtUs === undefined && !isUnspecified(known.local));
   const remote = facts.addressEnd === undefined && proc?.remote !== undefined && (facts.op === 'accept' || known?.remote === undefined);
-  return { atUs, remote };
+  return local || remote ? { atUs, local, remote } : undefined;
 }
 
 export class LocalCheck {
@@ -195,8 +199,10 @@ export class LocalCheck {
     if (verdict === 'replaced') {
       this.counts.replaced++;
       this.options.onReplaced?.(flow, read.atUs);
-      flow.local_addr = null;
-      flow.local_port = null;
+      if (read.local) {
+        flow.local_addr = null;
+        flow.local_port = null;
+      }
       flow.community_id = null;
       if (read.remote) {
         flow.remote_addr = null;

@@ -4,7 +4,9 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { encodeLookups, type LookupEntry } from '../../../src/native/socket-lookups.js';
-import { LocalCheck } from '../../../src/pipeline/local-check.js';
+import { LocalCheck, endsRead } from '../../../src/pipeline/local-check.js';
+import type { SocketFacts } from '../../../src/pipeline/socket-update.js';
+import type { SocketInfo } from '../../../src/pipeline/socket-kinds.js';
 import { Pipeline } from '../../../src/pipeline/pipeline.js';
 import type { Flow } from '../../../src/pipeline/flow.js';
 import { FIXTURE_DIR, fixtureLines, kernelRecord, recordBatch, type KernelRecord } from './fixtures.js';
@@ -116,7 +118,7 @@ describe('LocalCheck', () => {
     const check = new LocalCheck({ onFlow: (f) => out.push(f), maxWaitMs: 250 });
     check.see(1000);
     const f = flow(1, 1000);
-    check.noteRead(f, { atUs: 1_000_300, remote: false });
+    check.noteRead(f, { atUs: 1_000_300, local: true, remote: false });
     check.push(f);
     check.see(1005);
     check.advance(1005);
@@ -138,12 +140,12 @@ describe('LocalCheck', () => {
     check.opened(PID + 1, 4, 3, 1000); // another process
     check.opened(PID, 4, 4, 1002); // began after the read
     const kept = flow(2, 1000);
-    check.noteRead(kept, { atUs: 1_001_500, remote: false });
+    check.noteRead(kept, { atUs: 1_001_500, local: true, remote: false });
     check.see(1007);
     check.push(kept);
     const replaced = flow(5, 1003);
     check.opened(PID, 4, 6, 1004);
-    check.noteRead(replaced, { atUs: 1_004_000, remote: true });
+    check.noteRead(replaced, { atUs: 1_004_000, local: true, remote: true });
     check.push(replaced);
     expect(out.map((x) => [x.serial, x.local_port, x.remote_port])).toEqual([
       [2, 40002, SERVER],
@@ -156,12 +158,27 @@ describe('LocalCheck', () => {
     const check = new LocalCheck({ onFlow: (f) => out.push(f), maxWaitMs: 250, maxHeld: 2 });
     for (let serial = 1; serial <= 3; serial++) {
       const f = flow(serial, 1000);
-      check.noteRead(f, { atUs: 1_000_500, remote: false });
+      check.noteRead(f, { atUs: 1_000_500, local: true, remote: false });
       check.push(f);
     }
     expect(out.map((x) => x.serial)).toEqual([1]);
     expect(check.stats()).toMatchObject({ held: 2, unchecked: 1 });
     check.flush();
     expect(out.map((x) => x.serial)).toEqual([1, 2, 3]);
+  });
+});
+
+describe('endsRead', () => {
+  const end = (port: number, bytes: number[]): { addr: string; port: number; bytes: Buffer } => ({ addr: bytes.join('.'), port, bytes: Buffer.from(bytes) });
+  const facts = (known: Partial<SocketInfo> | undefined, proc: Partial<SocketInfo> | undefined, addressEnd: ReturnType<typeof end> | undefined): SocketFacts =>
+    ({ op: 'accept', addressEnd, known: known && { family: 2, type: 1, protocol: 6, local: undefined, remote: undefined, source: 'socket', ...known }, proc: proc && { family: 2, type: 1, protocol: 6, local: undefined, remote: undefined, source: 'proc', ...proc } }) as SocketFacts;
+
+  it("takes an accept's local end as the records' when its listener was bound to one address, and the peer as read only when the accept had no address", () => {
+    const listener = end(8080, [127, 0, 0, 1]);
+    const read = { local: end(8080, [127, 0, 0, 1]), remote: end(40000, [127, 0, 0, 1]), readAtUs: 5 };
+    expect(endsRead(facts({ local: listener }, read, end(40000, [127, 0, 0, 1])))).toBeUndefined();
+    expect(endsRead(facts({ local: listener }, read, undefined))).toEqual({ atUs: 5, local: false, remote: true });
+    // A wildcard listener: each connection's local address is only in its socket.
+    expect(endsRead(facts({ local: end(8080, [0, 0, 0, 0]) }, read, end(40000, [127, 0, 0, 1])))).toEqual({ atUs: 5, local: true, remote: false });
   });
 });
