@@ -250,9 +250,13 @@ export class FlowEnds {
    * and time: after the flow's event, and no later than its socket was found gone.
    */
   private fits(flow: Flow, socket: InetDiagSocket, at: number): boolean {
-    if (flow.ts > at || !sameKind(flow, socket)) return false;
+    return mayOwn(flow, socket, at) && at <= this.latestDestroy(flow);
+  }
+
+  /** The latest time a destroy of `flow`'s socket can have been read: GONE_SLACK_MS after it was found gone, else any. */
+  private latestDestroy(flow: Flow): number {
     const gone = this.options.goneBy?.(flow);
-    return gone === undefined || at <= gone + GONE_SLACK_MS;
+    return gone === undefined ? Number.POSITIVE_INFINITY : gone + GONE_SLACK_MS;
   }
 
   private addOpener(flow: Flow): void {
@@ -350,8 +354,7 @@ export class FlowEnds {
    * between the flow's event and GONE_SLACK_MS after its socket was found gone are looked at.
    */
   private heldIn(flow: Flow, lists: ReadonlyArray<Held[] | undefined>, limit: 1 | 2): Held | undefined {
-    const gone = this.options.goneBy?.(flow);
-    const latest = gone === undefined ? Number.POSITIVE_INFINITY : gone + GONE_SLACK_MS;
+    const latest = this.latestDestroy(flow);
     let found: Held | undefined;
     for (const list of lists) {
       if (list === undefined) continue;
