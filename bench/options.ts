@@ -31,6 +31,8 @@ export interface BenchOptions {
   baseline: string;
   /** `key = value` settings added to the auditflow daemon's config (--set), e.g. batch_linger_ms=20. */
   daemonSettings: string[];
+  /** Node options for the auditflow daemon, not the baseline's (--node-arg), e.g. --max-semi-space-size=32. */
+  nodeArgs: string[];
 }
 
 export const USAGE = `usage: npm run bench -- [options]
@@ -45,7 +47,9 @@ export const USAGE = `usage: npm run bench -- [options]
   --auditd PATH        auditd binary (default .cache/auditd/sbin/auditd, from scripts/fetch-auditd.sh)
   --cpu-prof DIR       write node --cpu-prof profiles of the auditflow daemon into DIR
   --baseline DIR       also run another built auditflow checkout, as "baseline" (before/after a change)
-  --set KEY=VALUE      a setting for the auditflow daemons (repeatable), e.g. --set batch_linger_ms=20`;
+  --set KEY=VALUE      a setting for the auditflow daemons (repeatable), e.g. --set batch_linger_ms=20
+  --node-arg ARG       a node option for the auditflow daemon, not the baseline's (repeatable), e.g.
+                       --node-arg=--max-semi-space-size=32 (with --baseline . it measures the option alone)`;
 
 export class BenchUsageError extends Error {
   override name = 'BenchUsageError';
@@ -88,6 +92,7 @@ export function parseBenchOptions(argv: readonly string[], defaultOutput: string
         'cpu-prof': { type: 'string', default: '' },
         baseline: { type: 'string', default: '' },
         set: { type: 'string', multiple: true, default: [] },
+        'node-arg': { type: 'string', multiple: true, default: [] },
         help: { type: 'boolean', default: false },
       },
     }));
@@ -113,5 +118,6 @@ export function parseBenchOptions(argv: readonly string[], defaultOutput: string
       if (match === null) throw new BenchUsageError(`--set ${assignment}: expected key=value`);
       return `${match[1]} = ${match[2]}`;
     }),
+    nodeArgs: values['node-arg'],
   };
 }

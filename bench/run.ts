@@ -145,6 +145,7 @@ async function main(): Promise<number> {
       cpuProfDir: options.cpuProf,
       baseline: options.baseline,
       daemonSettings: options.daemonSettings,
+      nodeArgs: options.nodeArgs,
     };
     say(`bench: ${specs.length} runs (${consumers.join(', ')}; modes ${options.modes.join(', ')}); load average ${startLoad}`);
     for (const [index, spec] of specs.entries()) {

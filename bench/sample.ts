@@ -51,6 +51,8 @@ export interface SampleContext {
   baseline: string;
   /** --set lines for the daemons' config. */
   daemonSettings: readonly string[];
+  /** --node-arg options for the auditflow daemon (not the baseline's). */
+  nodeArgs: readonly string[];
 }
 
 export interface SampleSpec {
@@ -136,6 +138,7 @@ async function startConsumer(spec: SampleSpec, context: SampleContext, directory
         workloadExe: context.programs.workload,
         liveReader: spec.run === 'fixed',
         cpuProfDir: context.cpuProfDir,
+        nodeArgs: spec.consumer === 'baseline' ? [] : context.nodeArgs,
         // Only the recv mode names its ruleset: a --baseline checkout from before `rules` took items still runs the others.
         settings: [...(spec.mode === 'recv' ? [`rules = ${rulesSetting(spec.mode)}`] : []), ...context.daemonSettings],
       });

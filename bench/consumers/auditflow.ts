@@ -21,6 +21,8 @@ export interface AuditflowRun {
   liveReader: boolean;
   /** `node --cpu-prof` into this directory; empty = off. */
   cpuProfDir: string;
+  /** Node options before the script (the bench's --node-arg). */
+  nodeArgs: readonly string[];
   /** More `key = value` lines for the config (the daemon refuses an unknown key). */
   settings: readonly string[];
 }
@@ -112,7 +114,7 @@ export async function startAuditflow(run: AuditflowRun): Promise<RunningConsumer
   // Node 20 refuses --cpu-prof in NODE_OPTIONS: it goes on the command line. The profile is written
   // when the daemon exits normally (after SIGTERM).
   const profile = run.cpuProfDir === '' ? [] : ['--cpu-prof', `--cpu-prof-dir=${run.cpuProfDir}`];
-  const child = spawnGroup(process.execPath, [...profile, join(run.root, 'dist', 'src', 'cli', 'main.js'), 'run', '--config', config], { env });
+  const child = spawnGroup(process.execPath, [...run.nodeArgs, ...profile, join(run.root, 'dist', 'src', 'cli', 'main.js'), 'run', '--config', config], { env });
   await child.line((line) => line.includes('"msg":"running"'), 30_000);
   const live = run.liveReader ? startLiveReader(run) : undefined;
   const { client } = run.redis;

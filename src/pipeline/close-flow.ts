@@ -10,14 +10,24 @@ import type { InetDiagSocket } from '../linux/inet-diag.js';
 import { ipTextBytes, ipv4Text, isIpv4Mapped } from '../linux/ip-text.js';
 import { AF_INET, protocolName } from '../linux/socket.js';
 
+/**
+ * Addresses as flows write them, by sock_diag's text: a host's sockets use few addresses, and every
+ * destroy is read for its ends several times (join, close entry). The bytes are shared (never written).
+ */
+const diagAddresses = new Map<string, { addr: string; bytes: Buffer }>();
+const DIAG_ADDRESSES_MAX = 4096;
+
 /** An end as flows write it: an IPv4-mapped IPv6 address as IPv4 (its `ipv4_mapped` says so). */
 export function diagEnd(addr: string, port: number): Endpoint {
-  const bytes = ipTextBytes(addr) ?? Buffer.alloc(4);
-  if (isIpv4Mapped(bytes)) {
-    const v4 = bytes.subarray(12, 16);
-    return { addr: ipv4Text(v4), port, bytes: Buffer.from(v4) };
+  let known = diagAddresses.get(addr);
+  if (known === undefined) {
+    const bytes = ipTextBytes(addr) ?? Buffer.alloc(4);
+    const v4 = isIpv4Mapped(bytes) ? Buffer.from(bytes.subarray(12, 16)) : undefined;
+    known = v4 === undefined ? { addr, bytes } : { addr: ipv4Text(v4), bytes: v4 };
+    if (diagAddresses.size >= DIAG_ADDRESSES_MAX) diagAddresses.clear();
+    diagAddresses.set(addr, known);
   }
-  return { addr, port, bytes };
+  return { addr: known.addr, port, bytes: known.bytes };
 }
 
 /** Both ends of the socket, unspecified ones (an unconnected UDP socket's remote) as undefined. */

@@ -19,6 +19,7 @@
 // pushes out is counted as the loss `flow-end-evicted`. Time comes from the caller.
 import { closeFlow, diagEnd, diagEnds } from './close-flow.js';
 import { communityId } from './community-id.js';
+import { Fifo } from './fifo.js';
 import { PORT_PROTOCOLS, type Flow } from './flow.js';
 import type { LossReport } from './loss.js';
 import type { Endpoint } from './socket-kinds.js';
@@ -81,31 +82,55 @@ interface Waiting {
   done: boolean;
 }
 
-/** A multimap whose lists keep insertion (time) order. */
-class Index<T> {
-  readonly map = new Map<string, T[]>();
+interface Opener {
+  key: string;
+  flow: Flow;
+  done: boolean;
+}
+
+/**
+ * A multimap whose lists keep insertion (time) order. An entry leaves by being marked done (it may be
+ * in several indexes: one flag for all), and each index it was in is told (`dropped`); a list lets its
+ * done entries go once they are half of it. Readers skip done entries. Taking each out at once cost a
+ * search and a splice of lists that grow to thousands (every connect to one server waits under one key).
+ */
+class Index<T extends { done: boolean }> {
+  private readonly lists = new Map<string, { items: T[]; dead: number }>();
   add(key: string, value: T): void {
-    const list = this.map.get(key);
-    if (list === undefined) this.map.set(key, [value]);
-    else list.push(value);
+    const list = this.lists.get(key);
+    if (list === undefined) this.lists.set(key, { items: [value], dead: 0 });
+    else list.items.push(value);
   }
-  /** Removes and returns the first value `take` accepts, preferring one `better` also accepts. */
-  take(key: string, fits: (value: T) => boolean, better: (value: T) => boolean): T | undefined {
-    const list = this.map.get(key);
-    if (list === undefined) return undefined;
-    let index = list.findIndex((v) => fits(v) && better(v));
-    if (index === -1) index = list.findIndex(fits);
-    if (index === -1) return undefined;
-    const [value] = list.splice(index, 1);
-    if (list.length === 0) this.map.delete(key);
-    return value;
+  /** The entries under `key` in the order they came, done ones among them. */
+  get(key: string): readonly T[] | undefined {
+    return this.lists.get(key)?.items;
   }
-  remove(key: string, value: T): void {
-    const list = this.map.get(key);
-    const index = list?.indexOf(value) ?? -1;
-    if (list === undefined || index === -1) return;
-    list.splice(index, 1);
-    if (list.length === 0) this.map.delete(key);
+  /** Whether an entry not done is under `key`. */
+  has(key: string): boolean {
+    return this.lists.has(key);
+  }
+  /** The first entry not done that `fits` accepts, preferring one `better` also accepts. */
+  find(key: string, fits: (value: T) => boolean, better: (value: T) => boolean): T | undefined {
+    const items = this.lists.get(key)?.items;
+    if (items === undefined) return undefined;
+    let first: T | undefined;
+    for (const value of items) {
+      if (value.done || !fits(value)) continue;
+      if (better(value)) return value;
+      first ??= value;
+    }
+    return first;
+  }
+  /** An entry under `key` was marked done. */
+  dropped(key: string): void {
+    const list = this.lists.get(key);
+    if (list === undefined) return;
+    list.dead++;
+    if (list.dead >= list.items.length) this.lists.delete(key);
+    else if (list.dead > 8 && list.dead * 2 > list.items.length) {
+      list.items = list.items.filter((value) => !value.done);
+      list.dead = 0;
+    }
   }
 }
 
@@ -135,17 +160,20 @@ function sameKind(flow: Flow, socket: InetDiagSocket): boolean {
 }
 
 export class FlowEnds {
-  private readonly openers = new Index<Flow>();
+  private readonly openers = new Index<Opener>();
   private openerCount = 0;
-  /** Opener keys in insertion order, for eviction (stale keys skipped). */
-  private readonly openerOrder: Array<{ key: string; flow: Flow }> = [];
+  /** Openers in insertion order, for eviction (done ones skipped). */
+  private readonly openerOrder = new Fifo<Opener>();
   private readonly waiting = new Index<Waiting>();
   private readonly waitingUdp = new Index<Waiting>();
-  private readonly waitQueue: Waiting[] = [];
+  private readonly waitQueue = new Fifo<Waiting>();
+  /** Entries of waitQueue and heldQueue not done: the bounds count these (done ones leave with time). */
+  private waitingLive = 0;
+  private heldLive = 0;
   private readonly heldBySocket = new Index<Held>();
   private readonly heldByRemote = new Index<Held>();
   private readonly heldUdp = new Index<Held>();
-  private readonly heldQueue: Held[] = [];
+  private readonly heldQueue = new Fifo<Held>();
   private readonly counts = { closes: 0, closesJoined: 0, localFromClose: 0, localMissing: 0, skipped: 0 };
   private readonly maxOpeners: number;
   private readonly maxWaiting: number;
@@ -181,7 +209,12 @@ export class FlowEnds {
     this.waiting.add(remote, entry);
     if (udp !== undefined) this.waitingUdp.add(udp, entry);
     this.waitQueue.push(entry);
-    if (this.waitQueue.length > this.maxWaiting) this.release(this.waitQueue.shift() as Waiting);
+    this.waitingLive++;
+    while (this.waitingLive > this.maxWaiting) {
+      const oldest = this.waitQueue.shift();
+      if (oldest === undefined) break;
+      this.release(oldest);
+    }
   }
 
   /** An `existing` entry from the start's dump: its socket's close will carry its process. */
@@ -216,22 +249,28 @@ export class FlowEnds {
     if (remote !== undefined) this.heldByRemote.add(endKey(remote), held);
     if (udp !== undefined) this.heldUdp.add(udp, held);
     this.heldQueue.push(held);
-    if (this.heldQueue.length > this.maxHeld) {
+    this.heldLive++;
+    // Only a destroy still waiting is pushed out (and counted): the queue also holds, until their
+    // time is up, those that found their flow.
+    while (this.heldLive > this.maxHeld) {
+      const oldest = this.heldQueue.shift();
+      if (oldest === undefined) break;
+      if (oldest.done) continue;
       this.lose('held', now);
-      this.expireHeld(this.heldQueue.shift() as Held);
+      this.expireHeld(oldest);
     }
   }
 
   /** Releases the flows whose wait is over and the destroys whose opener did not come. */
   advance(now: number): void {
-    while (this.waitQueue.length > 0 && (this.waitQueue[0] as Waiting).flow.ts + this.options.localWaitMs <= now) this.release(this.waitQueue.shift() as Waiting);
-    while (this.heldQueue.length > 0 && (this.heldQueue[0] as Held).at + this.options.holdMs <= now) this.expireHeld(this.heldQueue.shift() as Held);
+    for (let first = this.waitQueue.peek(); first !== undefined && first.flow.ts + this.options.localWaitMs <= now; first = this.waitQueue.peek()) this.release(this.waitQueue.shift() as Waiting);
+    for (let first = this.heldQueue.peek(); first !== undefined && first.at + this.options.holdMs <= now; first = this.heldQueue.peek()) this.expireHeld(this.heldQueue.shift() as Held);
   }
 
   /** The input has ended: every waiting flow and held destroy goes out as it is. */
   flush(): void {
-    for (const entry of this.waitQueue.splice(0)) this.release(entry);
-    for (const held of this.heldQueue.splice(0)) this.expireHeld(held);
+    for (const entry of this.waitQueue.drain()) this.release(entry);
+    for (const held of this.heldQueue.drain()) this.expireHeld(held);
   }
 
   /** The serial of the oldest flow still waiting for its local end; undefined when none. */
@@ -242,7 +281,7 @@ export class FlowEnds {
   }
 
   stats(): FlowEndsStats {
-    return { openers: this.openerCount, waiting: this.waitQueue.filter((w) => !w.done).length, held: this.heldQueue.filter((h) => !h.done).length, ...this.counts };
+    return { openers: this.openerCount, waiting: this.waitingLive, held: this.heldLive, ...this.counts };
   }
 
   /**
@@ -268,34 +307,39 @@ export class FlowEnds {
     if (protocol === TCP && remote === undefined) return;
     const key = socketKey(protocol, { addr: flow.local_addr, port: flow.local_port }, remote);
     // A UDP socket's close goes with its first flow.
-    if (protocol === UDP && this.openers.map.has(key)) return;
-    const held = this.heldBySocket.take(key, (h) => !h.done && flow.ts <= h.at, (h) => ownedBy(flow, h.socket.uid));
+    if (protocol === UDP && this.openers.has(key)) return;
+    const held = this.heldBySocket.find(key, (h) => flow.ts <= h.at, (h) => ownedBy(flow, h.socket.uid));
     if (held !== undefined) {
       this.forgetHeld(held);
       this.emitClose(held.socket, held.at, flow);
       return;
     }
-    this.openers.add(key, flow);
-    this.openerOrder.push({ key, flow });
+    const opener: Opener = { key, flow, done: false };
+    this.openers.add(key, opener);
+    this.openerOrder.push(opener);
     this.openerCount++;
     while (this.openerCount > this.maxOpeners) {
       const oldest = this.openerOrder.shift();
       if (oldest === undefined) break;
-      const before = this.openers.map.get(oldest.key)?.length ?? 0;
-      this.openers.remove(oldest.key, oldest.flow);
-      if ((this.openers.map.get(oldest.key)?.length ?? 0) < before) {
-        this.openerCount--;
-        this.lose('openers', oldest.flow.ts, oldest.flow.serial);
-      }
+      if (oldest.done) continue;
+      this.forgetOpener(oldest);
+      this.lose('openers', oldest.flow.ts, oldest.flow.serial);
     }
-    if (this.openerOrder.length > 2 * this.maxOpeners) this.compactOrder();
+    if (this.openerOrder.length > 2 * this.maxOpeners) this.openerOrder.retain((o) => !o.done);
   }
 
   private takeOpener(protocol: number, socket: InetDiagSocket, now: number): Flow | undefined {
     const { local, remote } = diagEnds(socket);
-    const opener = this.openers.take(socketKey(protocol, local, remote), (f) => f.ts <= now, (f) => ownedBy(f, socket.uid));
-    if (opener !== undefined) this.openerCount--;
-    return opener;
+    const opener = this.openers.find(socketKey(protocol, local, remote), (o) => o.flow.ts <= now, (o) => ownedBy(o.flow, socket.uid));
+    if (opener === undefined) return undefined;
+    this.forgetOpener(opener);
+    return opener.flow;
+  }
+
+  private forgetOpener(opener: Opener): void {
+    opener.done = true;
+    this.openers.dropped(opener.key);
+    this.openerCount--;
   }
 
   /** A waiting flow meets its socket's destroy: its local end from it, then the flow and its close. */
@@ -333,7 +377,7 @@ export class FlowEnds {
   private completeFromHeld(flow: Flow): boolean {
     const remote = endKey({ addr: flow.remote_addr as string, port: flow.remote_port as number });
     const udp = udpSendKey(flow);
-    const held = this.heldIn(flow, [this.heldByRemote.map.get(remote), udp === undefined ? undefined : this.heldUdp.map.get(udp)], 2);
+    const held = this.heldIn(flow, [this.heldByRemote.get(remote), udp === undefined ? undefined : this.heldUdp.get(udp)], 2);
     if (held === undefined || this.hasRivalFlow(held, flow)) return false;
     this.forgetHeld(held);
     this.complete(flow, held.socket, held.at);
@@ -344,7 +388,7 @@ export class FlowEnds {
   private hasRivalDestroy(entry: Waiting): boolean {
     const flow = entry.flow;
     const udp = udpSendKey(flow);
-    const lists = [this.heldByRemote.map.get(endKey({ addr: flow.remote_addr as string, port: flow.remote_port as number })), udp === undefined ? undefined : this.heldUdp.map.get(udp)];
+    const lists = [this.heldByRemote.get(endKey({ addr: flow.remote_addr as string, port: flow.remote_port as number })), udp === undefined ? undefined : this.heldUdp.get(udp)];
     return this.heldIn(flow, lists, 1) !== undefined;
   }
 
@@ -353,7 +397,7 @@ export class FlowEnds {
    * or the first (`limit` 1). The lists are in the order of the destroys' times: only those read
    * between the flow's event and GONE_SLACK_MS after its socket was found gone are looked at.
    */
-  private heldIn(flow: Flow, lists: ReadonlyArray<Held[] | undefined>, limit: 1 | 2): Held | undefined {
+  private heldIn(flow: Flow, lists: ReadonlyArray<readonly Held[] | undefined>, limit: 1 | 2): Held | undefined {
     const latest = this.latestDestroy(flow);
     let found: Held | undefined;
     for (const list of lists) {
@@ -381,7 +425,7 @@ export class FlowEnds {
   private hasRivalFlow(held: Held, except: Flow | undefined): boolean {
     const { remote } = diagEnds(held.socket);
     const protocol = held.socket.protocol ?? (held.socket.tcp !== null ? TCP : UDP);
-    const list = remote !== undefined ? this.waiting.map.get(endKey(remote)) : protocol === UDP ? this.waitingUdp.map.get(udpDestroyKey(held.socket)) : undefined;
+    const list = remote !== undefined ? this.waiting.get(endKey(remote)) : protocol === UDP ? this.waitingUdp.get(udpDestroyKey(held.socket)) : undefined;
     return list?.some((w) => !w.done && w.flow !== except && mayOwn(w.flow, held.socket, held.at)) ?? false;
   }
 
@@ -394,7 +438,7 @@ export class FlowEnds {
    */
   private onlyWaitingFit(index: Index<Waiting>, key: string, socket: InetDiagSocket, at: number): Waiting | undefined {
     let found: Waiting | undefined;
-    for (const entry of index.map.get(key) ?? []) {
+    for (const entry of index.get(key) ?? []) {
       if (entry.done || !mayOwn(entry.flow, socket, at)) continue;
       if (found !== undefined) return undefined;
       found = entry;
@@ -404,9 +448,10 @@ export class FlowEnds {
 
   private forgetWaiting(entry: Waiting): void {
     entry.done = true;
-    this.waiting.remove(endKey({ addr: entry.flow.remote_addr as string, port: entry.flow.remote_port as number }), entry);
+    this.waitingLive--;
+    this.waiting.dropped(endKey({ addr: entry.flow.remote_addr as string, port: entry.flow.remote_port as number }));
     const udp = udpSendKey(entry.flow);
-    if (udp !== undefined) this.waitingUdp.remove(udp, entry);
+    if (udp !== undefined) this.waitingUdp.dropped(udp);
   }
 
   private expireHeld(held: Held): void {
@@ -426,22 +471,18 @@ export class FlowEnds {
 
   private forgetHeld(held: Held): void {
     held.done = true;
+    this.heldLive--;
     const protocol = held.socket.protocol ?? (held.socket.tcp !== null ? TCP : UDP);
     const { local, remote } = diagEnds(held.socket);
-    this.heldBySocket.remove(socketKey(protocol, local, remote), held);
-    if (remote !== undefined) this.heldByRemote.remove(endKey(remote), held);
-    else if (protocol === UDP) this.heldUdp.remove(udpDestroyKey(held.socket), held);
+    this.heldBySocket.dropped(socketKey(protocol, local, remote));
+    if (remote !== undefined) this.heldByRemote.dropped(endKey(remote));
+    else if (protocol === UDP) this.heldUdp.dropped(udpDestroyKey(held.socket));
   }
 
   private emitClose(socket: InetDiagSocket, at: number, opener: Flow | undefined): void {
     this.counts.closes++;
     if (opener !== undefined) this.counts.closesJoined++;
     this.options.onClose(closeFlow(socket, at, opener));
-  }
-
-  private compactOrder(): void {
-    const live = this.openerOrder.filter(({ key, flow }) => this.openers.map.get(key)?.includes(flow) === true);
-    this.openerOrder.splice(0, this.openerOrder.length, ...live);
   }
 
   private lose(detail: 'openers' | 'held', time: number, serial?: number): void {

@@ -67,6 +67,16 @@ interface Opening {
   timeMs: number;
 }
 
+/**
+ * One (pid, fd)'s openings in serial order, the pruned ones before `head`: a program that reuses one
+ * fd opens thousands of sockets on it within KEEP_OPENINGS_MS, and pruning takes the oldest, so a
+ * splice at the front of the array for each would cost the whole list.
+ */
+interface Openings {
+  list: Opening[];
+  head: number;
+}
+
 interface HeldFlow {
   flow: Flow;
   read: EndsRead;
@@ -92,7 +102,7 @@ export function endsRead(facts: SocketFacts): EndsRead | undefined {
 
 export class LocalCheck {
   private newestMs = 0;
-  private readonly openings = new Map<string, Opening[]>();
+  private readonly openings = new Map<string, Openings>();
   private readonly openingOrder: Array<{ key: string; opening: Opening }> = [];
   private openingHead = 0;
   private readonly reads = new WeakMap<Flow, EndsRead>();
@@ -116,12 +126,13 @@ export class LocalCheck {
   opened(pid: number, fd: number, serial: number, timeMs: number): void {
     const key = fdKey(pid, fd);
     const opening = { serial, timeMs };
-    const list = this.openings.get(key);
-    if (list === undefined) this.openings.set(key, [opening]);
+    const openings = this.openings.get(key);
+    if (openings === undefined) this.openings.set(key, { list: [opening], head: 0 });
     else {
       // In serial order (verdict() searches it): events complete nearly in order, so this is an append.
+      const list = openings.list;
       let at = list.length;
-      while (at > 0 && (list[at - 1] as Opening).serial > serial) at--;
+      while (at > openings.head && (list[at - 1] as Opening).serial > serial) at--;
       list.splice(at, 0, opening);
     }
     this.openingOrder.push({ key, opening });
@@ -177,12 +188,13 @@ export class LocalCheck {
   }
 
   private verdict(flow: Flow, read: EndsRead): 'replaced' | 'kept' | 'unsure' {
-    const list = flow.pid === null || flow.fd === null ? undefined : this.openings.get(fdKey(flow.pid, flow.fd));
-    if (list !== undefined) {
+    const openings = flow.pid === null || flow.fd === null ? undefined : this.openings.get(fdKey(flow.pid, flow.fd));
+    if (openings !== undefined) {
       // The first opening after the flow's event began first: an fd is taken when its socket() or
       // accept begins (accept reserves it before it waits, net/socket.c __sys_accept4_file), and
       // only once the socket before was closed.
-      let low = 0;
+      const list = openings.list;
+      let low = openings.head;
       let high = list.length;
       while (low < high) {
         const middle = (low + high) >> 1;
@@ -241,16 +253,27 @@ export class LocalCheck {
       const live = this.openingOrder.length - this.openingHead;
       if (live <= this.maxOpenings && opening.timeMs + KEEP_OPENINGS_MS >= this.newestMs) break;
       this.openingHead++;
-      const list = this.openings.get(key);
-      if (list !== undefined) {
-        const index = list.indexOf(opening);
-        if (index !== -1) list.splice(index, 1);
-        if (list.length === 0) this.openings.delete(key);
-      }
+      const openings = this.openings.get(key);
+      if (openings !== undefined) this.dropOpening(key, openings, opening);
     }
     if (this.openingHead > 1024 && this.openingHead * 2 > this.openingOrder.length) {
       this.openingOrder.splice(0, this.openingHead);
       this.openingHead = 0;
+    }
+  }
+
+  /** Takes `opening` out of its fd's list: the oldest nearly always (pruning goes in the order they came). */
+  private dropOpening(key: string, openings: Openings, opening: Opening): void {
+    const { list } = openings;
+    if (list[openings.head] === opening) openings.head++;
+    else {
+      const index = list.indexOf(opening, openings.head);
+      if (index !== -1) list.splice(index, 1);
+    }
+    if (openings.head === list.length) this.openings.delete(key);
+    else if (openings.head > 64 && openings.head * 2 > list.length) {
+      list.splice(0, openings.head);
+      openings.head = 0;
     }
   }
 }

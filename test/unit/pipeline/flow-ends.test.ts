@@ -269,6 +269,21 @@ describe('bounds', () => {
     expect(closes).toHaveLength(1);
     expect(losses).toEqual([expect.objectContaining({ reason: 'flow-end-evicted', detail: 'held' })]);
   });
+
+  it('bounds the held destroys still waiting: one that found its opener takes no room and is never counted lost', () => {
+    const { ends, closes, losses } = join({ maxHeld: 1 });
+    // Held, then joined when its connect comes through the pipeline (its records come after the broadcast).
+    ends.pushDestroy(client, captured.ts + 10);
+    ends.push(flowOf('connect', client, toServer));
+    expect(closes).toEqual([expect.objectContaining({ local_port: client.localPort, pid: captured.pid })]);
+    // The joined destroy is still in the time-ordered queue until its hold is up: the next one is held beside it.
+    ends.pushDestroy(server, captured.ts + 11);
+    expect(losses).toEqual([]);
+    expect(ends.stats()).toMatchObject({ held: 1 });
+    ends.push(flowOf('accept', server, toClient, { serial: captured.serial + 1 }));
+    expect(closes).toHaveLength(2);
+    expect(ends.stats()).toMatchObject({ held: 0 });
+  });
 });
 
 describe('the pipeline with sock_diag', () => {
