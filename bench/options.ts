@@ -42,7 +42,7 @@ export const USAGE = `usage: npm run bench -- [options]
   --modes LIST         of ${MODES.join(',')} (default all)
   --consumers LIST     of ${CONSUMERS.join(',')} (default all)
   --fixed-rate N       syscalls/s of the fixed-rate mixed run; 0 = skip it (default 10000)
-  --fixed-seconds N    length of each fixed-rate run (default 4)
+  --fixed-seconds N    length of each fixed-rate run (default 20: the daemon's steady state, see docs/benchmark.md)
   --output FILE        JSON results (default bench/results/latest.json)
   --auditd PATH        auditd binary (default .cache/auditd/sbin/auditd, from scripts/fetch-auditd.sh)
   --cpu-prof DIR       write node --cpu-prof profiles of the auditflow daemon into DIR
@@ -86,7 +86,7 @@ export function parseBenchOptions(argv: readonly string[], defaultOutput: string
         modes: { type: 'string', default: MODES.join(',') },
         consumers: { type: 'string', default: CONSUMERS.join(',') },
         'fixed-rate': { type: 'string', default: '10000' },
-        'fixed-seconds': { type: 'string', default: '4' },
+        'fixed-seconds': { type: 'string', default: '20' },
         output: { type: 'string', default: defaultOutput },
         auditd: { type: 'string', default: '' },
         'cpu-prof': { type: 'string', default: '' },

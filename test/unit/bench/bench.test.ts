@@ -20,9 +20,9 @@ import { parseWorkloadOutput } from '../../../bench/workload.js';
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 
 describe('bench options', () => {
-  it('defaults to every mode and consumer, 3 runs of 2 s, and a 10,000/s fixed-rate run of 4 s', () => {
+  it('defaults to every mode and consumer, 3 runs of 2 s, and a 10,000/s fixed-rate run of 20 s', () => {
     const options = parseBenchOptions([], 'out.json');
-    expect(options).toMatchObject({ seconds: 2, repeats: 3, workers: 2, fixedRate: 10_000, fixedSeconds: 4, output: 'out.json', baseline: '' });
+    expect(options).toMatchObject({ seconds: 2, repeats: 3, workers: 2, fixedRate: 10_000, fixedSeconds: 20, output: 'out.json', baseline: '' });
     expect(options.modes).toEqual(['connect', 'refused', 'sendto', 'unix', 'mixed', 'recv', 'dns']);
     expect(options.consumers).toEqual(['bare', 'drain', 'auditd', 'auditflow']);
   });
@@ -33,6 +33,8 @@ describe('bench options', () => {
     expect(options.consumers).toEqual(['drain', 'auditflow', 'baseline']);
     expect(options.fixedRate).toBe(0);
     expect(parseBenchOptions(['--set', 'batch_linger_ms=20', '--set', 'queue_limit=5000'], 'o').daemonSettings).toEqual(['batch_linger_ms = 20', 'queue_limit = 5000']);
+    expect(parseBenchOptions(['--node-arg=--max-semi-space-size=8', '--node-arg=--single-threaded-gc'], 'o').nodeArgs).toEqual(['--max-semi-space-size=8', '--single-threaded-gc']);
+    expect(parseBenchOptions([], 'o').nodeArgs).toEqual([]);
   });
 
   it('refuses unknown modes, bad numbers and unknown flags with a usage error', () => {
