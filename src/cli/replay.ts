@@ -88,7 +88,7 @@ export async function replay(inputs: ReplayInput[], out: Writable, options: Repl
     aggregateWindowMs: options.window,
     onFlow: (flow: Flow) => pending.push(JSON.stringify(formatEntry(typedFlow(flow), format)) + '\n'),
     onLoss: (loss: LossReport) => {
-      if (loss.reason !== 'parse-error') return;
+      if (loss.reason !== 'parse_error') return;
       counts.malformed++;
       if (counts.examples.length < MAX_EXAMPLES) counts.examples.push(`${where}: ${loss.detail}: ${(loss.text ?? '').slice(0, 160)}`);
     },

@@ -160,7 +160,7 @@ export class Daemon {
       processContext: this.processContext,
       onFlow: (flow) => this.onFlow(flow),
       onLoss: (report) => {
-        if (report.reason === 'parse-error') this.log.warn({ stage: 'pipeline', detail: report.detail, text: report.text }, 'a record could not be parsed; counted and skipped');
+        if (report.reason === 'parse_error') this.log.warn({ stage: 'pipeline', detail: report.detail, text: report.text }, 'a record could not be parsed; counted and skipped');
         this.losses.fromPipeline(report);
       },
       families: s.families.includes('all') ? 'all' : new Set(s.families),

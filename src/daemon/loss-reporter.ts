@@ -3,19 +3,25 @@
 // queue), the kernel's own `lost` counter, and the daemon's (backpressure, downtime). Losses of one
 // reason are merged over a flush interval into one entry with the count, the time range and, where
 // known, the serial range, so a consumer can tell which events its view is missing.
-import type { LossReport } from '../pipeline/loss.js';
+import type { LossReason, LossReport } from '../pipeline/loss.js';
 import { LossTally, SINK_LOSS_REASONS, type SinkEntry } from '../sink/index.js';
 
-/** The stream's names for the pipeline's loss reasons. `family` is a filter, not a loss. */
-const PIPELINE_REASONS = {
-  'parse-error': 'parse_error',
-  'serial-gap': 'serial_gap',
-  'incomplete-event': 'reassembly_timeout',
-  'late-record': 'late_record',
-  'bad-sockaddr': 'bad_sockaddr',
-  'flow-end-evicted': 'flow_end_evicted',
-  'sock-diag-parse': 'sock_diag_parse_error',
-} as const satisfies Partial<Record<LossReport['reason'], string>>;
+/**
+ * The pipeline's reasons that are losses, named as the stream names them (one vocabulary from the
+ * pipeline's counters to the loss entries). `family` is a filter; `serial_reset` and `serial_rollover`
+ * say that nothing was lost.
+ */
+const PIPELINE_REASONS = [
+  'parse_error',
+  'serial_gap',
+  'reassembly_timeout',
+  'late_record',
+  'bad_sockaddr',
+  'flow_end_evicted',
+  'sock_diag_parse_error',
+] as const satisfies readonly LossReason[];
+type PipelineLossReason = (typeof PIPELINE_REASONS)[number];
+const isPipelineLoss = (reason: LossReason): reason is PipelineLossReason => (PIPELINE_REASONS as readonly LossReason[]).includes(reason);
 
 /** Losses the daemon itself sees, around the pipeline. */
 export const DAEMON_LOSS_REASONS = [
@@ -40,13 +46,13 @@ export const DAEMON_LOSS_REASONS = [
   'entry_truncated',
 ] as const;
 
-export type DaemonLossReason = (typeof PIPELINE_REASONS)[keyof typeof PIPELINE_REASONS] | (typeof DAEMON_LOSS_REASONS)[number];
+export type DaemonLossReason = PipelineLossReason | (typeof DAEMON_LOSS_REASONS)[number];
 
 /**
  * Every loss reason there is, the pipeline's, the daemon's and the sink's: a closed set, so the
  * metrics can export each at 0 from the start (an alert on `increase()` then sees the first loss).
  */
-export const LOSS_REASONS: readonly string[] = [...Object.values(PIPELINE_REASONS), ...DAEMON_LOSS_REASONS, ...Object.values(SINK_LOSS_REASONS)].sort();
+export const LOSS_REASONS: readonly string[] = [...PIPELINE_REASONS, ...DAEMON_LOSS_REASONS, ...Object.values(SINK_LOSS_REASONS)].sort();
 
 export interface LossInfo {
   reason: DaemonLossReason;
@@ -64,8 +70,8 @@ export class LossReporter {
 
   /** A pipeline loss report; informational ones (serial reset, rollover) and filtered families are not losses. */
   fromPipeline(report: LossReport): void {
-    const reason = (PIPELINE_REASONS as Partial<Record<LossReport['reason'], DaemonLossReason>>)[report.reason];
-    if (reason === undefined || report.count <= 0) return;
+    const reason = report.reason;
+    if (!isPipelineLoss(reason) || report.count <= 0) return;
     this.add({ reason, count: report.count, ts: report.time, firstSerial: report.firstSerial, lastSerial: report.lastSerial ?? report.firstSerial });
   }
 

@@ -16,7 +16,8 @@
 //
 // A destroy's uid is the socket's owner (sk_uid): of the flows that fit its ends, the oldest whose
 // euid or uid is that one is taken, else the oldest. Every table is bounded; what a full table
-// pushes out is counted as the loss `flow-end-evicted`. Time comes from the caller.
+// pushes out is counted as the loss `flow_end_evicted`, except a held destroy that would give no
+// entry anyway (closeWithoutOpener), which goes first. Time comes from the caller.
 import { closeFlow, diagEnd, diagEnds } from './close-flow.js';
 import { communityId } from './community-id.js';
 import { Fifo } from './fifo.js';
@@ -159,6 +160,16 @@ function sameKind(flow: Flow, socket: InetDiagSocket): boolean {
   return flow.family === familyOf(socket) && (flow.proto_num === null || socket.protocol === null || flow.proto_num === socket.protocol);
 }
 
+/**
+ * Whether a destroy no flow claimed is still published (as a close entry without process): a TCP
+ * socket that exchanged something. One that never did (a refused or unconnected one, a listener)
+ * closed no connection; a UDP socket without a flow has no opener to report.
+ */
+function closeWithoutOpener(socket: InetDiagSocket): boolean {
+  const tcp = socket.tcp;
+  return diagEnds(socket).remote !== undefined && tcp !== null && (tcp.bytesAcked > 0 || tcp.bytesReceived > 0 || tcp.segsIn > 0);
+}
+
 export class FlowEnds {
   private readonly openers = new Index<Opener>();
   private openerCount = 0;
@@ -173,7 +184,12 @@ export class FlowEnds {
   private readonly heldBySocket = new Index<Held>();
   private readonly heldByRemote = new Index<Held>();
   private readonly heldUdp = new Index<Held>();
+  /**
+   * Held destroys in time order: those that would be published without their opener (closeWithoutOpener),
+   * and the others (a socket that never connected, a UDP socket), which a full table pushes out first.
+   */
   private readonly heldQueue = new Fifo<Held>();
+  private readonly heldSilent = new Fifo<Held>();
   private readonly counts = { closes: 0, closesJoined: 0, localFromClose: 0, localMissing: 0, skipped: 0 };
   private readonly maxOpeners: number;
   private readonly maxWaiting: number;
@@ -248,15 +264,18 @@ export class FlowEnds {
     this.heldBySocket.add(socketKey(protocol, local, remote), held);
     if (remote !== undefined) this.heldByRemote.add(endKey(remote), held);
     if (udp !== undefined) this.heldUdp.add(udp, held);
-    this.heldQueue.push(held);
+    (closeWithoutOpener(socket) ? this.heldQueue : this.heldSilent).push(held);
     this.heldLive++;
-    // Only a destroy still waiting is pushed out (and counted): the queue also holds, until their
-    // time is up, those that found their flow.
+    // Only a destroy still waiting is pushed out (the queues also hold, until their time is up, those
+    // that found their flow), a silent one first. A silent destroy would give no entry at its time
+    // either: pushing it out loses no entry, so it is not counted as a loss (the flow it might have
+    // given a local end goes without, as after any wait: localMissing).
     while (this.heldLive > this.maxHeld) {
-      const oldest = this.heldQueue.shift();
+      const silent = this.heldSilent.length > 0;
+      const oldest = (silent ? this.heldSilent : this.heldQueue).shift();
       if (oldest === undefined) break;
       if (oldest.done) continue;
-      this.lose('held', now);
+      if (!silent) this.lose('held', now);
       this.expireHeld(oldest);
     }
   }
@@ -264,13 +283,16 @@ export class FlowEnds {
   /** Releases the flows whose wait is over and the destroys whose opener did not come. */
   advance(now: number): void {
     for (let first = this.waitQueue.peek(); first !== undefined && first.flow.ts + this.options.localWaitMs <= now; first = this.waitQueue.peek()) this.release(this.waitQueue.shift() as Waiting);
-    for (let first = this.heldQueue.peek(); first !== undefined && first.at + this.options.holdMs <= now; first = this.heldQueue.peek()) this.expireHeld(this.heldQueue.shift() as Held);
+    for (const queue of [this.heldQueue, this.heldSilent]) {
+      for (let first = queue.peek(); first !== undefined && first.at + this.options.holdMs <= now; first = queue.peek()) this.expireHeld(queue.shift() as Held);
+    }
   }
 
   /** The input has ended: every waiting flow and held destroy goes out as it is. */
   flush(): void {
     for (const entry of this.waitQueue.drain()) this.release(entry);
     for (const held of this.heldQueue.drain()) this.expireHeld(held);
+    for (const held of this.heldSilent.drain()) this.expireHeld(held);
   }
 
   /** The serial of the oldest flow still waiting for its local end; undefined when none. */
@@ -457,16 +479,11 @@ export class FlowEnds {
   private expireHeld(held: Held): void {
     if (held.done) return;
     this.forgetHeld(held);
-    const socket = held.socket;
-    // A TCP socket that never got to exchange anything (a refused or unconnected one, a listener)
-    // closed no connection; a UDP socket without a flow has no opener to report.
-    const tcp = socket.tcp;
-    const connected = diagEnds(socket).remote !== undefined && tcp !== null && (tcp.bytesAcked > 0 || tcp.bytesReceived > 0 || tcp.segsIn > 0);
-    if (!connected) {
+    if (!closeWithoutOpener(held.socket)) {
       this.counts.skipped++;
       return;
     }
-    this.emitClose(socket, held.at, undefined);
+    this.emitClose(held.socket, held.at, undefined);
   }
 
   private forgetHeld(held: Held): void {
@@ -486,6 +503,6 @@ export class FlowEnds {
   }
 
   private lose(detail: 'openers' | 'held', time: number, serial?: number): void {
-    this.options.onLoss({ reason: 'flow-end-evicted', count: 1, node: '', time, detail, ...(serial === undefined ? {} : { firstSerial: serial }) });
+    this.options.onLoss({ reason: 'flow_end_evicted', count: 1, node: '', time, detail, ...(serial === undefined ? {} : { firstSerial: serial }) });
   }
 }

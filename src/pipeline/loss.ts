@@ -3,28 +3,28 @@
 
 export type LossReason =
   /** A record (or log line) that could not be parsed. */
-  | 'parse-error'
+  | 'parse_error'
   /** Serials that never arrived: events the kernel dropped without counting them (FACTS.md). */
-  | 'serial-gap'
+  | 'serial_gap'
   /** A syscall event that ended (timeout, eviction, end of input) without its PROCTITLE or EOE. */
-  | 'incomplete-event'
+  | 'reassembly_timeout'
   /** A record whose event was already complete and emitted. */
-  | 'late-record'
+  | 'late_record'
   /** A flow of a family the filter does not keep (AF_UNIX, AF_NETLINK, ...), by family. */
   | 'family'
   /** A SOCKADDR record whose saddr could not be decoded, by error kind. */
-  | 'bad-sockaddr'
+  | 'bad_sockaddr'
   /** A serial far from the expected one (reboot, another log file): not counted as lost. */
-  | 'serial-reset'
+  | 'serial_reset'
   /** The 32-bit serial wrapped around: informational, nothing lost. */
-  | 'serial-rollover'
+  | 'serial_rollover'
   /**
    * A bounded table of the close join (./flow-ends.ts) was full: `openers` (an opening flow pushed
    * out: its close will not carry its process), `held` (a destroy published before its opener came).
    */
-  | 'flow-end-evicted'
+  | 'flow_end_evicted'
   /** A sock_diag message that could not be read (src/linux/inet-diag.ts), by reason. */
-  | 'sock-diag-parse';
+  | 'sock_diag_parse_error';
 
 export interface LossReport {
   reason: LossReason;
@@ -37,9 +37,9 @@ export interface LossReport {
   /** The first and last serial of a gap, or the serial of the event concerned. */
   firstSerial?: number;
   lastSerial?: number;
-  /** The family for `family`; the error kind for `parse-error`. */
+  /** The family for `family`; the error kind for `parse_error`. */
   detail?: string;
-  /** The offending text for `parse-error` (truncated), so it can be logged once. */
+  /** The offending text for `parse_error` (truncated), so it can be logged once. */
   text?: string;
 }
 

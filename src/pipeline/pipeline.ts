@@ -183,7 +183,7 @@ export class Pipeline {
       const at = offsets[i] as number;
       const parsed = parseInetDiag(data.subarray(at, at + (offsets[i + 1] as number)));
       if (parsed.ok) this.ends.pushDestroy(parsed.socket, now, netns);
-      else this.lose({ reason: 'sock-diag-parse', count: 1, node: '', time: now, detail: parsed.reason });
+      else this.lose({ reason: 'sock_diag_parse_error', count: 1, node: '', time: now, detail: parsed.reason });
     }
   }
 
@@ -295,7 +295,7 @@ export class Pipeline {
       this.pushRecord(result.record);
       return;
     }
-    this.lose({ reason: 'parse-error', count: 1, node: '', time: 0, detail: result.error.kind, text: result.error.text.slice(0, 512) });
+    this.lose({ reason: 'parse_error', count: 1, node: '', time: 0, detail: result.error.kind, text: result.error.text.slice(0, 512) });
   }
 
   /** One event, by either path: the socket step, then the flow, then the process context. */
@@ -326,7 +326,7 @@ export class Pipeline {
         this.lose({ reason: 'family', count: 1, node: event.node, time: event.time, firstSerial: event.serial, detail: step.family });
         break;
       case 'bad-sockaddr':
-        this.lose({ reason: 'bad-sockaddr', count: 1, node: event.node, time: event.time, firstSerial: event.serial, detail: step.error.kind });
+        this.lose({ reason: 'bad_sockaddr', count: 1, node: event.node, time: event.time, firstSerial: event.serial, detail: step.error.kind });
         break;
       case 'none': {
         // A socket() (or any other audited syscall): its rule key may label the process.

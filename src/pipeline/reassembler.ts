@@ -91,7 +91,7 @@ export class Reassembler {
       if (record.type === AUDIT_EOE) {
         this.endsAfterEmit++;
       } else {
-        this.options.onLoss({ reason: 'late-record', count: 1, node: record.node, time: this.now, firstSerial: record.serial, detail: record.typeName });
+        this.options.onLoss({ reason: 'late_record', count: 1, node: record.node, time: this.now, firstSerial: record.serial, detail: record.typeName });
       }
     } else {
       this.serials.track(record.node, record.serial, this.now);
@@ -193,7 +193,7 @@ export class Reassembler {
     // syscall is whole when it ages out.
     const lacksEnd = !complete && event.records.some((record) => record.type === AUDIT_SYSCALL);
     if (lacksEnd) {
-      this.options.onLoss({ reason: 'incomplete-event', count: 1, node: event.node, time: this.now, firstSerial: event.serial });
+      this.options.onLoss({ reason: 'reassembly_timeout', count: 1, node: event.node, time: this.now, firstSerial: event.serial });
     }
     event.complete = !lacksEnd;
     this.emit(event);

@@ -79,7 +79,7 @@ export class SerialTracker {
       track.ahead.set(serial, now);
       if (track.ahead.size > this.options.maxAhead) this.resolveGap(node, track, now);
     } else if (behind > this.options.maxSerialJump) {
-      this.options.onLoss({ reason: 'serial-reset', count: 0, node, time: now, firstSerial: track.expected, lastSerial: serial });
+      this.options.onLoss({ reason: 'serial_reset', count: 0, node, time: now, firstSerial: track.expected, lastSerial: serial });
       track.ahead.clear();
       track.expected = nextSerial(serial);
     }
@@ -108,7 +108,7 @@ export class SerialTracker {
     let current = serial;
     for (;;) {
       const next = nextSerial(current);
-      if (next < current) this.options.onLoss({ reason: 'serial-rollover', count: 0, node, time: now, firstSerial: current, lastSerial: next });
+      if (next < current) this.options.onLoss({ reason: 'serial_rollover', count: 0, node, time: now, firstSerial: current, lastSerial: next });
       current = next;
       if (!track.ahead.delete(current)) break;
     }
@@ -131,7 +131,7 @@ export class SerialTracker {
     track.ahead.delete(nearest);
     if (distance > 0) {
       const last = nearest === 1 ? SERIAL_MODULUS : nearest - 1;
-      this.options.onLoss({ reason: 'serial-gap', count: distance, node, time: now, firstSerial: expected, lastSerial: last });
+      this.options.onLoss({ reason: 'serial_gap', count: distance, node, time: now, firstSerial: expected, lastSerial: last });
     }
     this.advanceExpected(node, track, nearest, now);
   }

@@ -189,6 +189,6 @@ describe('the pipeline on the real kernel with the default ruleset', () => {
 
   it('lost nothing: no parse errors, no serial gaps, no incomplete events', () => {
     pipeline.flush();
-    expect(losses.filter((loss) => loss.reason === 'parse-error' || loss.reason === 'serial-gap' || loss.reason === 'incomplete-event')).toEqual([]);
+    expect(losses.filter((loss) => loss.reason === 'parse_error' || loss.reason === 'serial_gap' || loss.reason === 'reassembly_timeout')).toEqual([]);
   });
 });

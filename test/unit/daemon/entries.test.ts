@@ -23,7 +23,7 @@ describe('flowEntry', () => {
 });
 
 describe('LossReporter', () => {
-  const gap = (first: number, last: number, time: number): LossReport => ({ reason: 'serial-gap', count: last - first + 1, node: '', time, firstSerial: first, lastSerial: last });
+  const gap = (first: number, last: number, time: number): LossReport => ({ reason: 'serial_gap', count: last - first + 1, node: '', time, firstSerial: first, lastSerial: last });
 
   it('merges losses of one reason into one entry with count, time range and serial range', () => {
     const reporter = new LossReporter('h');
@@ -55,8 +55,8 @@ describe('LossReporter', () => {
   it('does not report filtered families or informational serial events as losses', () => {
     const reporter = new LossReporter('h');
     reporter.fromPipeline({ reason: 'family', count: 1, node: '', time: 1, detail: 'unix' });
-    reporter.fromPipeline({ reason: 'serial-rollover', count: 0, node: '', time: 1 });
-    reporter.fromPipeline({ reason: 'serial-reset', count: 0, node: '', time: 1 });
+    reporter.fromPipeline({ reason: 'serial_rollover', count: 0, node: '', time: 1 });
+    reporter.fromPipeline({ reason: 'serial_reset', count: 0, node: '', time: 1 });
     expect(reporter.counts()).toEqual({});
   });
 });

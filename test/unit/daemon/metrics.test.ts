@@ -155,7 +155,7 @@ describe('renderMetrics', () => {
 
   it('knows every reason the pipeline reports as a loss and every reason of the sink', () => {
     const reporter = new LossReporter('h');
-    for (const reason of ['parse-error', 'serial-gap', 'incomplete-event', 'late-record', 'bad-sockaddr', 'flow-end-evicted', 'sock-diag-parse'] as const) reporter.fromPipeline({ reason, count: 1, node: '', time: 1 });
+    for (const reason of ['parse_error', 'serial_gap', 'reassembly_timeout', 'late_record', 'bad_sockaddr', 'flow_end_evicted', 'sock_diag_parse_error'] as const) reporter.fromPipeline({ reason, count: 1, node: '', time: 1 });
     for (const reason of Object.keys(reporter.counts())) expect(LOSS_REASONS).toContain(reason);
     expect(Object.keys(reporter.counts())).toHaveLength(7);
     for (const reason of Object.values(SINK_LOSS_REASONS)) expect(LOSS_REASONS).toContain(reason);

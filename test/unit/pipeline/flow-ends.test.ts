@@ -252,11 +252,11 @@ describe('local ends from destroy broadcasts', () => {
 });
 
 describe('bounds', () => {
-  it('pushes the oldest opener out of a full table, counted as flow-end-evicted', () => {
+  it('pushes the oldest opener out of a full table, counted as flow_end_evicted', () => {
     const { ends, closes, losses } = join({ maxOpeners: 1 });
     ends.push(flowOf('connect', client, toServer));
     ends.push(flowOf('accept', server, toClient, { serial: captured.serial + 1 }));
-    expect(losses).toEqual([expect.objectContaining({ reason: 'flow-end-evicted', count: 1, detail: 'openers', firstSerial: captured.serial })]);
+    expect(losses).toEqual([expect.objectContaining({ reason: 'flow_end_evicted', count: 1, detail: 'openers', firstSerial: captured.serial })]);
     ends.pushDestroy(client, captured.ts + 10);
     ends.flush();
     expect(closes.find((flow) => flow.local_port === client.localPort)).toMatchObject({ pid: null, direction: 'unknown' });
@@ -267,7 +267,22 @@ describe('bounds', () => {
     ends.pushDestroy(client, 10);
     ends.pushDestroy(server, 11);
     expect(closes).toHaveLength(1);
-    expect(losses).toEqual([expect.objectContaining({ reason: 'flow-end-evicted', detail: 'held' })]);
+    expect(losses).toEqual([expect.objectContaining({ reason: 'flow_end_evicted', detail: 'held' })]);
+  });
+
+  it('pushes a silent destroy (a socket that never connected) out of a full table first, uncounted: it would give no entry', () => {
+    const { ends, closes, losses } = join({ maxHeld: 1 });
+    ends.pushDestroy(client, 10);
+    ends.pushDestroy(tcp4Listener as InetDiagSocket, 11);
+    expect(losses).toEqual([]);
+    expect(ends.stats()).toMatchObject({ held: 1, skipped: 1 });
+    // The connected socket's destroy stayed: its connect still finds it.
+    ends.push(flowOf('connect', client, toServer, { ts: 5 }));
+    expect(closes).toEqual([expect.objectContaining({ local_port: client.localPort, pid: captured.pid })]);
+    ends.pushDestroy(tcp4Listener as InetDiagSocket, 12);
+    ends.pushDestroy(server, 13);
+    expect(losses).toEqual([]);
+    expect(ends.stats()).toMatchObject({ held: 1, skipped: 2 });
   });
 
   it('bounds the held destroys still waiting: one that found its opener takes no room and is never counted lost', () => {
@@ -296,7 +311,7 @@ describe('the pipeline with sock_diag', () => {
     pipeline.pushSockDiag(data, Uint32Array.from([0, (messages[0] as Buffer).length, (messages[0] as Buffer).length, bad.length]), 1000);
     pipeline.advance(1100);
     expect(flows).toEqual([expect.objectContaining({ op: 'close', local_port: client.localPort })]);
-    expect(losses).toEqual([expect.objectContaining({ reason: 'sock-diag-parse', detail: 'truncated' })]);
+    expect(losses).toEqual([expect.objectContaining({ reason: 'sock_diag_parse_error', detail: 'truncated' })]);
     expect(pipeline.stats().flowEnds).toMatchObject({ closes: 1 });
   });
 });

@@ -59,7 +59,7 @@ describe('hostile records through the pipeline', () => {
     }
     pipeline.flush();
     const stats = pipeline.stats();
-    expect(stats.records + (stats.losses['parse-error'] ?? 0)).toBe(fed);
+    expect(stats.records + (stats.losses['parse_error'] ?? 0)).toBe(fed);
     expect(stats.inFlight).toBe(0);
   });
 
@@ -69,7 +69,7 @@ describe('hostile records through the pipeline', () => {
     expect(pipeline.stats().inFlight).toBe(50);
     pipeline.advance(1795252393453 + 60_000);
     expect(pipeline.stats().inFlight).toBe(0);
-    expect(lost('incomplete-event')).toBe(50);
+    expect(lost('reassembly_timeout')).toBe(50);
     // The SYSCALL and SOCKADDR are there: each is still a flow, without its argv.
     expect(flows).toHaveLength(50);
     expect(flows.every((flow) => flow.remote_port === 9 && flow.argv.length === 0)).toBe(true);
@@ -81,7 +81,7 @@ describe('hostile records through the pipeline', () => {
     pipeline.flush();
     expect(flows).toHaveLength(1);
     // SYSCALL, SOCKADDR and PROCTITLE again; an EOE after its event ended is expected.
-    expect(lost('late-record')).toBe(3);
+    expect(lost('late_record')).toBe(3);
   });
 
   it('two different events under one serial do not throw and end in one counted event', () => {
@@ -124,8 +124,8 @@ describe('hostile records through the pipeline', () => {
     }
     pipeline.flush();
     // Each event is a flow, an address that could not be decoded, or a family the filter drops.
-    expect(flows.length + lost('bad-sockaddr') + (pipeline.stats().losses.family ?? 0)).toBe(events);
-    expect(lost('bad-sockaddr')).toBeGreaterThan(0);
+    expect(flows.length + lost('bad_sockaddr') + (pipeline.stats().losses.family ?? 0)).toBe(events);
+    expect(lost('bad_sockaddr')).toBeGreaterThan(0);
     expect(flows.filter((flow) => flow.remote_port === 9 && flow.remote_addr === '127.0.0.1').length).toBeGreaterThan(0);
     for (const flow of flows) expect(() => JSON.parse(JSON.stringify(flow))).not.toThrow();
   });
@@ -140,7 +140,7 @@ describe('hostile records through the pipeline', () => {
     expect(() => pipeline.pushKernelRecord(65535, Buffer.alloc(0))).not.toThrow();
     pipeline.flush();
     expect(flows).toHaveLength(1);
-    expect(pipeline.stats().losses['parse-error']).toBe(2);
+    expect(pipeline.stats().losses['parse_error']).toBe(2);
   });
 
   it('bytes that are not UTF-8 decode to U+FFFD in comm, exe and argv, and the flow stays valid JSON', () => {
@@ -190,7 +190,7 @@ describe('hostile records through the pipeline', () => {
     pipeline.pushKernelRecord(AUDIT_SYSCALL, Buffer.concat([Buffer.alloc(400_000), Buffer.from('x')]));
     pipeline.pushKernelRecord(AUDIT_EOE, Buffer.concat([Buffer.from(`audit(1795252393.453:${SERIAL}): `), Buffer.alloc(400_000)]));
     pipeline.flush();
-    expect(pipeline.stats()).toMatchObject({ records: 1, losses: { 'parse-error': 2 } });
+    expect(pipeline.stats()).toMatchObject({ records: 1, losses: { 'parse_error': 2 } });
   }, 20_000);
 
   it('a flood of events that never end, and of sockets, stays within maxInFlight and the socket table size', () => {
@@ -208,7 +208,7 @@ describe('hostile records through the pipeline', () => {
       expect(stats.sockets).toBeLessThanOrEqual(512);
     }
     pipeline.flush();
-    expect(lost('incomplete-event')).toBe(20_000);
+    expect(lost('reassembly_timeout')).toBe(20_000);
     expect(pipeline.stats()).toMatchObject({ records: 20_000, events: 20_000, inFlight: 0 });
   });
 });
@@ -239,9 +239,9 @@ describe('hostile records through auditflow replay', () => {
     expect(bySerial.get(SERIAL + 3)?.comm).toBe(Buffer.from('FFFE1B5B33316D0A22', 'hex').toString('utf8'));
     expect(bySerial.get(SERIAL + 5)?.argv[0]).toHaveLength(300_000);
     expect(result.stderr).toMatch(/^auditflow replay: \d+ lines, \d+ records, \d+ events, 4 flows$/m);
-    expect(result.stderr).toMatch(/losses: .*bad-sockaddr=1/);
-    expect(result.stderr).toMatch(/incomplete-event=1/);
-    expect(result.stderr).toMatch(/late-record=3/);
+    expect(result.stderr).toMatch(/losses: .*bad_sockaddr=1/);
+    expect(result.stderr).toMatch(/reassembly_timeout=1/);
+    expect(result.stderr).toMatch(/late_record=3/);
     expect(result.stderr).toMatch(/4 malformed line\(s\) skipped/);
   });
 });

@@ -46,8 +46,8 @@ function run(lines: string[]): { emitted: Array<{ serial: number; what: string }
 describe('Pipeline.oldestPendingSerial: nothing emitted later is at or below a checkpoint', () => {
   it.each([
     ['a send counted in an open aggregation window', fixtureLines('sendto-repeat'), 'flow sendto'],
-    ['an event whose serial never came (a gap)', connect.filter((line) => serialOf(line) !== serials[1]), 'serial-gap'],
-    ['an event without its PROCTITLE and EOE', connect.filter((line) => !(serialOf(line) === serials.at(-1) && /^type=(PROCTITLE|EOE) /.test(line))), 'incomplete-event'],
+    ['an event whose serial never came (a gap)', connect.filter((line) => serialOf(line) !== serials[1]), 'serial_gap'],
+    ['an event without its PROCTITLE and EOE', connect.filter((line) => !(serialOf(line) === serials.at(-1) && /^type=(PROCTITLE|EOE) /.test(line))), 'reassembly_timeout'],
   ])('%s', (_name, lines, late) => {
     const { emitted, violations } = run(lines);
     expect(emitted.map((e) => e.what)).toContain(late);

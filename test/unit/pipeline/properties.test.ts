@@ -207,7 +207,7 @@ describe('reassembler properties', () => {
           reassembler.flush();
           expect(reassembler.inFlightCount).toBe(0);
           const inEvents = events.reduce((sum, event) => sum + event.records.length, 0);
-          const late = losses.filter((loss) => loss.reason === 'late-record').reduce((sum, loss) => sum + loss.count, 0);
+          const late = losses.filter((loss) => loss.reason === 'late_record').reduce((sum, loss) => sum + loss.count, 0);
           expect(inEvents + late + reassembler.trailingEnds).toBe(steps.length);
           expect(reassembler.eventCount).toBe(events.length);
           for (const event of events) expect(event.records.every((record) => record.serial === event.serial && record.node === event.node)).toBe(true);

@@ -68,7 +68,7 @@ describe('Reassembler', () => {
       [2, true],
       [1, false],
     ]);
-    expect(losses).toMatchObject([{ reason: 'incomplete-event', firstSerial: 1, count: 1 }]);
+    expect(losses).toMatchObject([{ reason: 'reassembly_timeout', firstSerial: 1, count: 1 }]);
   });
 
   it('expires by an injected clock, and a lone record outside a syscall is no loss', () => {
@@ -97,7 +97,7 @@ describe('Reassembler', () => {
     push(record(SYSCALL, 1), record(SYSCALL, 2), record(SYSCALL, 3));
     expect(reassembler.inFlightCount).toBe(2);
     expect(events.map((e) => e.serial)).toEqual([1]);
-    expect(losses).toMatchObject([{ reason: 'incomplete-event', firstSerial: 1 }]);
+    expect(losses).toMatchObject([{ reason: 'reassembly_timeout', firstSerial: 1 }]);
   });
 
   it('reports a serial gap once the missing serials had time to arrive', () => {
@@ -105,7 +105,7 @@ describe('Reassembler', () => {
     push(record(USER_LOGIN, 1, 1000), record(USER_LOGIN, 5, 1000));
     expect(losses).toEqual([]);
     reassembler.advance(1501);
-    expect(losses).toMatchObject([{ reason: 'serial-gap', count: 3, firstSerial: 2, lastSerial: 4 }]);
+    expect(losses).toMatchObject([{ reason: 'serial_gap', count: 3, firstSerial: 2, lastSerial: 4 }]);
   });
 
   it('reports no gap for events that arrive out of order', () => {
@@ -120,26 +120,26 @@ describe('Reassembler', () => {
     const { losses, reassembler, push } = setup();
     push(record(USER_LOGIN, 0xfffffffe), record(USER_LOGIN, 0xffffffff), record(USER_LOGIN, 1), record(USER_LOGIN, 2));
     reassembler.flush();
-    expect(losses).toMatchObject([{ reason: 'serial-rollover', count: 0, firstSerial: 0xffffffff, lastSerial: 1 }]);
+    expect(losses).toMatchObject([{ reason: 'serial_rollover', count: 0, firstSerial: 0xffffffff, lastSerial: 1 }]);
   });
 
   it('counts a gap across the rollover', () => {
     const { losses, reassembler, push } = setup();
     push(record(USER_LOGIN, 0xfffffffe), record(USER_LOGIN, 2));
     reassembler.flush();
-    expect(losses.find((l) => l.reason === 'serial-gap')).toMatchObject({ count: 2, firstSerial: 0xffffffff, lastSerial: 1 });
+    expect(losses.find((l) => l.reason === 'serial_gap')).toMatchObject({ count: 2, firstSerial: 0xffffffff, lastSerial: 1 });
   });
 
   it('treats a jump back by a whole boot as a reset, not a loss', () => {
     const { losses, push } = setup();
     push(record(USER_LOGIN, 5_000_000), record(USER_LOGIN, 1));
-    expect(losses).toMatchObject([{ reason: 'serial-reset', count: 0 }]);
+    expect(losses).toMatchObject([{ reason: 'serial_reset', count: 0 }]);
   });
 
   it('reports a record for an event already emitted as late', () => {
     const { losses, push } = setup();
     push(record(SYSCALL, 1), record(EOE, 1), record(SOCKADDR, 1));
-    expect(losses).toMatchObject([{ reason: 'late-record', firstSerial: 1, detail: 'SOCKADDR' }]);
+    expect(losses).toMatchObject([{ reason: 'late_record', firstSerial: 1, detail: 'SOCKADDR' }]);
   });
 
   it("keeps auditd's own DAEMON_* records, numbered by auditd, out of the serial count", () => {

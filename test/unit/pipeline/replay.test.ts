@@ -43,7 +43,7 @@ describe('auditflow replay', () => {
       const lines = fixtureLines(name);
       const { flows, summary } = await replayText([asAuditdEnriched(lines).join('\n')]);
       expect(flows).toEqual(runLogLines(lines).flows.map((flow) => ({ ...flow, user: 'root', euser: 'root', group: 'root', auser: 'unset' })));
-      expect(summary.stats.losses['incomplete-event'] ?? 0).toBe(0);
+      expect(summary.stats.losses['reassembly_timeout'] ?? 0).toBe(0);
     }
   });
 
@@ -71,7 +71,7 @@ describe('auditflow replay', () => {
     const second = lines.slice(cut + 1).join('\n');
     const head = await replayText([first]);
     expect(head.flows.map((flow) => flow.op)).toEqual(['bind', 'connect', 'accept']);
-    expect(head.summary.stats.losses['incomplete-event']).toBe(1);
+    expect(head.summary.stats.losses['reassembly_timeout']).toBe(1);
     const tail = await replayText([second]);
     expect(tail.flows).toEqual([]);
   });

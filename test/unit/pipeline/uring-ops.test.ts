@@ -130,10 +130,10 @@ describe('io_uring operations', () => {
     }
   });
 
-  it('keeps a SOCKADDR that is not an address a counted bad-sockaddr loss', () => {
+  it('keeps a SOCKADDR that is not an address a counted bad_sockaddr loss', () => {
     const lines = recordLines('uring-sendmsg-udp4').map((line) => (line.startsWith('type=SOCKADDR') && line.includes('0200E5AE') ? line.replace(/saddr=\S+/, 'saddr=02') : line));
     const run = runLogLines(lines);
     expect(uringFlows(run.flows)).toHaveLength(0);
-    expect(run.stats.losses['bad-sockaddr']).toBe(1);
+    expect(run.stats.losses['bad_sockaddr']).toBe(1);
   });
 });
