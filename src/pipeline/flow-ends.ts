@@ -81,6 +81,10 @@ interface Held {
 interface Waiting {
   flow: Flow;
   done: boolean;
+  /** The latest a destroy of its socket can have been read (latestDestroy). */
+  latest: number;
+  /** Published already, without a local end: no destroy read from now on can be its socket's (releaseHopeless). */
+  released: boolean;
 }
 
 interface Opener {
@@ -180,6 +184,10 @@ export class FlowEnds {
   private readonly waitQueue = new Fifo<Waiting>();
   /** Entries of waitQueue and heldQueue not done: the bounds count these (done ones leave with time). */
   private waitingLive = 0;
+  /** Waiting entries whose wait has a time bound (their socket was found gone), in the order they came. */
+  private readonly bounded = new Fifo<Waiting>();
+  /** Entries released by releaseHopeless that are still waiting as rivals. */
+  private releasedWaiting = 0;
   private heldLive = 0;
   private readonly heldBySocket = new Index<Held>();
   private readonly heldByRemote = new Index<Held>();
@@ -221,10 +229,11 @@ export class FlowEnds {
     const remote = endKey({ addr: flow.remote_addr, port: flow.remote_port });
     const udp = udpSendKey(flow);
     if (this.completeFromHeld(flow)) return;
-    const entry: Waiting = { flow, done: false };
+    const entry: Waiting = { flow, done: false, latest: this.latestDestroy(flow), released: false };
     this.waiting.add(remote, entry);
     if (udp !== undefined) this.waitingUdp.add(udp, entry);
     this.waitQueue.push(entry);
+    if (entry.latest !== Number.POSITIVE_INFINITY) this.bounded.push(entry);
     this.waitingLive++;
     while (this.waitingLive > this.maxWaiting) {
       const oldest = this.waitQueue.shift();
@@ -238,8 +247,13 @@ export class FlowEnds {
     this.addOpener(flow);
   }
 
-  /** A destroy broadcast, received at `now`. */
+  /** A destroy broadcast, received at `read`. */
   pushDestroy(socket: InetDiagSocket, read: number): void {
+    this.joinDestroy(socket, read);
+    this.releaseHopeless();
+  }
+
+  private joinDestroy(socket: InetDiagSocket, read: number): void {
     // Held destroys stay in the order of their times (heldIn() searches them): a clock set back
     // does not put one before another.
     const now = Math.max(read, this.lastDestroyAt);
@@ -282,6 +296,7 @@ export class FlowEnds {
 
   /** Releases the flows whose wait is over and the destroys whose opener did not come. */
   advance(now: number): void {
+    this.releaseHopeless();
     for (let first = this.waitQueue.peek(); first !== undefined && first.flow.ts + this.options.localWaitMs <= now; first = this.waitQueue.peek()) this.release(this.waitQueue.shift() as Waiting);
     for (const queue of [this.heldQueue, this.heldSilent]) {
       for (let first = queue.peek(); first !== undefined && first.at + this.options.holdMs <= now; first = queue.peek()) this.expireHeld(queue.shift() as Held);
@@ -298,12 +313,12 @@ export class FlowEnds {
   /** The serial of the oldest flow still waiting for its local end; undefined when none. */
   get oldestPendingSerial(): number | undefined {
     let oldest: number | undefined;
-    for (const entry of this.waitQueue) if (!entry.done && (oldest === undefined || entry.flow.serial < oldest)) oldest = entry.flow.serial;
+    for (const entry of this.waitQueue) if (!entry.done && !entry.released && (oldest === undefined || entry.flow.serial < oldest)) oldest = entry.flow.serial;
     return oldest;
   }
 
   stats(): FlowEndsStats {
-    return { openers: this.openerCount, waiting: this.waitingLive, held: this.heldLive, ...this.counts };
+    return { openers: this.openerCount, waiting: this.waitingLive - this.releasedWaiting, held: this.heldLive, ...this.counts };
   }
 
   /**
@@ -386,8 +401,31 @@ export class FlowEnds {
   private release(entry: Waiting): void {
     if (entry.done) return;
     this.forgetWaiting(entry);
+    if (entry.released) {
+      this.releasedWaiting--;
+      return;
+    }
     this.counts.localMissing++;
     this.options.onFlow(entry.flow);
+  }
+
+  /**
+   * Publishes at once the waiting flows no destroy can complete any more: destroys come in the order
+   * they were read (pushDestroy keeps their times monotonic), so once one was read after a flow's
+   * latestDestroy, none to come fits it (fits). Such a flow would wait out localWaitMs for nothing.
+   * Its entry stays until then, done only as a rival: a destroy read late on a loaded host may be its
+   * socket's, and must not go to another flow (onlyWaitingFit, hasRivalFlow).
+   */
+  private releaseHopeless(): void {
+    for (let first = this.bounded.peek(); first !== undefined; first = this.bounded.peek()) {
+      if (!first.done && first.latest >= this.lastDestroyAt) break;
+      this.bounded.shift();
+      if (first.done) continue;
+      first.released = true;
+      this.releasedWaiting++;
+      this.counts.localMissing++;
+      this.options.onFlow(first.flow);
+    }
   }
 
   /**
@@ -465,7 +503,7 @@ export class FlowEnds {
       if (found !== undefined) return undefined;
       found = entry;
     }
-    return found !== undefined && this.fits(found.flow, socket, at) ? found : undefined;
+    return found !== undefined && !found.released && this.fits(found.flow, socket, at) ? found : undefined;
   }
 
   private forgetWaiting(entry: Waiting): void {

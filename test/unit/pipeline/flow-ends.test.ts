@@ -231,6 +231,40 @@ describe('local ends from destroy broadcasts', () => {
     expect(flows.map((flow) => flow.local_port)).toEqual([null, null]);
   });
 
+  it('publishes a waiting flow as soon as a destroy read past its window shows none can come; it stays a rival until its wait is over', () => {
+    const gone = new Map<Flow, number>();
+    const { ends, flows } = join({ goneBy: (flow) => gone.get(flow) });
+    const first = flowOf('connect', null, toServer);
+    gone.set(first, captured.ts + 1);
+    ends.push(first);
+    // Read 6 ms after the first socket was found gone: past its window, and destroys come in read order.
+    ends.pushDestroy(client, captured.ts + 7);
+    expect(flows).toEqual([first]);
+    expect(first.local_port).toBeNull();
+    expect(ends.stats()).toMatchObject({ waiting: 0, localMissing: 1 });
+    // Still a rival: the first's socket may be one read late, so the next flow to that server does
+    // not take a destroy the first could own (taken without the rival: it fits the next in time).
+    const next = flowOf('connect', null, toServer, { ts: captured.ts + 8, serial: captured.serial + 2 });
+    gone.set(next, captured.ts + 9);
+    ends.push(next);
+    ends.pushDestroy({ ...client, localPort: client.localPort + 1 }, captured.ts + 10);
+    expect(flows).toEqual([first]);
+    expect(ends.oldestPendingSerial).toBe(next.serial);
+    ends.advance(captured.ts + 8 + 300);
+    expect(flows.map((flow) => flow.local_port)).toEqual([null, null]);
+    expect(ends.stats()).toMatchObject({ waiting: 0, localMissing: 2, localFromClose: 0 });
+  });
+
+  it('keeps a flow whose socket was not found gone waiting its whole local_wait_ms', () => {
+    const { ends, flows } = join();
+    ends.push(flowOf('connect', null, toServer));
+    ends.pushDestroy(server, captured.ts + 100);
+    ends.advance(captured.ts + 299);
+    expect(flows).toEqual([]);
+    ends.advance(captured.ts + 300);
+    expect(flows).toEqual([expect.objectContaining({ local_port: null })]);
+  });
+
   it('does not join a destroy read more than 5 ms after its flow\'s socket was found gone', () => {
     const flow = flowOf('connect', null, toServer);
     const { ends, flows } = join({ goneBy: () => captured.ts + 1 });
