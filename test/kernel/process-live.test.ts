@@ -248,8 +248,10 @@ describe('process context on the real kernel', () => {
       const batch = await Promise.all(Array.from({ length: 10 }, spawnOne));
       for (const flow of batch) expect([flow.argv_truncated, flow.parent_argv_truncated]).toEqual([true, true]);
     }
-    // Whole command lines would be 2 MiB a flow (argv and parent_argv): 200 MiB for these 100.
-    expect(process.memoryUsage().rss - before).toBeLessThan(32 * 1024 * 1024);
+    // Whole command lines would be 2 MiB a flow (argv and parent_argv): 200 MiB for these 100. The
+    // test process's RSS also moves with its own work (200 children, their pipes, V8's heap growth:
+    // 38 MiB once in CI, under 32 in most runs), so the bound is a quarter of the unbounded growth.
+    expect(process.memoryUsage().rss - before).toBeLessThan(50 * 1024 * 1024);
   }, 120_000);
 
   it('read /proc without a timeout', async () => {
