@@ -169,9 +169,9 @@ function sameKind(flow: Flow, socket: InetDiagSocket): boolean {
  * socket that exchanged something. One that never did (a refused or unconnected one, a listener)
  * closed no connection; a UDP socket without a flow has no opener to report.
  */
-function closeWithoutOpener(socket: InetDiagSocket): boolean {
+function closeWithoutOpener(socket: InetDiagSocket, remote: Endpoint | undefined): boolean {
   const tcp = socket.tcp;
-  return diagEnds(socket).remote !== undefined && tcp !== null && (tcp.bytesAcked > 0 || tcp.bytesReceived > 0 || tcp.segsIn > 0);
+  return remote !== undefined && tcp !== null && (tcp.bytesAcked > 0 || tcp.bytesReceived > 0 || tcp.segsIn > 0);
 }
 
 export class FlowEnds {
@@ -182,13 +182,13 @@ export class FlowEnds {
   private readonly waiting = new Index<Waiting>();
   private readonly waitingUdp = new Index<Waiting>();
   private readonly waitQueue = new Fifo<Waiting>();
-  /** Entries of waitQueue and heldQueue not done: the bounds count these (done ones leave with time). */
+  /** Entries of waitQueue and of the held queues not done: the bounds count these (done ones leave with time). */
   private waitingLive = 0;
+  private heldLive = 0;
   /** Waiting entries whose wait has a time bound (their socket was found gone), in the order they came. */
   private readonly bounded = new Fifo<Waiting>();
   /** Entries released by releaseHopeless that are still waiting as rivals. */
   private releasedWaiting = 0;
-  private heldLive = 0;
   private readonly heldBySocket = new Index<Held>();
   private readonly heldByRemote = new Index<Held>();
   private readonly heldUdp = new Index<Held>();
@@ -228,8 +228,9 @@ export class FlowEnds {
     }
     const remote = endKey({ addr: flow.remote_addr, port: flow.remote_port });
     const udp = udpSendKey(flow);
-    if (this.completeFromHeld(flow)) return;
-    const entry: Waiting = { flow, done: false, latest: this.latestDestroy(flow), released: false };
+    const latest = this.latestDestroy(flow);
+    if (this.completeFromHeld(flow, latest)) return;
+    const entry: Waiting = { flow, done: false, latest, released: false };
     this.waiting.add(remote, entry);
     if (udp !== undefined) this.waitingUdp.add(udp, entry);
     this.waitQueue.push(entry);
@@ -260,7 +261,7 @@ export class FlowEnds {
     this.lastDestroyAt = now;
     const protocol = socket.protocol ?? (socket.tcp !== null ? TCP : UDP);
     const { local, remote } = diagEnds(socket);
-    const opener = this.takeOpener(protocol, socket, now);
+    const opener = this.takeOpener(protocol, socket, local, remote, now);
     if (opener !== undefined) {
       this.emitClose(socket, now, opener);
       return;
@@ -278,7 +279,7 @@ export class FlowEnds {
     this.heldBySocket.add(socketKey(protocol, local, remote), held);
     if (remote !== undefined) this.heldByRemote.add(endKey(remote), held);
     if (udp !== undefined) this.heldUdp.add(udp, held);
-    (closeWithoutOpener(socket) ? this.heldQueue : this.heldSilent).push(held);
+    (closeWithoutOpener(socket, remote) ? this.heldQueue : this.heldSilent).push(held);
     this.heldLive++;
     // Only a destroy still waiting is pushed out (the queues also hold, until their time is up, those
     // that found their flow), a silent one first. A silent destroy would give no entry at its time
@@ -321,14 +322,6 @@ export class FlowEnds {
     return { openers: this.openerCount, waiting: this.waitingLive - this.releasedWaiting, held: this.heldLive, ...this.counts };
   }
 
-  /**
-   * Whether `socket`, whose destroy was read at `at`, can be the socket of `flow`: family, protocol,
-   * and time: after the flow's event, and no later than its socket was found gone.
-   */
-  private fits(flow: Flow, socket: InetDiagSocket, at: number): boolean {
-    return mayOwn(flow, socket, at) && at <= this.latestDestroy(flow);
-  }
-
   /** The latest time a destroy of `flow`'s socket can have been read: GONE_SLACK_MS after it was found gone, else any. */
   private latestDestroy(flow: Flow): number {
     const gone = this.options.goneBy?.(flow);
@@ -365,8 +358,7 @@ export class FlowEnds {
     if (this.openerOrder.length > 2 * this.maxOpeners) this.openerOrder.retain((o) => !o.done);
   }
 
-  private takeOpener(protocol: number, socket: InetDiagSocket, now: number): Flow | undefined {
-    const { local, remote } = diagEnds(socket);
+  private takeOpener(protocol: number, socket: InetDiagSocket, local: Endpoint, remote: Endpoint | undefined, now: number): Flow | undefined {
     const opener = this.openers.find(socketKey(protocol, local, remote), (o) => o.flow.ts <= now, (o) => ownedBy(o.flow, socket.uid));
     if (opener === undefined) return undefined;
     this.forgetOpener(opener);
@@ -412,7 +404,7 @@ export class FlowEnds {
   /**
    * Publishes at once the waiting flows no destroy can complete any more: destroys come in the order
    * they were read (pushDestroy keeps their times monotonic), so once one was read after a flow's
-   * latestDestroy, none to come fits it (fits). Such a flow would wait out localWaitMs for nothing.
+   * latest, none to come fits it (onlyWaitingFit). Such a flow would wait out localWaitMs for nothing.
    * Its entry stays until then, done only as a rival: a destroy read late on a loaded host may be its
    * socket's, and must not go to another flow (onlyWaitingFit, hasRivalFlow).
    */
@@ -434,10 +426,10 @@ export class FlowEnds {
    * with several, time order alone cannot say which socket was whose (measured: a burst of connects
    * to one server joined wrongly), so none is taken.
    */
-  private completeFromHeld(flow: Flow): boolean {
+  private completeFromHeld(flow: Flow, latest: number): boolean {
     const remote = endKey({ addr: flow.remote_addr as string, port: flow.remote_port as number });
     const udp = udpSendKey(flow);
-    const held = this.heldIn(flow, [this.heldByRemote.get(remote), udp === undefined ? undefined : this.heldUdp.get(udp)], 2);
+    const held = this.heldIn(flow, latest, [this.heldByRemote.get(remote), udp === undefined ? undefined : this.heldUdp.get(udp)], 2);
     if (held === undefined || this.hasRivalFlow(held, flow)) return false;
     this.forgetHeld(held);
     this.complete(flow, held.socket, held.at);
@@ -449,16 +441,15 @@ export class FlowEnds {
     const flow = entry.flow;
     const udp = udpSendKey(flow);
     const lists = [this.heldByRemote.get(endKey({ addr: flow.remote_addr as string, port: flow.remote_port as number })), udp === undefined ? undefined : this.heldUdp.get(udp)];
-    return this.heldIn(flow, lists, 1) !== undefined;
+    return this.heldIn(flow, entry.latest, lists, 1) !== undefined;
   }
 
   /**
    * The one held destroy of `lists` that fits `flow` (`limit` 2; undefined when none or several),
    * or the first (`limit` 1). The lists are in the order of the destroys' times: only those read
-   * between the flow's event and GONE_SLACK_MS after its socket was found gone are looked at.
+   * between the flow's event and `latest` (latestDestroy) are looked at.
    */
-  private heldIn(flow: Flow, lists: ReadonlyArray<readonly Held[] | undefined>, limit: 1 | 2): Held | undefined {
-    const latest = this.latestDestroy(flow);
+  private heldIn(flow: Flow, latest: number, lists: ReadonlyArray<readonly Held[] | undefined>, limit: 1 | 2): Held | undefined {
     let found: Held | undefined;
     for (const list of lists) {
       if (list === undefined) continue;
@@ -492,7 +483,7 @@ export class FlowEnds {
   /**
    * The one waiting flow that may own `socket`, read at `at`, when it also fits it in time; undefined
    * when none, or when another waiting flow may own it too. A destroy is read some time after its
-   * socket was destroyed (later still on a loaded host), so the time window (fits) only narrows a
+   * socket was destroyed (later still on a loaded host), so the time window (its `latest`) only narrows a
    * flow's destroys; which flows a destroy may be the socket of is decided without it: every flow
    * of its kind and owner that was waiting before it was read. The scan stops at a second one.
    */
@@ -503,7 +494,7 @@ export class FlowEnds {
       if (found !== undefined) return undefined;
       found = entry;
     }
-    return found !== undefined && !found.released && this.fits(found.flow, socket, at) ? found : undefined;
+    return found !== undefined && !found.released && at <= found.latest ? found : undefined;
   }
 
   private forgetWaiting(entry: Waiting): void {
@@ -517,7 +508,7 @@ export class FlowEnds {
   private expireHeld(held: Held): void {
     if (held.done) return;
     this.forgetHeld(held);
-    if (!closeWithoutOpener(held.socket)) {
+    if (!closeWithoutOpener(held.socket, diagEnds(held.socket).remote)) {
       this.counts.skipped++;
       return;
     }
