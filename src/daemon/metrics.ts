@@ -92,7 +92,7 @@ export function renderMetrics(s: DaemonSnapshot, scrape: ScrapeSample): string {
         [{ opener: 'found' }, s.pipeline.flowEnds?.closesJoined ?? 0],
         [{ opener: 'unknown' }, (s.pipeline.flowEnds?.closes ?? 0) - (s.pipeline.flowEnds?.closesJoined ?? 0)],
       ]),
-      family('auditflow_local_end_total', 'counter', 'Connect, accept and send flows that waited for their local end (local_wait_ms), by outcome: found in the destroy broadcast, or published without it.', [
+      family('auditflow_local_end_total', 'counter', 'Connect, accept and send flows that waited for their local end, and accepts for their peer (local_wait_ms), by outcome: found in the destroy broadcast, or published without it.', [
         [{ outcome: 'close' }, s.pipeline.flowEnds?.localFromClose ?? 0],
         [{ outcome: 'missing' }, s.pipeline.flowEnds?.localMissing ?? 0],
       ]),

@@ -8,8 +8,10 @@
 //   waiting   connect, accept and send flows without a local end, at most localWaitMs after their
 //             event, by remote end: a destroy of that remote end after the event completes them. The
 //             broadcast of an unconnected UDP socket names no remote end: a UDP send is completed by
-//             a destroy of an unconnected UDP socket of its family and owner (euid). Only where one
-//             flow and one destroy fit: with several, nothing says which is whose.
+//             a destroy of an unconnected UDP socket of its family and owner (euid). A TCP accept
+//             without its peer (no address copied out, the socket gone before its lookup) waits by
+//             its listener's family and port, for a destroy on that local end. Only where one flow
+//             and one destroy fit: with several, nothing says which is whose.
 //   held      destroys whose opener has not come through the pipeline yet (its audit records reach
 //             it later than the broadcast), at most holdMs, by their ends (and an unconnected UDP
 //             socket's by family and owner).
@@ -76,11 +78,15 @@ interface Held {
   socket: InetDiagSocket;
   at: number;
   done: boolean;
+  /** Fits accepts of several processes waiting for their peer: never taken by order (claimPeer). */
+  contested: boolean;
 }
 
 interface Waiting {
   flow: Flow;
   done: boolean;
+  /** An accept waiting for its peer (by its local end), not for its local end (by its remote end). */
+  peer: boolean;
   /** The latest a destroy of its socket can have been read (latestDestroy). */
   latest: number;
   /** Published already, without a local end: no destroy read from now on can be its socket's (releaseHopeless). */
@@ -149,14 +155,40 @@ export const LOCAL_OPS: ReadonlySet<Flow['op']> = new Set(['connect', 'accept', 
 const started = (flow: Flow): boolean => flow.result === 'ok' || flow.result === 'inprogress' || flow.result === 'unknown';
 const ownedBy = (flow: Flow, uid: number): boolean => flow.euid === uid || flow.uid === uid;
 const familyOf = (socket: InetDiagSocket): string => (socket.family === AF_INET ? 'inet' : 'inet6');
+/** A TCP accept that knows its listener's end but not its peer (accept4(fd, NULL, ...) of a connection closed before its lookup). */
+const waitsForPeer = (flow: Flow): boolean => flow.op === 'accept' && flow.remote_addr === null && flow.local_port !== null && flow.proto_num === TCP && started(flow);
+/** An accepted socket's destroy is found by its family and local port (the listener's). */
+const peerKey = (family: string, port: number): string => `${family}|${port}`;
+const UNSPECIFIED: ReadonlySet<string> = new Set(['0.0.0.0', '::']);
+/** A waiting flow's remote end: the key its socket's destroy is found by. */
+const remoteKey = (flow: Flow): string => endKey({ addr: flow.remote_addr as string, port: flow.remote_port as number });
 /** A UDP send without a local end, by family and owner (the socket's uid is its creator's euid); undefined for other flows. */
 const udpSendKey = (flow: Flow): string | undefined =>
   (flow.op === 'sendto' || flow.op === 'sendmsg') && (flow.proto_num === UDP || flow.proto_num === null) && flow.euid !== null ? `${flow.family}|${flow.euid}` : undefined;
 const udpDestroyKey = (socket: InetDiagSocket): string => `${familyOf(socket)}|${socket.uid}`;
 
+/** The index of the first of `list` (in the order of their times) read at `ts` or later. */
+function firstAt(list: readonly Held[], ts: number): number {
+  let low = 0;
+  let high = list.length;
+  while (low < high) {
+    const middle = (low + high) >> 1;
+    if ((list[middle] as Held).at < ts) low = middle + 1;
+    else high = middle;
+  }
+  return low;
+}
+
 /** Whether `socket`, read at `at`, may be `flow`'s: of its kind, and read after its event. */
 function mayOwn(flow: Flow, socket: InetDiagSocket, at: number): boolean {
-  return flow.ts <= at && sameKind(flow, socket);
+  return flow.ts <= at && fits(flow, socket);
+}
+
+/** Whether `socket` is of `flow`'s kind, and (an accept waiting for its peer) on its listener's address. */
+function fits(flow: Flow, socket: InetDiagSocket): boolean {
+  if (!sameKind(flow, socket)) return false;
+  if (flow.remote_addr !== null || flow.local_addr === null || UNSPECIFIED.has(flow.local_addr)) return true;
+  return diagEnd(socket.localAddr, socket.localPort).addr === flow.local_addr;
 }
 
 /** Whether `socket` is of `flow`'s family and protocol (as far as both say). */
@@ -181,6 +213,7 @@ export class FlowEnds {
   private readonly openerOrder = new Fifo<Opener>();
   private readonly waiting = new Index<Waiting>();
   private readonly waitingUdp = new Index<Waiting>();
+  private readonly waitingPeer = new Index<Waiting>();
   private readonly waitQueue = new Fifo<Waiting>();
   /** Entries of waitQueue and of the held queues not done: the bounds count these (done ones leave with time). */
   private waitingLive = 0;
@@ -192,6 +225,8 @@ export class FlowEnds {
   private readonly heldBySocket = new Index<Held>();
   private readonly heldByRemote = new Index<Held>();
   private readonly heldUdp = new Index<Held>();
+  /** TCP destroys of connections (closeWithoutOpener) by family and local port, for accepts waiting for their peer. */
+  private readonly heldByLocal = new Index<Held>();
   /**
    * Held destroys in time order: those that would be published without their opener (closeWithoutOpener),
    * and the others (a socket that never connected, a UDP socket), which a full table pushes out first.
@@ -216,23 +251,27 @@ export class FlowEnds {
       this.options.onFlow(flow);
       return;
     }
+    const peer = waitsForPeer(flow);
     if (flow.local_addr !== null && flow.local_port !== null) {
       if (LOCAL_OPS.has(flow.op)) flow.local_source = 'socket';
+      if (!peer || this.options.localWaitMs === 0) {
+        this.options.onFlow(flow);
+        this.addOpener(flow);
+        return;
+      }
+    } else if (!LOCAL_OPS.has(flow.op) || !started(flow) || flow.remote_addr === null || flow.remote_port === null || this.options.localWaitMs === 0) {
       this.options.onFlow(flow);
-      this.addOpener(flow);
       return;
     }
-    if (!LOCAL_OPS.has(flow.op) || !started(flow) || flow.remote_addr === null || flow.remote_port === null || this.options.localWaitMs === 0) {
-      this.options.onFlow(flow);
-      return;
-    }
-    const remote = endKey({ addr: flow.remote_addr, port: flow.remote_port });
-    const udp = udpSendKey(flow);
     const latest = this.latestDestroy(flow);
-    if (this.completeFromHeld(flow, latest)) return;
-    const entry: Waiting = { flow, done: false, latest, released: false };
-    this.waiting.add(remote, entry);
-    if (udp !== undefined) this.waitingUdp.add(udp, entry);
+    if (this.completeFromHeld(flow, peer, latest)) return;
+    const entry: Waiting = { flow, done: false, peer, latest, released: false };
+    if (peer) this.waitingPeer.add(peerKey(flow.family, flow.local_port as number), entry);
+    else {
+      this.waiting.add(remoteKey(flow), entry);
+      const udp = udpSendKey(flow);
+      if (udp !== undefined) this.waitingUdp.add(udp, entry);
+    }
     this.waitQueue.push(entry);
     if (entry.latest !== Number.POSITIVE_INFINITY) this.bounded.push(entry);
     this.waitingLive++;
@@ -268,18 +307,20 @@ export class FlowEnds {
     }
     const udp = remote === undefined && protocol === UDP ? udpDestroyKey(socket) : undefined;
     // Only a join that cannot be another's: one waiting flow fits, and no held destroy fits that flow.
-    const only = remote !== undefined ? this.onlyWaitingFit(this.waiting, endKey(remote), socket, now) : udp !== undefined ? this.onlyWaitingFit(this.waitingUdp, udp, socket, now) : undefined;
+    const only = this.onlyWaitingFit(this.waitingFor(socket, protocol, local, remote), socket, now);
     const waiting = only !== undefined && !this.hasRivalDestroy(only) ? only : undefined;
     if (waiting !== undefined) {
       this.forgetWaiting(waiting);
       this.complete(waiting.flow, socket, now);
       return;
     }
-    const held: Held = { socket, at: now, done: false };
+    const held: Held = { socket, at: now, done: false, contested: false };
     this.heldBySocket.add(socketKey(protocol, local, remote), held);
     if (remote !== undefined) this.heldByRemote.add(endKey(remote), held);
     if (udp !== undefined) this.heldUdp.add(udp, held);
-    (closeWithoutOpener(socket, remote) ? this.heldQueue : this.heldSilent).push(held);
+    const connection = closeWithoutOpener(socket, remote);
+    if (connection && protocol === TCP) this.heldByLocal.add(peerKey(familyOf(socket), local.port), held);
+    (connection ? this.heldQueue : this.heldSilent).push(held);
     this.heldLive++;
     // Only a destroy still waiting is pushed out (the queues also hold, until their time is up, those
     // that found their flow), a silent one first. A silent destroy would give no entry at its time
@@ -371,17 +412,26 @@ export class FlowEnds {
     this.openerCount--;
   }
 
-  /** A waiting flow meets its socket's destroy: its local end from it, then the flow and its close. */
+  /**
+   * A waiting flow meets its socket's destroy: the end it lacked from it (its local end; an accept's
+   * peer, and its local address when its listener's is a wildcard), then the flow and its close.
+   */
   private complete(flow: Flow, socket: InetDiagSocket, at: number): void {
-    const local = diagEnd(socket.localAddr, socket.localPort);
-    flow.local_addr = local.addr;
-    flow.local_port = local.port;
-    flow.local_source = 'close';
+    const { local, remote } = diagEnds(socket);
+    if (flow.remote_addr === null && remote !== undefined) {
+      flow.remote_addr = remote.addr;
+      flow.remote_port = remote.port;
+      flow.remote_source = 'close';
+    }
+    if (flow.local_addr === null || UNSPECIFIED.has(flow.local_addr)) {
+      flow.local_addr = local.addr;
+      flow.local_port = local.port;
+      flow.local_source = 'close';
+    }
     if (flow.proto_num === null && socket.protocol !== null) {
       flow.proto_num = socket.protocol;
       flow.proto = protocolName(socket.protocol);
     }
-    const remote = diagEnds(socket).remote;
     if (flow.community_id === null && flow.proto_num !== null && PORT_PROTOCOLS.has(flow.proto_num) && remote !== undefined) {
       flow.community_id = communityId(flow.proto_num, local, remote) ?? null;
     }
@@ -397,8 +447,42 @@ export class FlowEnds {
       this.releasedWaiting--;
       return;
     }
+    if (this.claimPeer(entry)) return;
     this.counts.localMissing++;
     this.options.onFlow(entry.flow);
+  }
+
+  /**
+   * At the end of its wait, an accept without its peer takes the oldest held destroy on its local end
+   * that fits it, when no waiting accept of another process could own that destroy. A process
+   * accepting a burst of connections (a libuv server: accept4 without an address, each closed at once)
+   * leaves several accepts and destroys that fit each other, and nothing in the records says which
+   * is whose; they are one process's connections on one listener, alike but for their peers, so
+   * taking them in order gives every accept one of the burst's peers and every peer one accept (the
+   * serial an accept is paired with may be a neighbour's: docs/flows.md). Done at the end of the wait:
+   * by then the accepts whose peer their own lookup found have come through and taken their destroys.
+   */
+  private claimPeer(entry: Waiting): boolean {
+    if (!entry.peer) return false;
+    const flow = entry.flow;
+    const key = peerKey(flow.family, flow.local_port as number);
+    const list = this.heldByLocal.get(key);
+    if (list === undefined) return false;
+    // Another process accepts on this listener too: the destroys that fit are nobody's by order, then or later.
+    const shared = this.waitingPeer.get(key)?.some((w) => !w.done && w.flow.pid !== flow.pid) ?? false;
+    for (let i = firstAt(list, flow.ts); i < list.length; i++) {
+      const held = list[i] as Held;
+      if (held.at > entry.latest) break;
+      if (held.done || held.contested || !fits(flow, held.socket)) continue;
+      if (shared) {
+        held.contested = true;
+        continue;
+      }
+      this.forgetHeld(held);
+      this.complete(flow, held.socket, held.at);
+      return true;
+    }
+    return false;
   }
 
   /**
@@ -413,6 +497,10 @@ export class FlowEnds {
       if (!first.done && first.latest >= this.lastDestroyAt) break;
       this.bounded.shift();
       if (first.done) continue;
+      if (first.peer) {
+        this.release(first);
+        continue;
+      }
       first.released = true;
       this.releasedWaiting++;
       this.counts.localMissing++;
@@ -426,10 +514,8 @@ export class FlowEnds {
    * with several, time order alone cannot say which socket was whose (measured: a burst of connects
    * to one server joined wrongly), so none is taken.
    */
-  private completeFromHeld(flow: Flow, latest: number): boolean {
-    const remote = endKey({ addr: flow.remote_addr as string, port: flow.remote_port as number });
-    const udp = udpSendKey(flow);
-    const held = this.heldIn(flow, latest, [this.heldByRemote.get(remote), udp === undefined ? undefined : this.heldUdp.get(udp)], 2);
+  private completeFromHeld(flow: Flow, peer: boolean, latest: number): boolean {
+    const held = this.heldIn(flow, latest, this.heldFor(flow, peer), 2);
     if (held === undefined || this.hasRivalFlow(held, flow)) return false;
     this.forgetHeld(held);
     this.complete(flow, held.socket, held.at);
@@ -438,10 +524,20 @@ export class FlowEnds {
 
   /** Whether a held destroy could be the one of `entry`'s socket. */
   private hasRivalDestroy(entry: Waiting): boolean {
-    const flow = entry.flow;
+    return this.heldIn(entry.flow, entry.latest, this.heldFor(entry.flow, entry.peer), 1) !== undefined;
+  }
+
+  /** The held destroys that may be a waiting flow's socket's: by its remote end (a UDP send's also by family and owner), an accept's waiting for its peer by its local end. */
+  private heldFor(flow: Flow, peer: boolean): ReadonlyArray<readonly Held[] | undefined> {
+    if (peer) return [this.heldByLocal.get(peerKey(flow.family, flow.local_port as number))];
     const udp = udpSendKey(flow);
-    const lists = [this.heldByRemote.get(endKey({ addr: flow.remote_addr as string, port: flow.remote_port as number })), udp === undefined ? undefined : this.heldUdp.get(udp)];
-    return this.heldIn(flow, entry.latest, lists, 1) !== undefined;
+    return [this.heldByRemote.get(remoteKey(flow)), udp === undefined ? undefined : this.heldUdp.get(udp)];
+  }
+
+  /** The waiting flows a destroy may complete: by its remote end, and (a TCP connection's) the accepts waiting by its local end; an unconnected UDP socket's by family and owner. */
+  private waitingFor(socket: InetDiagSocket, protocol: number, local: Endpoint, remote: Endpoint | undefined): ReadonlyArray<readonly Waiting[] | undefined> {
+    if (remote !== undefined) return [this.waiting.get(endKey(remote)), protocol === TCP ? this.waitingPeer.get(peerKey(familyOf(socket), local.port)) : undefined];
+    return protocol === UDP ? [this.waitingUdp.get(udpDestroyKey(socket))] : [];
   }
 
   /**
@@ -453,17 +549,10 @@ export class FlowEnds {
     let found: Held | undefined;
     for (const list of lists) {
       if (list === undefined) continue;
-      let low = 0;
-      let high = list.length;
-      while (low < high) {
-        const middle = (low + high) >> 1;
-        if ((list[middle] as Held).at < flow.ts) low = middle + 1;
-        else high = middle;
-      }
-      for (let i = low; i < list.length; i++) {
+      for (let i = firstAt(list, flow.ts); i < list.length; i++) {
         const held = list[i] as Held;
         if (held.at > latest) break;
-        if (held.done || !sameKind(flow, held.socket)) continue;
+        if (held.done || !fits(flow, held.socket)) continue;
         if (limit === 1) return held;
         if (found !== undefined) return undefined;
         found = held;
@@ -474,10 +563,9 @@ export class FlowEnds {
 
   /** Whether a waiting flow other than `except` may be the one `held` is the destroy of (time window aside: see onlyWaitingFit). */
   private hasRivalFlow(held: Held, except: Flow | undefined): boolean {
-    const { remote } = diagEnds(held.socket);
+    const { local, remote } = diagEnds(held.socket);
     const protocol = held.socket.protocol ?? (held.socket.tcp !== null ? TCP : UDP);
-    const list = remote !== undefined ? this.waiting.get(endKey(remote)) : protocol === UDP ? this.waitingUdp.get(udpDestroyKey(held.socket)) : undefined;
-    return list?.some((w) => !w.done && w.flow !== except && mayOwn(w.flow, held.socket, held.at)) ?? false;
+    return this.waitingFor(held.socket, protocol, local, remote).some((list) => list?.some((w) => !w.done && w.flow !== except && mayOwn(w.flow, held.socket, held.at)) ?? false);
   }
 
   /**
@@ -487,12 +575,14 @@ export class FlowEnds {
    * flow's destroys; which flows a destroy may be the socket of is decided without it: every flow
    * of its kind and owner that was waiting before it was read. The scan stops at a second one.
    */
-  private onlyWaitingFit(index: Index<Waiting>, key: string, socket: InetDiagSocket, at: number): Waiting | undefined {
+  private onlyWaitingFit(lists: ReadonlyArray<readonly Waiting[] | undefined>, socket: InetDiagSocket, at: number): Waiting | undefined {
     let found: Waiting | undefined;
-    for (const entry of index.get(key) ?? []) {
-      if (entry.done || !mayOwn(entry.flow, socket, at)) continue;
-      if (found !== undefined) return undefined;
-      found = entry;
+    for (const list of lists) {
+      for (const entry of list ?? []) {
+        if (entry.done || !mayOwn(entry.flow, socket, at)) continue;
+        if (found !== undefined) return undefined;
+        found = entry;
+      }
     }
     return found !== undefined && !found.released && at <= found.latest ? found : undefined;
   }
@@ -500,7 +590,11 @@ export class FlowEnds {
   private forgetWaiting(entry: Waiting): void {
     entry.done = true;
     this.waitingLive--;
-    this.waiting.dropped(endKey({ addr: entry.flow.remote_addr as string, port: entry.flow.remote_port as number }));
+    if (entry.peer) {
+      this.waitingPeer.dropped(peerKey(entry.flow.family, entry.flow.local_port as number));
+      return;
+    }
+    this.waiting.dropped(remoteKey(entry.flow));
     const udp = udpSendKey(entry.flow);
     if (udp !== undefined) this.waitingUdp.dropped(udp);
   }
@@ -521,6 +615,7 @@ export class FlowEnds {
     const protocol = held.socket.protocol ?? (held.socket.tcp !== null ? TCP : UDP);
     const { local, remote } = diagEnds(held.socket);
     this.heldBySocket.dropped(socketKey(protocol, local, remote));
+    if (protocol === TCP && closeWithoutOpener(held.socket, remote)) this.heldByLocal.dropped(peerKey(familyOf(held.socket), local.port));
     if (remote !== undefined) this.heldByRemote.dropped(endKey(remote));
     else if (protocol === UDP) this.heldUdp.dropped(udpDestroyKey(held.socket));
   }

@@ -110,7 +110,8 @@ export function toFlow(event: EventRecords, facts: SocketFacts): Flow {
       break;
     case 'accept':
       remote = addressEnd ?? proc?.remote;
-      local = proc?.local ?? known?.local;
+      // A listener bound to one address names the local end exactly; a lookup may have met a later socket.
+      local = known?.local !== undefined && !isUnspecified(known.local) ? known.local : (proc?.local ?? known?.local);
       break;
     default:
       remote = addressEnd ?? known?.remote ?? proc?.remote;

@@ -4,7 +4,7 @@
 // lookup wherever the event or the table already names the family. toFlow (./flow.ts) then only
 // reads what this step found.
 import { stringValue, type EventRecords } from './event-records.js';
-import { familyName } from '../linux/socket.js';
+import { AF_INET, AF_INET6, familyName } from '../linux/socket.js';
 import { decodeSockaddrHex, sockaddrFamily, type Sockaddr, type SockaddrError } from './sockaddr.js';
 import { resultName, socketCall, type Call, type Op } from './socket-calls.js';
 import type { Endpoint, SocketInfo } from './socket-kinds.js';
@@ -76,7 +76,7 @@ export function updateSockets(event: EventRecords, sockets: SocketTable, familie
     address = decoded.value;
   }
 
-  const known = pid === undefined ? undefined : sockets.get(pid, fd);
+  let known = pid === undefined ? undefined : sockets.get(pid, fd);
   const started = success || resultName(success, exit) === 'inprogress';
   // The family, where the event or the table says it: a socket of a family the filter drops is
   // never looked up.
@@ -96,8 +96,13 @@ export function updateSockets(event: EventRecords, sockets: SocketTable, familie
       : op === 'accept'
         ? address === undefined || known?.local === undefined || isUnspecified(known.local)
         : known === undefined || known.local === undefined || (address === undefined && op !== 'bind'));
-  const proc = needsProc && pid !== undefined ? lookUp(event, sockets, pid, acceptedFd ?? fd, known, endpointOf(address)) : undefined;
+  let proc = needsProc && pid !== undefined ? lookUp(event, sockets, pid, acceptedFd ?? fd, known, endpointOf(address)) : undefined;
   if (pid !== undefined && proc !== undefined && op !== 'accept') rememberResolved(sockets, pid, fd, known, proc, op);
+  if (acceptedFd !== undefined && address === undefined && known === undefined && pid !== undefined && (proc === undefined || proc.family === AF_INET || proc.family === AF_INET6)) {
+    known = learnListener(sockets, pid, fd, event.time);
+    // A lookup that met a socket of another kind on the accepted fd met a later one.
+    if (known !== undefined && proc !== undefined && (proc.family !== known.family || proc.type !== known.type)) proc = undefined;
+  }
 
   const familyNumber = address ? undefined : (known?.family ?? proc?.family);
   const family = address ? sockaddrFamily(address) : familyNumber !== undefined ? familyName(familyNumber) : 'unknown';
@@ -130,6 +135,24 @@ function lookUp(event: EventRecords, sockets: SocketTable, pid: number, fd: numb
   const otherPeer = addressEnd !== undefined && info.remote !== undefined && (info.remote.addr !== addressEnd.addr || info.remote.port !== addressEnd.port);
   const otherKind = known !== undefined && (known.type !== info.type || known.family !== info.family);
   return otherPeer || otherKind ? undefined : info;
+}
+
+/**
+ * The listener of an accept that told nothing of its new socket: accept4(fd, NULL, ...) (libuv's way)
+ * gives no SOCKADDR, and a connection closed before its lookup leaves no socket to ask, or a later
+ * one on the same fd. When the listener's socket() was not seen either, the event alone does not even
+ * say the family. The listener is asked: it outlives its connections, and its family, protocol and
+ * (bound to one address) local end are the accepted socket's. Kept, so the next such accept needs no
+ * lookup. A socket with a peer on that fd is not a listener (the fd was reused): no answer.
+ */
+function learnListener(sockets: SocketTable, pid: number, fd: number, eventMs: number): SocketInfo | undefined {
+  const found = sockets.resolve(pid, fd, undefined, eventMs);
+  if (found === undefined || found.remote !== undefined) return undefined;
+  // Without its read time: the local check (./local-check.ts) asks whether an fd named a later socket
+  // when it was read, and this read was of the listener's fd, not of the accepted socket's.
+  const listener: SocketInfo = { family: found.family, type: found.type, protocol: found.protocol, local: found.local, remote: undefined, source: found.source };
+  sockets.learn(pid, fd, listener);
+  return listener;
 }
 
 /**

@@ -62,6 +62,12 @@ export const FLOW_FIELDS = {
     "the other end: the SOCKADDR record (for accept: the peer), or the peer of the socket's earlier connect (a `send()` on a connected UDP socket), or `/proc`. For AF_UNIX (`--all-families`) the socket path (`@name` for an abstract one)",
   ),
   remote_port: integerOrNull("the other end's port, from where `remote_addr` comes from"),
+  remote_source: optional(
+    oneOf(
+      { close: "the socket's destroy broadcast (sock_diag)" },
+      '`close` when an accept\'s peer came from its socket\'s destroy broadcast: the accept copied no address out (`accept4(fd, NULL, ...)`, as libuv does) and the connection was closed before its socket could be looked up; absent when the peer came from the event or the socket',
+    ),
+  ),
   remote_name: textOrNull(
     'the name a DNS answer this host received gave `remote_addr` (the name the program asked for, the head of the CNAME chain), while the answer lives (its TTL, clamped); the answer to the same process\'s own query wins over other answers; `null` when no answer named it or `dns_names = off` (see docs/dns.md)',
   ),

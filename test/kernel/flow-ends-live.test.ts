@@ -79,6 +79,28 @@ print(s.getsockname()[1], flush=True)
 time.sleep(pause)
 s.close()
 `;
+/**
+ * A libuv server (Node's net): its accept4 copies no address out (a NULL address buffer), and it
+ * closes each connection at once. Listens on 127.0.0.1 and ::1; prints its ports.
+ */
+const UV_SERVER = `
+const net = require('node:net');
+const listen = (host) => new Promise((resolve) => { const server = net.createServer((socket) => socket.destroy()); server.listen(0, host, () => resolve(server.address().port)); });
+Promise.all([listen('127.0.0.1'), listen('::1')]).then((ports) => console.log('ports', ...ports));
+process.stdin.resume();
+`;
+/** Connects to the two ports N times each, closing each socket at once (an RST-free close), and prints the local ports. */
+const CONNECT_AND_CLOSE = `
+import socket, sys, json
+tcp4, tcp6, n = map(int, sys.argv[1:4])
+seen = []
+for i in range(n):
+    for kind, family, host, port in (('tcp4', socket.AF_INET, '127.0.0.1', tcp4), ('tcp6', socket.AF_INET6, '::1', tcp6)):
+        s = socket.socket(family, socket.SOCK_STREAM); s.connect((host, port))
+        seen.append([kind, s.getsockname()[1]])
+        s.close()
+print(json.dumps(seen))
+`;
 /** A connection made before the daemon: printed, then closed when stdin says so. */
 const HELD_CLIENT = `
 import socket, sys
@@ -275,6 +297,40 @@ describe('auditflow run with flow_end', () => {
       }
     }
     expectAccepts(flows, serverChild?.pid, children.flatMap((child) => child.seen));
+  });
+
+  it("gives each accept of a libuv server its peer, the connection closed at once and the listener made before the start", async () => {
+    // Its accept4(fd, NULL, ...) names neither the peer nor (the listener's socket() unseen) the
+    // family; the accepted socket is gone before it can be looked up more often than not. The
+    // listener answers for the family and the local end, the destroy broadcast for the peer.
+    const stream = 'live:uv-accepts';
+    const server = spawn(process.execPath, ['-e', UV_SERVER], { stdio: ['pipe', 'pipe', 'pipe'] });
+    const serverDone = finished(server);
+    const daemon = startDaemon({ args: ['--redis', servers.redis.url, '--stream', stream] });
+    let seen: Array<[string, number]> = [];
+    let ports: number[] = [];
+    try {
+      ports = (await waitForLine(server, /^ports \d+ \d+$/)).split(' ').slice(1).map(Number);
+      await daemon.waitForLog('running');
+      const client = python(CONNECT_AND_CLOSE, [...ports, 20]);
+      const result = await finished(client);
+      expect(result.code, result.stderr).toBe(0);
+      seen = JSON.parse(result.stdout) as Array<[string, number]>;
+      const clientPorts = new Set(seen.map(([, port]) => String(port)));
+      await untilAsync(async () => (await flowsOf(stream)).filter((f) => f.op === 'accept' && f.pid === String(server.pid) && clientPorts.has(f.remote_port ?? '')).length >= seen.length, 15_000, 'an accept of every connection').catch(() => undefined);
+    } finally {
+      server.kill();
+      await within(serverDone, 10_000, 'the server');
+      expect((await within(daemon.stop(), 15_000, 'the daemon to stop')).code).toBe(0);
+    }
+    const accepts = (await flowsOf(stream)).filter((f) => f.op === 'accept' && f.pid === String(server.pid));
+    const summary = JSON.stringify(accepts.map((f) => [f.family, f.local_addr, f.local_port, f.remote_port, f.local_source, f.remote_source]));
+    expect(
+      seen.map(([kind, port]) => accepts.find((f) => f.remote_port === String(port) && f.family === (kind === 'tcp6' ? 'inet6' : 'inet'))?.local_port),
+      summary,
+    ).toEqual(seen.map(([kind]) => String(kind === 'tcp6' ? ports[1] : ports[0])));
+    // Not one accept without its peer.
+    expect(accepts.filter((f) => f.remote_port === undefined), summary).toEqual([]);
   });
 
   it("reports a known transfer's bytes, packets and duration in both sides' close entries", async () => {

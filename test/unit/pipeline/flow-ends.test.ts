@@ -285,6 +285,67 @@ describe('local ends from destroy broadcasts', () => {
   });
 });
 
+describe("an accept's peer from its destroy broadcast", () => {
+  /** An accept that knows only its listener's end (accept4(fd, NULL, ...), the socket gone before its lookup). */
+  const peerless = (changes: Partial<Flow> = {}): Flow => flowOf('accept', server, toClient, { remote_addr: null, remote_port: null, community_id: null, ...changes });
+  const ends4 = { local: diagEnd(server.localAddr, server.localPort), remote: diagEnd(server.remoteAddr, server.remotePort) };
+
+  it('gives an accept without its peer the remote end of the connection destroyed on its local end, and its Community ID, then its close', () => {
+    const { ends, flows, closes } = join();
+    ends.push(peerless());
+    expect(flows).toHaveLength(0);
+    ends.pushDestroy(server, captured.ts + 20);
+    expect(flows).toEqual([expect.objectContaining({ op: 'accept', remote_addr: ends4.remote.addr, remote_port: ends4.remote.port, remote_source: 'close', local_port: server.localPort, local_source: 'socket', community_id: communityId(6, ends4.local, ends4.remote) })]);
+    expect(closes).toEqual([expect.objectContaining({ op: 'close', direction: 'ingress', open_serial: captured.serial })]);
+    expect(ends.stats()).toMatchObject({ localFromClose: 1, waiting: 0 });
+  });
+
+  it('takes the peer from a destroy that came first, and the local address too when the listener is a wildcard', () => {
+    const { ends, flows } = join();
+    ends.pushDestroy(server, captured.ts + 2);
+    ends.push(peerless({ local_addr: '0.0.0.0' }));
+    expect(flows[0]).toMatchObject({ remote_port: ends4.remote.port, remote_source: 'close', local_addr: ends4.local.addr, local_source: 'close' });
+  });
+
+  it('takes no destroy on another address of the port, none of a connect socket, and none when two accepts could be its own', () => {
+    const other = join();
+    other.ends.push(peerless({ local_addr: '127.0.0.2' }));
+    other.ends.pushDestroy(server, captured.ts + 20);
+    // The client's own socket: its remote end is the listener's, its local end not.
+    other.ends.pushDestroy(client, captured.ts + 21);
+    other.ends.flush();
+    expect(other.flows).toEqual([expect.objectContaining({ op: 'accept', remote_addr: null, local_addr: '127.0.0.2' })]);
+    expect(other.flows[0]).not.toHaveProperty('remote_source');
+
+    // Two processes accepting on one listener (a pre-forked server): whose connection it was is not known.
+    const two = join();
+    two.ends.push(peerless());
+    two.ends.push(peerless({ serial: captured.serial + 1, pid: 4321 }));
+    two.ends.pushDestroy(server, captured.ts + 20);
+    two.ends.flush();
+    expect(two.flows.map((flow) => flow.remote_addr)).toEqual([null, null]);
+    expect(two.ends.stats()).toMatchObject({ localFromClose: 0, localMissing: 2 });
+  });
+
+  it("pairs a process's burst of accepts with its connections' destroys in order at the end of the wait: each peer once", () => {
+    const { ends, flows, closes } = join();
+    const second = { ...server, remotePort: server.remotePort + 1, cookie: 'second' } as InetDiagSocket;
+    ends.push(peerless());
+    ends.push(peerless({ serial: captured.serial + 1, ts: captured.ts + 1 }));
+    ends.pushDestroy(server, captured.ts + 20);
+    ends.pushDestroy(second, captured.ts + 21);
+    // Both fit both: nothing is taken before the wait is over.
+    expect(flows).toEqual([]);
+    ends.advance(captured.ts + 301);
+    expect(flows.map((flow) => [flow.serial, flow.remote_port, flow.remote_source])).toEqual([
+      [captured.serial, server.remotePort, 'close'],
+      [captured.serial + 1, server.remotePort + 1, 'close'],
+    ]);
+    expect(closes.map((close) => close.open_serial)).toEqual([captured.serial, captured.serial + 1]);
+    expect(ends.stats()).toMatchObject({ localFromClose: 2, localMissing: 0, held: 0, waiting: 0 });
+  });
+});
+
 describe('bounds', () => {
   it('pushes the oldest opener out of a full table, counted as flow_end_evicted', () => {
     const { ends, closes, losses } = join({ maxOpeners: 1 });

@@ -1,6 +1,8 @@
 // What each captured scenario must show, field by field (the golden files pin the rest).
 import { describe, expect, it } from 'vitest';
 import type { Flow } from '../../../src/pipeline/flow.js';
+import type { SocketInfo, SocketResolver } from '../../../src/pipeline/socket-kinds.js';
+import { AF_INET, SOCK_STREAM } from '../../../src/linux/socket.js';
 import { fixtureLines, fixtureWorkload, runLogLines, type Run } from './fixtures.js';
 
 const run = (name: string, options: Parameters<typeof runLogLines>[1] = {}): Run => runLogLines(fixtureLines(name), options);
@@ -44,6 +46,27 @@ describe('captured scenarios through the pipeline', () => {
     const accept = only(run('accept-nopeer').flows, 'accept');
     expect(accept).toMatchObject({ op: 'accept', family: 'inet', proto: 'tcp', remote_addr: null, remote_port: null, community_id: null });
     expect(only(run('accept4-nopeer').flows, 'accept').syscall).toBe('accept4');
+  });
+
+  it("asks the listener for an accept that says nothing of its socket: no peer address, the socket gone, the listener's socket() not seen", () => {
+    const workload = fixtureWorkload('accept4-nopeer');
+    // The capture from the accept4 on: the listener (fd 3) was made before, its socket() and bind unseen.
+    const lines = fixtureLines('accept4-nopeer');
+    const fromConnect = lines.slice(lines.findIndex((line) => line.includes('syscall=41 success=yes exit=4')));
+    const listener: SocketInfo = { family: AF_INET, type: SOCK_STREAM, protocol: 6, local: { addr: '127.0.0.1', port: workload.get('server') ?? 0, bytes: Buffer.from([127, 0, 0, 1]) }, remote: undefined, source: 'socket', readAtUs: 1 };
+    const asked: number[] = [];
+    // The accepted socket (fd 5) was closed before its lookup; only the listener answers.
+    const resolver: SocketResolver = (_pid, fd) => {
+      asked.push(fd);
+      return fd === 3 ? listener : undefined;
+    };
+    const accept = only(runLogLines(fromConnect, { resolver }).flows, 'accept');
+    expect(accept).toMatchObject({ family: 'inet', proto: 'tcp', local_addr: '127.0.0.1', local_port: workload.get('server'), remote_addr: null, fd: workload.get('accepted') });
+    expect(asked).toEqual([4, 5, 3]);
+    // Without an answer from the listener the event says no family: counted, as the family filter's.
+    const unanswered = runLogLines(fromConnect, { resolver: () => undefined });
+    expect(unanswered.flows.filter((flow) => flow.op === 'accept')).toEqual([]);
+    expect(unanswered.losses).toEqual([expect.objectContaining({ reason: 'family', detail: 'unknown' })]);
   });
 
   it('reports binds as listen with the local address asked for', () => {
