@@ -60,6 +60,16 @@ export interface FlowEndsOptions {
  */
 const GONE_SLACK_MS = 5;
 
+/**
+ * How many done entries the eviction queues (openers, held destroys) may hold beyond as many as are
+ * live before they are dropped. A done entry leaves a queue only when it reaches its head: an opener
+ * when its connection ends, a held destroy after holdMs (10 s) even when its flow took it at once. Kept
+ * until then they held a published flow or a parsed socket each, tens of thousands at a steady rate,
+ * into the old generation (the RSS of the benchmark's fixed rate). A compaction copies the live ones:
+ * with this slack and the factor 2 it costs O(1) a push.
+ */
+const COMPACT_SLACK = 1024;
+
 export interface FlowEndsStats {
   openers: number;
   waiting: number;
@@ -322,6 +332,10 @@ export class FlowEnds {
     if (connection && protocol === TCP) this.heldByLocal.add(peerKey(familyOf(socket), local.port), held);
     (connection ? this.heldQueue : this.heldSilent).push(held);
     this.heldLive++;
+    if (this.heldQueue.length + this.heldSilent.length > 2 * this.heldLive + COMPACT_SLACK) {
+      this.heldQueue.retain((h) => !h.done);
+      this.heldSilent.retain((h) => !h.done);
+    }
     // Only a destroy still waiting is pushed out (the queues also hold, until their time is up, those
     // that found their flow), a silent one first. A silent destroy would give no entry at its time
     // either: pushing it out loses no entry, so it is not counted as a loss (the flow it might have
@@ -396,7 +410,7 @@ export class FlowEnds {
       this.forgetOpener(oldest);
       this.lose('openers', oldest.flow.ts, oldest.flow.serial);
     }
-    if (this.openerOrder.length > 2 * this.maxOpeners) this.openerOrder.retain((o) => !o.done);
+    if (this.openerOrder.length > 2 * this.openerCount + COMPACT_SLACK) this.openerOrder.retain((o) => !o.done);
   }
 
   private takeOpener(protocol: number, socket: InetDiagSocket, local: Endpoint, remote: Endpoint | undefined, now: number): Flow | undefined {

@@ -48,12 +48,33 @@ export class RespWriter {
 
   /** Appends `text` as a bulk string, UTF-8 (lone surrogates become U+FFFD, as Buffer.from does). */
   bulk(text: string): void {
+    if (text.length <= SHORT_COPY && this.shortAscii(text)) return;
     const length = Buffer.byteLength(text, 'utf8');
     this.ensure(length + 24);
     this.pos = this.writeLength(DOLLAR, length, this.pos);
     this.pos += this.buf.write(text, this.pos, 'utf8');
     this.buf[this.pos++] = CR;
     this.buf[this.pos++] = LF;
+  }
+
+  /**
+   * A short ASCII text (an address, a Community ID, a time) by a loop, as `raw` copies short bytes:
+   * Buffer.byteLength and Buffer#write are two calls into C++ for a few dozen bytes. False, with
+   * nothing written, for a text with any other character.
+   */
+  private shortAscii(text: string): boolean {
+    const length = text.length;
+    this.ensure(length + 24);
+    let pos = this.writeLength(DOLLAR, length, this.pos);
+    for (let i = 0; i < length; i++) {
+      const code = text.charCodeAt(i);
+      if (code > 0x7f) return false;
+      this.buf[pos++] = code;
+    }
+    this.buf[pos++] = CR;
+    this.buf[pos++] = LF;
+    this.pos = pos;
+    return true;
   }
 
   /** Appends a number as the bulk string `String(n)` gives, without making that string for integers. */
@@ -74,6 +95,16 @@ export class RespWriter {
     this.buf[pos++] = CR;
     this.buf[pos++] = LF;
     this.pos = pos;
+  }
+
+  /** The bytes of the entry being written so far: a mark for `since`. */
+  get written(): number {
+    return this.pos - this.start;
+  }
+
+  /** A copy of what was written to the entry since `mark` (a `written` value), to keep and write again with `raw`. */
+  since(mark: number): Buffer {
+    return Buffer.from(this.buf.subarray(this.start + mark, this.pos));
   }
 
   /**

@@ -113,6 +113,24 @@ describe('the flow encoder', () => {
     expect(tiny.cache.byteSize).toBeLessThanOrEqual(200);
   }, propertyTimeout ?? 60_000);
 
+  it("writes a process's fields again when one of them changed for its pid (an exec, a context read, a pid reused)", () => {
+    const encoder = new FlowEncoder('web-1');
+    const base = flows.find((f) => f.op === 'connect' && f.pid !== null) as Flow;
+    const sequence: Flow[] = [
+      base,
+      { ...base, serial: base.serial + 1 },
+      { ...base, exe: '/usr/bin/other', comm: 'other' },
+      { ...base, argv: [...base.argv, '--more'] },
+      { ...base, proc_gone: !base.proc_gone, cwd: null },
+      { ...base, container_id: 'c0ffee', labels: ['web'] },
+      { ...base, key: 'another-key', fd: 99 },
+      base,
+      { ...base, pid: null },
+    ];
+    expectSameBytes(sequence, encoder, 'web-1');
+    expectSameBytes([...sequence].reverse(), encoder, 'web-1');
+  });
+
   it('leaves nulls out, and decodes back to the envelope and flowEntry fields in order', () => {
     const flow = flows.find((f) => f.op === 'connect' && f.result !== 'ok') as Flow;
     const bytes = new EntryStamper(BOOT).stamp('1795252393149-4', 9, new FlowEncoder('web-1').entry(flow));
