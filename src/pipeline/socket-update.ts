@@ -3,7 +3,7 @@
 // for a lookup only where the event does not say enough, and applies the family filter before that
 // lookup wherever the event or the table already names the family. toFlow (./flow.ts) then only
 // reads what this step found.
-import { stringValue, type EventRecords } from './event-records.js';
+import { stringValue, type EarlyLookup, type EventRecords } from './event-records.js';
 import { AF_INET, AF_INET6, familyName } from '../linux/socket.js';
 import { decodeSockaddrHex, sockaddrFamily, type Sockaddr, type SockaddrError } from './sockaddr.js';
 import { resultName, socketCall, type Call, type Op } from './socket-calls.js';
@@ -98,7 +98,7 @@ export function updateSockets(event: EventRecords, sockets: SocketTable, familie
         : known === undefined || known.local === undefined || (address === undefined && op !== 'bind'));
   let proc = needsProc && pid !== undefined ? lookUp(event, sockets, pid, acceptedFd ?? fd, known, endpointOf(address)) : undefined;
   if (pid !== undefined && proc !== undefined && op !== 'accept') rememberResolved(sockets, pid, fd, known, proc, op);
-  if (acceptedFd !== undefined && address === undefined && known === undefined && pid !== undefined && (proc === undefined || proc.family === AF_INET || proc.family === AF_INET6)) {
+  if (acceptedFd !== undefined && address === undefined && known === undefined && pid !== undefined && (proc === undefined ? !foundOtherFamily(event.lookup, pid, acceptedFd) : proc.family === AF_INET || proc.family === AF_INET6)) {
     known = learnListener(sockets, pid, fd, event.time);
     // A lookup that met a socket of another kind on the accepted fd met a later one.
     if (known !== undefined && proc !== undefined && (proc.family !== known.family || proc.type !== known.type)) proc = undefined;
@@ -135,6 +135,11 @@ function lookUp(event: EventRecords, sockets: SocketTable, pid: number, fd: numb
   const otherPeer = addressEnd !== undefined && info.remote !== undefined && (info.remote.addr !== addressEnd.addr || info.remote.port !== addressEnd.port);
   const otherKind = known !== undefined && (known.type !== info.type || known.family !== info.family);
   return otherPeer || otherKind ? undefined : info;
+}
+
+/** Whether the addon's early lookup found the socket, and it is not an inet one (an AF_UNIX accept's): its listener is not either. */
+function foundOtherFamily(lookup: EarlyLookup | undefined, pid: number, fd: number): boolean {
+  return lookup !== undefined && lookup.pid === pid && lookup.fd === fd && lookup.info === undefined && lookup.goneByUs === undefined;
 }
 
 /**

@@ -7,7 +7,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { encodeLookups } from '../../../src/native/socket-lookups.js';
 import { lookupCalls } from '../../../src/pipeline/socket-calls.js';
-import { AF_INET, AF_INET6, SOCK_STREAM } from '../../../src/linux/socket.js';
+import { AF_INET, AF_INET6, AF_UNIX, SOCK_STREAM } from '../../../src/linux/socket.js';
 import type { SocketInfo, SocketResolver } from '../../../src/pipeline/sockets.js';
 import { fixtureLines, fixtureNames, kernelRecord, recordBatch, runBatches, runWith, type KernelRecord, type Run } from './fixtures.js';
 
@@ -229,6 +229,28 @@ describe('early socket lookups', () => {
       expect(connectFlow(lookups)).toMatchObject({ local_port: null });
       expect(asked).toEqual([[pid, fd]]);
     }
+  });
+
+  it("asks an accept's listener only when the addon found the accepted socket gone or of its kind, not another family's", () => {
+    // accept4(listener, NULL, ...) of a listener made before: its socket() and bind are not in the records.
+    const lines = fixtureLines('accept4-nopeer');
+    const accepts = lines.slice(lines.findIndex((line) => line.includes('syscall=41 success=yes exit=4'))).map(kernelRecord);
+    const at = accepts.findIndex((record) => record.type === SYSCALL && / syscall=288 /.test(record.payload.toString('latin1')));
+    const text = accepts[at]?.payload.toString('latin1') ?? '';
+    const acceptPid = Number(/ pid=(\d+)/.exec(text)?.[1]);
+    const listenerFd = Number.parseInt(/ a0=([0-9a-f]+)/.exec(text)?.[1] ?? '', 16);
+    const acceptedFd = Number(/ exit=(\d+)/.exec(text)?.[1]);
+    const listener: SocketInfo = { family: AF_INET, type: SOCK_STREAM, protocol: 6, local: { addr: '127.0.0.1', port: 56311, bytes: Buffer.from([127, 0, 0, 1]) }, remote: undefined, source: 'socket' };
+    const lookup = (status: number, family: number) => encodeLookups([{ record: at, pid: acceptPid, fd: acceptedFd, status, family, type: SOCK_STREAM, protocol: family === AF_UNIX ? 0 : 6, flags: 0, local: Buffer.alloc(16), remote: null }]);
+    const ask = (lookups: Buffer) => {
+      const listeners: number[] = [];
+      const run = runWith({ resolver: (_p, f) => (f === listenerFd ? (listeners.push(f), listener) : undefined) }, (pipeline) => pipeline.pushBatch(recordBatch(accepts, lookups)));
+      return { listeners, accept: run.flows.find((flow) => flow.op === 'accept') };
+    };
+    // Gone (EBADF): the listener answers for its family and local end.
+    expect(ask(lookup(9, AF_INET))).toEqual({ listeners: [listenerFd], accept: expect.objectContaining({ family: 'inet', local_port: 56311, remote_addr: null }) });
+    // Found, an AF_UNIX socket: no inet listener to ask.
+    expect(ask(lookup(0, AF_UNIX))).toEqual({ listeners: [], accept: undefined });
   });
 
   it('asks no resolver when the addon found the process or the fd already gone (the fd may name another socket by now)', () => {
