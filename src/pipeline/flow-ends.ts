@@ -473,11 +473,15 @@ export class FlowEnds {
    * leaves several accepts and destroys that fit each other, and nothing in the records says which
    * is whose; they are one process's connections on one listener, alike but for their peers, so
    * taking them in order gives every accept one of the burst's peers and every peer one accept (the
-   * serial an accept is paired with may be a neighbour's: docs/flows.md). Done at the end of the wait:
+   * serial an accept is paired with may be a neighbour's: docs/flows.md), only for an accept whose
+   * socket was found gone (its lookup, the local check). Done at the end of the wait:
    * by then the accepts whose peer their own lookup found have come through and taken their destroys.
    */
   private claimPeer(entry: Waiting): boolean {
-    if (!entry.peer) return false;
+    // Only an accept whose socket was found gone: one that was not may be a connection still open,
+    // which no destroy read so far belongs to. Its window (latest) is not applied: by order, an accept
+    // may take a neighbour's destroy, and a neighbour's read late must still be taken by someone.
+    if (!entry.peer || entry.latest === Number.POSITIVE_INFINITY) return false;
     const flow = entry.flow;
     const key = peerKey(flow.family, flow.local_port as number);
     const list = this.heldByLocal.get(key);
@@ -486,7 +490,6 @@ export class FlowEnds {
     const shared = this.waitingPeer.get(key)?.some((w) => !w.done && w.flow.pid !== flow.pid) ?? false;
     for (let i = firstAt(list, flow.ts); i < list.length; i++) {
       const held = list[i] as Held;
-      if (held.at > entry.latest) break;
       if (held.done || held.contested || !fits(flow, held.socket)) continue;
       if (shared) {
         held.contested = true;
@@ -510,11 +513,8 @@ export class FlowEnds {
     for (let first = this.bounded.peek(); first !== undefined; first = this.bounded.peek()) {
       if (!first.done && first.latest >= this.lastDestroyAt) break;
       this.bounded.shift();
-      if (first.done) continue;
-      if (first.peer) {
-        this.release(first);
-        continue;
-      }
+      // An accept waiting for its peer waits out its wait: a destroy read late may still be one of its burst's (claimPeer).
+      if (first.done || first.peer) continue;
       first.released = true;
       this.releasedWaiting++;
       this.counts.localMissing++;

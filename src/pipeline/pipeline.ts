@@ -38,6 +38,8 @@ export interface PipelineOptions {
   socketTableSize?: number;
   /** Where to look up sockets the table does not know (live: procSocketResolver()). */
   resolver?: SocketResolver;
+  /** The wall clock, ms (default Date.now): when the resolver found an accepted socket missing. */
+  now?: () => number;
   /**
    * The process context from /proc and the user database (live: createProcessResolver()).
    * Without it flows carry what the records say: replay of a log must not read this host's
@@ -317,6 +319,9 @@ export class Pipeline {
         if (read !== undefined) this.check.noteRead(flow, read);
         const lookup = event.lookup;
         if (lookup?.info === undefined && lookup?.goneByUs !== undefined && lookup.goneByUs > 0 && lookup.pid === flow.pid && lookup.fd === flow.fd) this.goneBy.set(flow, lookup.goneByUs / 1000);
+        // An fd accept() had just returned that no lookup found (the addon's, or the resolver's just now)
+        // was closed by now: the close join may pair the accept with its peer by order (./flow-ends.ts).
+        else if (step.op === 'accept' && step.acceptedFd !== undefined && step.proc === undefined && flow.remote_addr === null) this.goneBy.set(flow, (this.options.now ?? Date.now)());
         this.toProcessContext(flow);
         break;
       }

@@ -328,7 +328,8 @@ describe("an accept's peer from its destroy broadcast", () => {
   });
 
   it("pairs a process's burst of accepts with its connections' destroys in order at the end of the wait: each peer once", () => {
-    const { ends, flows, closes } = join();
+    // Each accept's socket was found gone (its lookup) 30 ms after its event.
+    const { ends, flows, closes } = join({ goneBy: (flow) => flow.ts + 30 });
     const second = { ...server, remotePort: server.remotePort + 1, cookie: 'second' } as InetDiagSocket;
     ends.push(peerless());
     ends.push(peerless({ serial: captured.serial + 1, ts: captured.ts + 1 }));
@@ -343,6 +344,15 @@ describe("an accept's peer from its destroy broadcast", () => {
     ]);
     expect(closes.map((close) => close.open_serial)).toEqual([captured.serial, captured.serial + 1]);
     expect(ends.stats()).toMatchObject({ localFromClose: 2, localMissing: 0, held: 0, waiting: 0 });
+
+    // Not found gone (a lookup refused, the connection maybe still open): no destroy is taken by order.
+    const open = join();
+    open.ends.push(peerless());
+    open.ends.push(peerless({ serial: captured.serial + 1, ts: captured.ts + 1 }));
+    open.ends.pushDestroy(server, captured.ts + 20);
+    open.ends.pushDestroy(second, captured.ts + 21);
+    open.ends.advance(captured.ts + 301);
+    expect(open.flows.map((flow) => flow.remote_addr)).toEqual([null, null]);
   });
 });
 
