@@ -9,6 +9,8 @@ import type { Flow } from '../../../src/pipeline/flow.js';
 import type { LossReport } from '../../../src/pipeline/loss.js';
 import { Pipeline } from '../../../src/pipeline/pipeline.js';
 import { parseInetDiag, type InetDiagSocket } from '../../../src/linux/inet-diag.js';
+import { AF_INET, SOCK_STREAM } from '../../../src/linux/socket.js';
+import type { SocketInfo } from '../../../src/pipeline/socket-kinds.js';
 import { fixtureLines, runLogLines } from './fixtures.js';
 
 const text = readFileSync(new URL('../../fixtures/sockdiag/destroy-lo.hex', import.meta.url), 'utf8').split('\n');
@@ -418,5 +420,33 @@ describe('the pipeline with sock_diag', () => {
     expect(flows).toEqual([expect.objectContaining({ op: 'close', local_port: client.localPort })]);
     expect(losses).toEqual([expect.objectContaining({ reason: 'sock_diag_parse_error', detail: 'truncated' })]);
     expect(pipeline.stats().flowEnds).toMatchObject({ closes: 1 });
+  });
+
+  it("gives a libuv server's accepts of connections it closed at once their peers: the listener asked, the accepted fds found by no lookup, paired in order", () => {
+    // accept4(listener, NULL, ...) of a listener made before: its socket() and bind are not in the records.
+    const lines = fixtureLines('accept4-nopeer');
+    const from = lines.findIndex((line) => line.includes('syscall=41 success=yes exit=4'));
+    const [, seconds, millis, acceptSerial] = /audit\((\d+)\.(\d{3}):(\d+)\): arch=\S+ syscall=288 /.exec(lines.join('\n')) ?? [];
+    const again = lines.filter((line) => line.includes(`:${acceptSerial}):`)).map((line) => line.replace(`:${acceptSerial}):`, `:${Number(acceptSerial) + 1}):`));
+    const time = Number(seconds) * 1000 + Number(millis);
+    // The listener, asked for its fd (a0 = 3), is on the fixture server's end; the accepted fds are gone.
+    const listener: SocketInfo = { family: AF_INET, type: SOCK_STREAM, protocol: 6, local: diagEnd(server.localAddr, server.localPort), remote: undefined, source: 'socket' };
+    const flows: Flow[] = [];
+    const pipeline = new Pipeline({ onFlow: (flow) => flows.push(flow), onLoss: () => undefined, resolver: (_pid, fd) => (fd === 3 ? listener : undefined), now: () => time + 20, flowEnds: { localWaitMs: 300, holdMs: 1000 } });
+    for (const line of [...lines.slice(from), ...again]) pipeline.pushLogLine(line);
+    // The two connections' destroys: the fixture's server side, and one with the next client port.
+    const first = messages[1] as Buffer;
+    const second = Buffer.from(first);
+    // struct inet_diag_msg after the netlink header: family, state, timer, retrans, then id.idiag_sport, id.idiag_dport (big-endian).
+    second.writeUInt16BE(server.remotePort + 1, 16 + 6);
+    pipeline.pushSockDiag(Buffer.concat([first, second]), Uint32Array.from([0, first.length, first.length, second.length]), time + 10);
+    const accepts = (): Flow[] => flows.filter((flow) => flow.op === 'accept');
+    expect(accepts()).toEqual([]);
+    pipeline.advance(time + 400);
+    expect(accepts().map((flow) => [flow.family, flow.local_port, flow.remote_port, flow.remote_source])).toEqual([
+      ['inet', server.localPort, server.remotePort, 'close'],
+      ['inet', server.localPort, server.remotePort + 1, 'close'],
+    ]);
+    expect(flows.filter((flow) => flow.op === 'close').map((flow) => flow.pid)).toEqual([accepts()[0]?.pid, accepts()[1]?.pid]);
   });
 });
