@@ -82,6 +82,7 @@ export class Daemon {
   private redis: RedisClient | undefined;
   private lag: LagReport | undefined;
   private readonly latency = new LatencyHistogram();
+  private readonly written = new LatencyHistogram();
   private readonly telemetry: Telemetry;
   private ledger!: SerialLedger;
   private readonly held: HeldInput;
@@ -105,7 +106,7 @@ export class Daemon {
       maxBytes: this.settings.entry_max_bytes,
       onCut: (flow) => this.losses.add({ reason: 'entry_truncated', count: 1, ts: flow.last_ts, firstSerial: flow.serial, lastSerial: flow.serial }),
     });
-    this.telemetry = new Telemetry({ log: this.log, binding: this.binding, snapshot: () => this.snapshot(), latency: this.latency });
+    this.telemetry = new Telemetry({ log: this.log, binding: this.binding, snapshot: () => this.snapshot(), latency: this.latency, written: this.written });
     this.held = new HeldInput({ sink: () => this.sink, feed: (batch) => this.feed(batch), lose: (loss) => this.losses.add(loss), log: this.log, maxBytes: MAX_HELD_BYTES });
   }
 
@@ -135,7 +136,7 @@ export class Daemon {
     // After the spool (a daemon user that cannot create it learns that first): what the next start trusts.
     preparePrivateDir('state_dir', s.state_dir, 0o700);
     preparePrivateDir('runtime_dir', s.runtime_dir, 0o755);
-    const opened = await openSink(s, this.bootId, this.stageLogger('sink'));
+    const opened = await openSink(s, this.bootId, this.stageLogger('sink'), (eventMs, nowMs) => this.written.observe(eventMs, nowMs));
     this.sink = opened.sink;
     this.redis = opened.client;
     this.ledger.startCheckpoints(opened.replayed);

@@ -220,11 +220,14 @@ export class FlowEncoder {
 
 class FlowEntry implements EncodableEntry {
   readonly kind = 'flow';
+  readonly eventMs: number;
 
   constructor(
     private readonly encoder: FlowEncoder,
     private readonly flow: Flow,
-  ) {}
+  ) {
+    this.eventMs = flow.last_ts;
+  }
 
   encode(out: RespWriter): number {
     return this.encoder.encode(this.flow, out);

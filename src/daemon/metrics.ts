@@ -39,6 +39,8 @@ const one = (value: number | null): Sample[] => (value === null ? [] : [[{}, val
 export interface ScrapeSample {
   process: ProcessSample;
   latency: HistogramSnapshot;
+  /** Kernel event to Redis acknowledging its entry (the sink's onWritten). */
+  written: HistogramSnapshot;
   /** process.version: the Node the daemon runs on. */
   node: string;
 }
@@ -121,6 +123,7 @@ export function renderMetrics(s: DaemonSnapshot, scrape: ScrapeSample): string {
       family('auditflow_backpressure_held_bytes', 'gauge', 'Record bytes held back while the sink refuses entries.', [[{}, s.backpressure.heldBytes]]),
       ...dnsFamilies(s),
       histogram('auditflow_flow_latency_seconds', "Time from a kernel event (its audit record's timestamp, ms resolution) to the sink accepting its flow entry.", scrape.latency),
+      histogram('auditflow_flow_written_latency_seconds', "Time from a kernel event to Redis acknowledging its flow entry's XADD (entries sent from the spool are not counted).", scrape.written),
       family('process_cpu_seconds_total', 'counter', 'Total user and system CPU time spent in seconds.', [[{}, p.cpuSeconds]]),
       family('process_resident_memory_bytes', 'gauge', 'Resident memory size in bytes.', [[{}, p.residentBytes]]),
       family('process_start_time_seconds', 'gauge', 'Start time of the process since unix epoch in seconds.', [[{}, p.startTimeSeconds]]),
@@ -134,7 +137,7 @@ export function renderMetrics(s: DaemonSnapshot, scrape: ScrapeSample): string {
 }
 
 /** Serves GET /metrics on host:port; resolves once listening (port 0 picks a free one: see address()). */
-export async function serveMetrics(listen: string, snapshot: () => DaemonSnapshot, latency: LatencyHistogram): Promise<Server> {
+export async function serveMetrics(listen: string, snapshot: () => DaemonSnapshot, latency: LatencyHistogram, written: LatencyHistogram): Promise<Server> {
   const separator = listen.lastIndexOf(':');
   const host = listen.slice(0, separator).replace(/^\[|\]$/g, '');
   const port = Number(listen.slice(separator + 1));
@@ -143,7 +146,7 @@ export async function serveMetrics(listen: string, snapshot: () => DaemonSnapsho
       response.writeHead(404, { 'content-type': 'text/plain' }).end('only GET /metrics is served\n');
       return;
     }
-    response.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' }).end(renderMetrics(snapshot(), { process: sampleProcess(Date.now()), latency: latency.snapshot(), node: process.version }));
+    response.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' }).end(renderMetrics(snapshot(), { process: sampleProcess(Date.now()), latency: latency.snapshot(), written: written.snapshot(), node: process.version }));
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

@@ -46,7 +46,8 @@ export interface OpenedSink {
   replayed: number;
 }
 
-export async function openSink(settings: Settings, bootId: string, log: Logger): Promise<OpenedSink> {
+/** `onWritten`: told of each flow entry Redis acknowledged, with its kernel event's time (RedisStreamSink). */
+export async function openSink(settings: Settings, bootId: string, log: Logger, onWritten?: (eventMs: number, nowMs: number) => void): Promise<OpenedSink> {
   if (settings.sink === 'stdout') return { sink: new StdoutJsonlSink({ bootId, output: process.stdout, render: stdoutRender(settings.format) }), client: undefined, replayed: 0 };
 
   const url = redactRedisUrl(settings.redis_url);
@@ -70,6 +71,7 @@ export async function openSink(settings: Settings, bootId: string, log: Logger):
       queueLimit: settings.queue_limit,
       spool,
       fullPolicy: settings.full_policy,
+      ...(onWritten === undefined ? {} : { onWritten }),
     });
   } catch (error) {
     spool.close();

@@ -14,6 +14,8 @@ export interface TelemetryOptions {
   binding: AuditBinding;
   snapshot: () => DaemonSnapshot;
   latency: LatencyHistogram;
+  /** Kernel event to Redis's acknowledgement (RedisStreamSink's onWritten). */
+  written: LatencyHistogram;
 }
 
 /** The one-line summary for systemd's STATUS=. */
@@ -76,7 +78,7 @@ export class Telemetry {
   /** Serves /metrics on `listen`; an address that cannot be had is a configuration error (exit 9). */
   async serve(listen: string): Promise<void> {
     try {
-      this.metrics = await serveMetrics(listen, this.options.snapshot, this.options.latency);
+      this.metrics = await serveMetrics(listen, this.options.snapshot, this.options.latency, this.options.written);
     } catch (error) {
       throw new ConfigError(`metrics_listen: cannot listen on ${listen} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}); choose another address, or off`);
     }

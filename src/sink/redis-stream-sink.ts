@@ -40,13 +40,21 @@ export interface RedisStreamSinkOptions {
    */
   closeTimeoutMs?: number;
   now?: () => number;
+  /**
+   * Told, for each entry with an event time (`EncodableEntry.eventMs`), when Redis acknowledged its
+   * XADD: the time from the kernel to Redis. Entries sent from the spool are not told of: their wait
+   * there is Redis's outage, not the daemon's latency.
+   */
+  onWritten?: (eventMs: number, nowMs: number) => void;
 }
 
 /** Entries are held as the bytes they are written with (entry-bytes.ts), from `publish` to Redis. */
-type Source = { from: 'queue'; entries: Buffer[] } | { from: 'spool'; entries: Buffer[]; next: ReturnType<Spool['read']>['next'] };
+type Source = { from: 'queue'; entries: Buffer[]; eventMs: number[] } | { from: 'spool'; entries: Buffer[]; next: ReturnType<Spool['read']>['next'] };
 
 export class RedisStreamSink implements FlowSink {
   private readonly queue: Buffer[] = [];
+  /** The event time of each entry of `queue`, at the same index (NaN: none, a loss or lifecycle entry). */
+  private readonly queueEventMs: number[] = [];
   private spooling = false;
   /** The batch sent and not yet answered (one at a time). */
   private inFlight: Source | undefined;
@@ -138,6 +146,7 @@ export class RedisStreamSink implements FlowSink {
     if (!this.spooling) {
       if (this.queue.length >= this.queueLimit) return this.refuse();
       this.queue.push(this.stamp(entry));
+      this.queueEventMs.push(('eventMs' in entry ? entry.eventMs : undefined) ?? Number.NaN);
       this.counters.accepted++;
       this.schedule(this.queue.length >= this.batchSize ? 0 : this.lingerMs);
       return true;
@@ -197,6 +206,7 @@ export class RedisStreamSink implements FlowSink {
     const spool = this.options.spool;
     // Entries still in memory are older than the spool's: they go in front of it for the next run.
     const left = [...unanswered, ...this.queue.splice(0)];
+    this.queueEventMs.length = 0;
     if (spool !== undefined && left.length > 0) spool.prepend(left);
     spool?.close();
     this.wake();
@@ -281,7 +291,7 @@ export class RedisStreamSink implements FlowSink {
   }
 
   private take(): Source | undefined {
-    if (this.queue.length > 0) return { from: 'queue', entries: this.queue.splice(0, this.batchSize) };
+    if (this.queue.length > 0) return { from: 'queue', entries: this.queue.splice(0, this.batchSize), eventMs: this.queueEventMs.splice(0, this.batchSize) };
     const spool = this.options.spool;
     if (spool !== undefined && !spool.caughtUp) {
       const { payloads, next } = spool.read(this.batchSize);
@@ -302,6 +312,7 @@ export class RedisStreamSink implements FlowSink {
     if (!this.spooling && this.losses.size > 0 && this.connected()) {
       for (const loss of this.losses.drain(this.options.host)) {
         this.queue.push(this.stamp(loss));
+        this.queueEventMs.push(Number.NaN);
         this.counters.accepted++;
       }
     }
@@ -309,6 +320,7 @@ export class RedisStreamSink implements FlowSink {
       // Entries waiting in memory for a Redis that is away go to disk, so a crash does not take them.
       if (this.options.spool !== undefined && this.queue.length > 0) {
         this.options.spool.prepend(this.queue.splice(0));
+        this.queueEventMs.length = 0;
         this.spooling = true;
       }
       this.wake();
@@ -340,13 +352,16 @@ export class RedisStreamSink implements FlowSink {
     const spool = this.options.spool;
     if (delivered) {
       if (source.from === 'spool') spool?.ack(source.next);
+      else this.told(source.eventMs);
     } else if (source.from === 'spool') {
       spool?.rewind();
     } else if (spool !== undefined) {
       spool.prepend([...source.entries, ...this.queue.splice(0)]);
+      this.queueEventMs.length = 0;
       this.spooling = true;
     } else {
       this.queue.unshift(...source.entries);
+      this.queueEventMs.unshift(...source.eventMs);
     }
     this.wake();
     if (delivered) this.schedule(this.queue.length >= this.batchSize || this.spooling ? 0 : this.queue.length > 0 ? this.lingerMs : 0);
@@ -358,6 +373,13 @@ export class RedisStreamSink implements FlowSink {
       this.dropping = true;
       this.options.client.disconnect(true);
     }
+  }
+
+  private told(eventMs: readonly number[]): void {
+    const onWritten = this.options.onWritten;
+    if (onWritten === undefined) return;
+    const now = this.now();
+    for (const at of eventMs) if (!Number.isNaN(at)) onWritten(at, now);
   }
 
   private waitFor(condition: () => boolean): Promise<void> {

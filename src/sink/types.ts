@@ -18,6 +18,8 @@ export interface SinkEntry {
  */
 export interface EncodableEntry {
   kind: EntryKind;
+  /** The kernel event's time, ms since the epoch (a flow's `last_ts`): for the sink's `onWritten`. */
+  readonly eventMs?: number;
   /** Writes the fields as bulk strings, name then value, leaving out kind, boot_id and seq; returns the number of pairs. */
   encode(out: RespWriter): number;
   toFields(): Record<string, string>;

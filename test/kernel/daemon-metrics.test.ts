@@ -48,6 +48,10 @@ describe('the daemon metrics', () => {
       // On an idle loopback a flow reaches the sink well within 10 s.
       expect(after.get('auditflow_flow_latency_seconds_bucket{le="10"}')).toBe(count);
       expect(after.get('auditflow_flow_latency_seconds_bucket{le="+Inf"}')).toBe(count);
+      // Acknowledged by Redis: never more than the sink accepted, and (once the replies are in) every
+      // flow the stream held before.
+      expect(after.get('auditflow_flow_written_latency_seconds_count')).toBeLessThanOrEqual(count);
+      expect((await scrape(metrics)).get('auditflow_flow_written_latency_seconds_count')).toBeGreaterThanOrEqual(publishedBefore);
       expect(after.get('process_cpu_seconds_total')).toBeGreaterThan(0);
       const lint = spawnSync('promtool', ['check', 'metrics'], { input: await scrapeMetrics(metrics), encoding: 'utf8' });
       expect(lint).toMatchObject({ status: 0, stdout: '', stderr: '' });

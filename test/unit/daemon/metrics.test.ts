@@ -46,7 +46,7 @@ function snapshotWith(losses: Record<string, number>, counters: Partial<DaemonSn
   };
 }
 
-const scrapeSample = (latency = new LatencyHistogram()): ScrapeSample => ({ process: sampleProcess(Date.now()), latency: latency.snapshot(), node: 'v24.21.0' });
+const scrapeSample = (latency = new LatencyHistogram(), written = new LatencyHistogram()): ScrapeSample => ({ process: sampleProcess(Date.now()), latency: latency.snapshot(), written: written.snapshot(), node: 'v24.21.0' });
 
 /** name{labels} -> value, from the text format. */
 function samples(text: string): Map<string, number> {
@@ -205,7 +205,7 @@ describe('process metrics', () => {
   it('has no open-descriptor count where /proc cannot be read', () => {
     const sample = sampleProcess(Date.now(), '/nonexistent-proc/self');
     expect(sample).toMatchObject({ openFds: null, maxFds: null });
-    expect(renderMetrics(snapshotWith({}), { process: sample, latency: new LatencyHistogram().snapshot(), node: 'v22.23.3' })).not.toMatch(/^process_open_fds /m);
+    expect(renderMetrics(snapshotWith({}), { process: sample, latency: new LatencyHistogram().snapshot(), written: new LatencyHistogram().snapshot(), node: 'v22.23.3' })).not.toMatch(/^process_open_fds /m);
   });
 });
 
@@ -217,9 +217,11 @@ describe('serveMetrics', () => {
 
   it('serves GET /metrics with the process metrics of the serving process and the live histogram', async () => {
     const latency = new LatencyHistogram();
-    const server = await serveMetrics('127.0.0.1:0', () => snapshotWith({}), latency);
+    const written = new LatencyHistogram();
+    const server = await serveMetrics('127.0.0.1:0', () => snapshotWith({}), latency, written);
     servers.push(server);
     latency.observe(1000, 1002);
+    written.observe(1000, 1030);
     const { status, type, body } = await new Promise<{ status: number; type: string; body: string }>((resolve, reject) => {
       const req = request({ host: '127.0.0.1', port: (server.address() as AddressInfo).port, path: '/metrics' }, (res) => {
         let text = '';
@@ -235,6 +237,8 @@ describe('serveMetrics', () => {
     expect(values.get(`auditflow_build_info{version="0.1.0",node="${process.version}"}`)).toBe(1);
     expect(values.get('auditflow_flow_latency_seconds_bucket{le="0.001"}')).toBe(0);
     expect(values.get('auditflow_flow_latency_seconds_bucket{le="0.0025"}')).toBe(1);
+    expect(values.get('auditflow_flow_written_latency_seconds_bucket{le="0.025"}')).toBe(0);
+    expect(values.get('auditflow_flow_written_latency_seconds_bucket{le="0.05"}')).toBe(1);
     expect(values.get('process_resident_memory_bytes')).toBeGreaterThan(0);
     expect(values.get('process_open_fds')).toBeGreaterThan(0);
   });

@@ -7,6 +7,7 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { createRedisClient, type RedisClient } from '../../../src/sink/redis-client.js';
 import { RedisStreamSink, type RedisStreamSinkOptions } from '../../../src/sink/redis-stream-sink.js';
 import { Spool } from '../../../src/sink/spool.js';
+import type { EncodableEntry } from '../../../src/sink/types.js';
 import { encodeStamped } from '../../../src/sink/entry-bytes.js';
 import { writeBatch } from '../../../src/sink/xadd.js';
 import { startRedis, type RedisServer } from '../../helpers/redis-server.js';
@@ -80,6 +81,30 @@ describe('RedisStreamSink', () => {
     expect(target.health().counters).toMatchObject({ accepted: 100_000, written: 100_000, duplicatesSuppressed: 0, droppedFull: 0 });
     await target.close();
   }, 30_000);
+
+  it('tells onWritten of each entry with an event time once Redis has acknowledged it, and of nothing before', async () => {
+    const redis = await server();
+    const written: Array<[number, number]> = [];
+    const target = await sink(redis.url, { onWritten: (eventMs, nowMs) => written.push([eventMs, nowMs]), now: () => 1_795_252_400_000 });
+    const flowAt = (eventMs: number): EncodableEntry => ({
+      kind: 'flow',
+      eventMs,
+      encode: (out) => {
+        out.bulk('op');
+        out.bulk('connect');
+        return 1;
+      },
+      toFields: () => ({ op: 'connect' }),
+    });
+    for (let i = 0; i < 10; i++) target.publish(flowAt(1_795_252_399_000 + i));
+    // An entry without an event time (a lifecycle entry) is written, not told of.
+    target.publish({ kind: 'lifecycle', fields: { event: 'start' } });
+    expect(written).toEqual([]);
+    await target.flush();
+    expect(written).toEqual(Array.from({ length: 10 }, (_, i) => [1_795_252_399_000 + i, 1_795_252_400_000]));
+    expect(await readStream(redis.url)).toHaveLength(11);
+    await target.close();
+  });
 
   it('a retried batch adds nothing twice, and a foreign entry with the same ID is not taken for ours', async () => {
     const redis = await server();
