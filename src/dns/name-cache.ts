@@ -5,6 +5,7 @@
 // query (the answer went to the local port of an audited DNS query of that process), otherwise the
 // most recent one.
 import type { Resolution } from './answers.js';
+import { isUnspecifiedText } from '../linux/ip-text.js';
 
 export interface NameCacheOptions {
   /** Addresses remembered, at most (default 16,384). */
@@ -38,7 +39,7 @@ export interface QueryEnd {
 }
 
 const matchesQuery = (query: QueryEnd, entry: Entry): boolean =>
-  query.port === entry.clientPort && (query.addr === null || query.addr === entry.client || query.addr === '0.0.0.0' || query.addr === '::');
+  query.port === entry.clientPort && (query.addr === null || query.addr === entry.client || isUnspecifiedText(query.addr));
 
 export interface NameCacheStats {
   addresses: number;

@@ -35,6 +35,9 @@ export function ipv6Text(address: Buffer): string {
   return `${hex(groups.slice(0, bestStart))}::${hex(groups.slice(bestStart + bestLength))}`;
 }
 
+/** Whether an address text is the unspecified one of its family (0.0.0.0, ::): a wildcard bind, no one address. */
+export const isUnspecifiedText = (text: string): boolean => text === '0.0.0.0' || text === '::';
+
 /** The bytes (4 or 16, network order) of an IPv4 or IPv6 address in text; undefined when it is neither. */
 export function ipTextBytes(text: string): Buffer | undefined {
   const version = isIP(text);

@@ -27,6 +27,7 @@ import { PORT_PROTOCOLS, type Flow } from './flow.js';
 import type { LossReport } from './loss.js';
 import type { Endpoint } from './socket-kinds.js';
 import type { InetDiagSocket } from '../linux/inet-diag.js';
+import { isUnspecifiedText } from '../linux/ip-text.js';
 import { AF_INET, protocolName } from '../linux/socket.js';
 
 const TCP = 6;
@@ -130,6 +131,10 @@ class Index<T extends { done: boolean }> {
   has(key: string): boolean {
     return this.lists.has(key);
   }
+  /** Whether no entry at all is indexed (a list goes once all its entries are done). */
+  get empty(): boolean {
+    return this.lists.size === 0;
+  }
   /** The first entry not done that `fits` accepts, preferring one `better` also accepts. */
   find(key: string, fits: (value: T) => boolean, better: (value: T) => boolean): T | undefined {
     const items = this.lists.get(key)?.items;
@@ -165,11 +170,12 @@ export const LOCAL_OPS: ReadonlySet<Flow['op']> = new Set(['connect', 'accept', 
 const started = (flow: Flow): boolean => flow.result === 'ok' || flow.result === 'inprogress' || flow.result === 'unknown';
 const ownedBy = (flow: Flow, uid: number): boolean => flow.euid === uid || flow.uid === uid;
 const familyOf = (socket: InetDiagSocket): string => (socket.family === AF_INET ? 'inet' : 'inet6');
+/** A destroyed socket's protocol: the broadcast's, else TCP for one with TCP counters. */
+const protocolOf = (socket: InetDiagSocket): number => socket.protocol ?? (socket.tcp !== null ? TCP : UDP);
 /** A TCP accept that knows its listener's end but not its peer (accept4(fd, NULL, ...) of a connection closed before its lookup). */
 const waitsForPeer = (flow: Flow): boolean => flow.op === 'accept' && flow.remote_addr === null && flow.local_port !== null && flow.proto_num === TCP && started(flow);
 /** An accepted socket's destroy is found by its family and local port (the listener's). */
 const peerKey = (family: string, port: number): string => `${family}|${port}`;
-const UNSPECIFIED: ReadonlySet<string> = new Set(['0.0.0.0', '::']);
 /** A waiting flow's remote end: the key its socket's destroy is found by. */
 const remoteKey = (flow: Flow): string => endKey({ addr: flow.remote_addr as string, port: flow.remote_port as number });
 /** A UDP send without a local end, by family and owner (the socket's uid is its creator's euid); undefined for other flows. */
@@ -197,7 +203,7 @@ function mayOwn(flow: Flow, socket: InetDiagSocket, at: number): boolean {
 /** Whether `socket` is of `flow`'s kind, and (an accept waiting for its peer) on its listener's address. */
 function fits(flow: Flow, socket: InetDiagSocket): boolean {
   if (!sameKind(flow, socket)) return false;
-  if (flow.remote_addr !== null || flow.local_addr === null || UNSPECIFIED.has(flow.local_addr)) return true;
+  if (flow.remote_addr !== null || flow.local_addr === null || isUnspecifiedText(flow.local_addr)) return true;
   return diagEnd(socket.localAddr, socket.localPort).addr === flow.local_addr;
 }
 
@@ -308,7 +314,7 @@ export class FlowEnds {
     // does not put one before another.
     const now = Math.max(read, this.lastDestroyAt);
     this.lastDestroyAt = now;
-    const protocol = socket.protocol ?? (socket.tcp !== null ? TCP : UDP);
+    const protocol = protocolOf(socket);
     const { local, remote } = diagEnds(socket);
     const opener = this.takeOpener(protocol, socket, local, remote, now);
     if (opener !== undefined) {
@@ -437,7 +443,7 @@ export class FlowEnds {
       flow.remote_port = remote.port;
       flow.remote_source = 'close';
     }
-    if (flow.local_addr === null || UNSPECIFIED.has(flow.local_addr)) {
+    if (flow.local_addr === null || isUnspecifiedText(flow.local_addr)) {
       flow.local_addr = local.addr;
       flow.local_port = local.port;
       flow.local_source = 'close';
@@ -550,7 +556,8 @@ export class FlowEnds {
 
   /** The waiting flows a destroy may complete: by its remote end, and (a TCP connection's) the accepts waiting by its local end; an unconnected UDP socket's by family and owner. */
   private waitingFor(socket: InetDiagSocket, protocol: number, local: Endpoint, remote: Endpoint | undefined): ReadonlyArray<readonly Waiting[] | undefined> {
-    if (remote !== undefined) return [this.waiting.get(endKey(remote)), protocol === TCP ? this.waitingPeer.get(peerKey(familyOf(socket), local.port)) : undefined];
+    // Accepts waiting for their peer are rare: the key is not made for every destroy when none waits.
+    if (remote !== undefined) return [this.waiting.get(endKey(remote)), protocol === TCP && !this.waitingPeer.empty ? this.waitingPeer.get(peerKey(familyOf(socket), local.port)) : undefined];
     return protocol === UDP ? [this.waitingUdp.get(udpDestroyKey(socket))] : [];
   }
 
@@ -578,7 +585,7 @@ export class FlowEnds {
   /** Whether a waiting flow other than `except` may be the one `held` is the destroy of (time window aside: see onlyWaitingFit). */
   private hasRivalFlow(held: Held, except: Flow | undefined): boolean {
     const { local, remote } = diagEnds(held.socket);
-    const protocol = held.socket.protocol ?? (held.socket.tcp !== null ? TCP : UDP);
+    const protocol = protocolOf(held.socket);
     return this.waitingFor(held.socket, protocol, local, remote).some((list) => list?.some((w) => !w.done && w.flow !== except && mayOwn(w.flow, held.socket, held.at)) ?? false);
   }
 
@@ -626,7 +633,7 @@ export class FlowEnds {
   private forgetHeld(held: Held): void {
     held.done = true;
     this.heldLive--;
-    const protocol = held.socket.protocol ?? (held.socket.tcp !== null ? TCP : UDP);
+    const protocol = protocolOf(held.socket);
     const { local, remote } = diagEnds(held.socket);
     this.heldBySocket.dropped(socketKey(protocol, local, remote));
     if (protocol === TCP && closeWithoutOpener(held.socket, remote)) this.heldByLocal.dropped(peerKey(familyOf(held.socket), local.port));

@@ -352,7 +352,7 @@ export class RedisStreamSink implements FlowSink {
     const spool = this.options.spool;
     if (delivered) {
       if (source.from === 'spool') spool?.ack(source.next);
-      else this.told(source.eventMs);
+      else this.reportWritten(source.eventMs);
     } else if (source.from === 'spool') {
       spool?.rewind();
     } else if (spool !== undefined) {
@@ -375,7 +375,7 @@ export class RedisStreamSink implements FlowSink {
     }
   }
 
-  private told(eventMs: readonly number[]): void {
+  private reportWritten(eventMs: readonly number[]): void {
     const onWritten = this.options.onWritten;
     if (onWritten === undefined) return;
     const now = this.now();
